@@ -1,0 +1,15 @@
+// The image-source seam: where bundle bytes come from (file, stdin, HTTP, upload, serial).
+import type { Readable } from 'node:stream';
+
+/**
+ * A source of bundle bytes, read strictly front to back.
+ * `open()` may be called once; the stream errors (not ends) when the source fails,
+ * and ends early when the source is truncated (the bundle reader reports that).
+ */
+export interface ImageSource {
+  /** Human-readable origin for logs and errors ("file /tmp/x.abu", "http://..."). */
+  readonly description: string;
+  /** Total size in bytes when known in advance (file size, Content-Length). */
+  readonly sizeHint?: number;
+  open(): Promise<Readable>;
+}
