@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   ABU_ERR_CHUNK_DIGEST: 'a payload chunk failed its SHA-256 check',
   ABU_ERR_IMAGE_DIGEST: 'an image failed its whole-image SHA-256 check',
   ABU_ERR_COMPRESSION_UNSUPPORTED: 'the image compression is not supported',
+  ABU_ERR_SIGNATURE_DECODE: 'signature block is not a valid protobuf SignatureSet',
 
   // policy
   ABU_ERR_INCOMPATIBLE: 'bundle is for another product',
@@ -56,11 +57,16 @@ export const ERROR_CODES = {
   ABU_ERR_BOOT_BACKEND: 'boot-flag backend is unknown or misconfigured',
   ABU_ERR_ACTIVATE_REFUSED: 'refusing to activate that slot',
   ABU_ERR_HEALTH_CHECK: 'a health check failed',
+  ABU_ERR_ROLLBACK: 'the bootloader fell back to the previous slot',
+  ABU_ERR_NOT_INSTALLED: 'that slot holds no verified release',
 
   // transports (HTTP, serial)
   ABU_ERR_UNAUTHORIZED: 'missing or wrong token',
   ABU_ERR_NOT_FOUND: 'no such resource',
   ABU_ERR_HTTP_SOURCE: 'the URL did not deliver the bundle',
+  ABU_ERR_NOTHING_RUNNING: 'no operation is running, so there is nothing to cancel',
+  ABU_ERR_UNSUPPORTED_MEDIA: 'the request body has a content type this endpoint does not take',
+  ABU_ERR_QUEUE_CHAIN: 'the queued bundles do not form an unbroken version chain from the running version',
 } as const;
 
 export type AbuErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,95 @@
+// The decoded manifest model and its validation (every field, with messages naming the field).
+import * as semver from 'semver';
+import { AbuError } from '../core/errors';
+import { layoutOffsets, MIB } from './framing';
+
+export type Compression = 'none';
+
+export interface ImageEntry {
+  name: string;
+  slotClass: string;
+  size: number;
+  chunkSize: number;
+  chunkCrc32: number[];
+  chunkSha256: Buffer[];
+  sha256: Buffer;
+  offset: number;
+  compression: Compression;
+}
+
+export interface Manifest {
+  product: string;
+  version: string;
+  description: string;
+  buildTime: number;
+  source: { exact?: string; range?: string };
+  irreversible: boolean;
+  images: ImageEntry[];
+}
+
+export const MIN_CHUNK_SIZE = 64 * 1024;
+export const MAX_CHUNK_SIZE = 16 * MIB;
+export const DEFAULT_CHUNK_SIZE = 4 * MIB;
+const SAFE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
+const MAX_DESCRIPTION_BYTES = 4096;
+const MAX_PRODUCT_CHARS = 128;
+
+export function chunkCount(size: number, chunkSize: number): number {
+  return Math.ceil(size / chunkSize);
+}
+
+export function isValidChunkSize(n: number): boolean {
+  return Number.isInteger(n) && n >= MIN_CHUNK_SIZE && n <= MAX_CHUNK_SIZE && (n & (n - 1)) === 0;
+}
+
+export function isSafeName(s: string): boolean {
+  return SAFE_NAME.test(s);
+}
+
+/** Throws ABU_ERR_MANIFEST_INVALID (or _COMPRESSION_UNSUPPORTED, _BUNDLE_LIMIT) naming the field. */
+export function validateManifest(m: Manifest, maxImageBytes?: number): void {
+  if (m.product.length === 0 || m.product.length > MAX_PRODUCT_CHARS || /[\x00-\x1f\x7f]/.test(m.product)) {
+    invalid('product', `must be 1..${MAX_PRODUCT_CHARS} printable characters, got ${JSON.stringify(m.product.slice(0, 80))}`);
+  }
+  if (m.version.length > 64 || semver.valid(m.version) !== m.version) invalid('version', `${JSON.stringify(m.version.slice(0, 80))} is not a semantic version of at most 64 characters`);
+  if (Buffer.byteLength(m.description) > MAX_DESCRIPTION_BYTES) invalid('description', `is longer than ${MAX_DESCRIPTION_BYTES} bytes`);
+  if (m.source.exact !== undefined && semver.valid(m.source.exact) !== m.source.exact) invalid('source.exact', `${JSON.stringify(m.source.exact)} is not a semantic version`);
+  if (m.source.range !== undefined && semver.validRange(m.source.range) === null) invalid('source.range', `${JSON.stringify(m.source.range)} is not a semver range`);
+  if (m.images.length === 0) invalid('images', 'the manifest lists no image');
+  const seen = new Set<string>();
+  m.images.forEach((image, i) => {
+    validateImage(image, `images[${i}]`, maxImageBytes);
+    if (seen.has(image.name)) invalid(`images[${i}].name`, `duplicate image name ${JSON.stringify(image.name)}`);
+    seen.add(image.name);
+  });
+  checkLayout(m.images);
+}
+
+function validateImage(image: ImageEntry, field: string, maxImageBytes?: number): void {
+  if (!isSafeName(image.name)) invalid(`${field}.name`, `${JSON.stringify(image.name.slice(0, 80))} is not a safe name ([A-Za-z0-9._-], 1..64 characters, no leading dot)`);
+  if (!isSafeName(image.slotClass)) invalid(`${field}.slot_class`, `${JSON.stringify(image.slotClass.slice(0, 80))} is not a safe name`);
+  if (image.size <= 0) invalid(`${field}.size`, 'must be greater than 0');
+  if (maxImageBytes !== undefined && image.size > maxImageBytes) {
+    throw new AbuError('ABU_ERR_BUNDLE_LIMIT', `image ${image.name} is ${image.size} bytes; the limit is ${maxImageBytes}`, { details: { image: image.name, size: image.size, limit: maxImageBytes } });
+  }
+  if (!isValidChunkSize(image.chunkSize)) invalid(`${field}.chunk_size`, `${image.chunkSize} is not a power of two between ${MIN_CHUNK_SIZE} and ${MAX_CHUNK_SIZE}`);
+  const count = chunkCount(image.size, image.chunkSize);
+  if (image.chunkCrc32.length !== count) invalid(`${field}.chunk_crc32`, `has ${image.chunkCrc32.length} entries; ${image.size} bytes in ${image.chunkSize}-byte chunks need ${count}`);
+  if (image.chunkSha256.length !== count) invalid(`${field}.chunk_sha256`, `has ${image.chunkSha256.length} entries; ${count} chunks need ${count}`);
+  const bad = image.chunkSha256.findIndex((d) => d.length !== 32);
+  if (bad >= 0) invalid(`${field}.chunk_sha256[${bad}]`, `is ${image.chunkSha256[bad].length} bytes, not 32`);
+  if (image.sha256.length !== 32) invalid(`${field}.sha256`, `is ${image.sha256.length} bytes, not 32`);
+}
+
+function checkLayout(images: ImageEntry[]): void {
+  const expected = layoutOffsets(images.map((i) => i.size));
+  images.forEach((image, i) => {
+    if (image.offset !== expected[i]) invalid(`images[${i}].offset`, `is ${image.offset}; the 4 KiB-aligned layout puts ${image.name} at ${expected[i]}`);
+  });
+  const last = images[images.length - 1];
+  if (!Number.isSafeInteger(last.offset + last.size)) invalid('images', 'the payload is too large to address');
+}
+
+export function invalid(field: string, problem: string): never {
+  throw new AbuError('ABU_ERR_MANIFEST_INVALID', `manifest field ${field} ${problem}`, { details: { field } });
+}

@@ -1,0 +1,95 @@
+// Streams the image payloads of an opened bundle chunk by chunk, checking padding and layout.
+import { createHash, type Hash } from 'node:crypto';
+import { AbuError } from '../core/errors';
+import type { ByteReader } from './byte-reader';
+import { checkImageDigest, verifyChunk } from './chunk-verify';
+import { chunkCount, type ImageEntry, type Manifest } from './manifest';
+
+export interface BundleChunk {
+  image: ImageEntry;
+  index: number;
+  /** Byte offset of the chunk within the image. */
+  offset: number;
+  /** Exactly the chunk's bytes (a view of the allocated buffer when allocate() gave more). */
+  data: Buffer;
+  /** Expected CRC32 and SHA-256 from the signed manifest. */
+  crc32: number;
+  sha256: Buffer;
+}
+
+export interface ImagesOptions {
+  allocate?: (size: number) => Buffer;
+  verifyChunks?: boolean;
+}
+
+export class PayloadReader {
+  /** Index of the image whose bytes are being (or were last) handed out; -1 before the first. */
+  private current = -1;
+  private started = false;
+
+  constructor(private readonly reader: ByteReader, private readonly manifest: Manifest, private readonly start: number) {}
+
+  async *images(options: ImagesOptions = {}): AsyncGenerator<{ entry: ImageEntry; chunks: AsyncIterable<BundleChunk> }> {
+    if (this.started) throw new AbuError('ABU_ERR_INTERNAL', 'bundle images() may be iterated only once');
+    this.started = true;
+    for (let i = 0; i < this.manifest.images.length; i++) {
+      await this.advanceTo(i);
+      const entry = this.manifest.images[i];
+      yield { entry, chunks: this.chunks(i, entry, options) };
+    }
+  }
+
+  /** Drains whatever the consumer left unread, then requires EOF. */
+  async finish(): Promise<void> {
+    await this.advanceTo(this.manifest.images.length);
+    await this.reader.expectEnd();
+  }
+
+  private async *chunks(i: number, entry: ImageEntry, options: ImagesOptions): AsyncGenerator<BundleChunk> {
+    const whole: Hash | null = options.verifyChunks === true ? createHash('sha256') : null;
+    const count = chunkCount(entry.size, entry.chunkSize);
+    for (let index = 0; index < count; index++) {
+      if (this.current !== i || this.reader.position !== this.imageStart(i) + index * entry.chunkSize) {
+        throw new AbuError('ABU_ERR_INTERNAL', `chunks of image ${entry.name} read after the bundle moved past them`);
+      }
+      const data = await this.readChunk(entry, index, options);
+      if (whole !== null) {
+        verifyChunk(entry, index, data);
+        whole.update(data);
+      }
+      yield { image: entry, index, offset: index * entry.chunkSize, data, crc32: entry.chunkCrc32[index], sha256: entry.chunkSha256[index] };
+    }
+    if (whole !== null) checkImageDigest(entry, whole.digest());
+  }
+
+  private async readChunk(entry: ImageEntry, index: number, options: ImagesOptions): Promise<Buffer> {
+    const n = Math.min(entry.chunkSize, entry.size - index * entry.chunkSize);
+    const target = options.allocate ? options.allocate(n) : Buffer.allocUnsafe(n);
+    if (target.length < n) throw new AbuError('ABU_ERR_INTERNAL', `allocate(${n}) returned only ${target.length} bytes`);
+    return this.reader.read(n, `image ${entry.name} chunk ${index}`, target);
+  }
+
+  /** Finishes the current image (skipping unread bytes), passes skipped images, then the padding before image i. */
+  private async advanceTo(i: number): Promise<void> {
+    const images = this.manifest.images;
+    if (this.current >= 0 && this.current < images.length) await this.skipTo(this.imageEnd(this.current), `image ${images[this.current].name}`);
+    for (let j = this.current + 1; j < i; j++) {
+      await this.reader.expectZeros(this.imageStart(j) - this.reader.position, `padding before image ${images[j].name}`);
+      await this.skipTo(this.imageEnd(j), `image ${images[j].name}`);
+    }
+    if (i < images.length) await this.reader.expectZeros(this.imageStart(i) - this.reader.position, `padding before image ${images[i].name}`);
+    this.current = i;
+  }
+
+  private async skipTo(position: number, section: string): Promise<void> {
+    if (this.reader.position < position) await this.reader.skip(position - this.reader.position, section);
+  }
+
+  private imageStart(i: number): number {
+    return this.start + this.manifest.images[i].offset;
+  }
+
+  private imageEnd(i: number): number {
+    return this.imageStart(i) + this.manifest.images[i].size;
+  }
+}
