@@ -1,0 +1,157 @@
+// The appliance configuration file (JSON): product, keyring, slots, booted-slot detection, policy, boot flags.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { AbuError } from './core/errors';
+import type { BootFlagBackendConfig } from './boot/boot-flag-backend';
+
+/** Where one image class of a slot lives: a block device or file, or a GPT partition of a disk image. */
+export interface SlotTargetConfig {
+  device: string;
+  /** 1-based GPT partition number inside `device` (a disk image file or whole disk). */
+  partition?: number;
+}
+
+export interface SlotConfig {
+  name: string;
+  /** slot class ("rootfs", "appfs") -> where it is written. */
+  targets: Record<string, SlotTargetConfig>;
+}
+
+export interface HealthCheckConfig {
+  name: string;
+  command: string;
+  timeoutSeconds: number;
+}
+
+export interface AbuConfig {
+  /** Directory the config file lives in; relative paths resolve against it. */
+  baseDir: string;
+  product: string;
+  keyring: string;
+  stateDir: string;
+  slots: SlotConfig[];
+  /** How the booted slot is found: a kernel command line file (abu.slot= or rauc.slot=) or a fixed name. */
+  bootedSlot: { cmdline: string } | { fixed: string };
+  /** Version of the factory image when abu has no record yet (e.g. read from /etc/sw-version). */
+  factoryVersion?: { slot: string; version: string } | { versionFile: string };
+  bootloader: BootFlagBackendConfig;
+  policy: { strictChain: boolean; allowDowngrade: boolean };
+  install: { readBack: boolean; activate: boolean; rebootAfterInstall: boolean; inFlightChunks: number };
+  healthChecks: HealthCheckConfig[];
+  /** How to restart: a command, or the simulated appliance's reboot. */
+  reboot: { command: string[] } | { simulated: true };
+  http: { host: string; port: number; token?: string; tls?: { cert: string; key: string } };
+}
+
+type Raw = Record<string, any>;
+
+export async function loadConfig(file: string): Promise<AbuConfig> {
+  let raw: Raw;
+  try {
+    raw = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new AbuError('ABU_ERR_CONFIG', `cannot read config ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return parseConfig(raw, path.dirname(path.resolve(file)));
+}
+
+/** Validate and fill defaults; relative paths are resolved against baseDir. */
+export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
+  const abs = (p: string) => (path.isAbsolute(p) ? p : path.join(baseDir, p));
+  const product = requireString(raw, 'product');
+  const slots = parseSlots(raw.slots, abs);
+  const names = slots.map((s) => s.name);
+  const bootloader = parseBootloader(raw.bootloader, names, abs);
+  return {
+    baseDir,
+    product,
+    keyring: abs(requireString(raw, 'keyring')),
+    stateDir: abs(requireString(raw, 'stateDir')),
+    slots,
+    bootedSlot: parseBootedSlot(raw.bootedSlot, names, abs),
+    factoryVersion: parseFactoryVersion(raw.factoryVersion, abs),
+    bootloader,
+    policy: { strictChain: raw.policy?.strictChain ?? true, allowDowngrade: raw.policy?.allowDowngrade ?? false },
+    install: {
+      readBack: raw.install?.readBack ?? true,
+      activate: raw.install?.activate ?? true,
+      rebootAfterInstall: raw.install?.rebootAfterInstall ?? false,
+      inFlightChunks: clampInt(raw.install?.inFlightChunks ?? 3, 1, 16, 'install.inFlightChunks'),
+    },
+    healthChecks: (raw.healthChecks ?? []).map(parseHealthCheck),
+    reboot: raw.reboot?.simulated ? { simulated: true } : { command: raw.reboot?.command ?? ['systemctl', 'reboot'] },
+    http: {
+      host: raw.http?.host ?? '127.0.0.1',
+      port: raw.http?.port ?? 8080,
+      token: raw.http?.token,
+      tls: raw.http?.tls ? { cert: abs(raw.http.tls.cert), key: abs(raw.http.tls.key) } : undefined,
+    },
+  };
+}
+
+function parseSlots(raw: unknown, abs: (p: string) => string): SlotConfig[] {
+  if (!Array.isArray(raw) || raw.length < 2) bad('slots must list at least two slots (A and B)');
+  const slots = (raw as Raw[]).map((s) => {
+    const name = requireString(s, 'name');
+    if (!/^[A-Za-z0-9_]{1,16}$/.test(name)) bad(`slot name "${name}" must be 1-16 letters, digits or _`);
+    const targets: Record<string, SlotTargetConfig> = {};
+    const rawTargets: Raw = s.targets ?? { rootfs: { device: s.device, partition: s.partition } };
+    for (const [cls, t] of Object.entries(rawTargets)) {
+      const device = requireString(t as Raw, 'device');
+      const partition = (t as Raw).partition;
+      if (partition !== undefined) clampInt(partition, 1, 128, `slots.${name}.partition`);
+      targets[cls] = { device: abs(device), partition };
+    }
+    return { name, targets };
+  });
+  const names = new Set(slots.map((s) => s.name));
+  if (names.size !== slots.length) bad('slot names must be unique');
+  return slots;
+}
+
+function parseBootloader(raw: Raw | undefined, slots: string[], abs: (p: string) => string): BootFlagBackendConfig {
+  if (!raw) bad('bootloader section is missing');
+  const options: Record<string, unknown> = {};
+  // Option values naming files are resolved relative to the config, so configs can be moved as a folder.
+  for (const [k, v] of Object.entries(raw!.options ?? {})) {
+    options[k] = typeof v === 'string' && /(Config|File|Path|Device)$/.test(k) ? abs(v) : v;
+  }
+  return { kind: requireString(raw!, 'kind'), slots, attempts: raw!.attempts, options };
+}
+
+function parseBootedSlot(raw: Raw | undefined, names: string[], abs: (p: string) => string): AbuConfig['bootedSlot'] {
+  if (raw?.fixed !== undefined) {
+    if (!names.includes(raw.fixed)) bad(`bootedSlot.fixed "${raw.fixed}" is not a configured slot`);
+    return { fixed: raw.fixed };
+  }
+  return { cmdline: abs(raw?.cmdline ?? '/proc/cmdline') };
+}
+
+function parseFactoryVersion(raw: Raw | undefined, abs: (p: string) => string): AbuConfig['factoryVersion'] {
+  if (!raw) return undefined;
+  if (raw.versionFile) return { versionFile: abs(raw.versionFile) };
+  return { slot: requireString(raw, 'slot'), version: requireString(raw, 'version') };
+}
+
+function parseHealthCheck(raw: Raw): HealthCheckConfig {
+  return {
+    name: requireString(raw, 'name'),
+    command: requireString(raw, 'command'),
+    timeoutSeconds: clampInt(raw.timeoutSeconds ?? 30, 1, 3600, 'healthChecks.timeoutSeconds'),
+  };
+}
+
+function requireString(obj: Raw, key: string): string {
+  const v = obj?.[key];
+  if (typeof v !== 'string' || v.length === 0) bad(`"${key}" must be a non-empty string`);
+  return v;
+}
+
+function clampInt(v: unknown, min: number, max: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${what} must be an integer in ${min}..${max}`);
+  return v as number;
+}
+
+function bad(message: string): never {
+  throw new AbuError('ABU_ERR_CONFIG', `config: ${message}`);
+}

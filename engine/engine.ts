@@ -1,0 +1,194 @@
+// The engine: builds implementations from config (the only place that does) and runs one operation at a time.
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { AbuError, isAbuError } from './core/errors';
+import { PROGRESS_SCHEMA, type EventSink, type LogEvent, type ProgressEvent } from './core/progress';
+import type { SlotName } from './core/slot';
+import { loadConfig, type AbuConfig } from './config';
+import type { BootFlagBackend } from './boot/boot-flag-backend';
+import { createBootFlagBackend } from './boot/registry';
+import { loadKeyring } from './bundle/bundle-reader';
+import type { ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult } from './facade';
+import { bootConfirm, confirmGood } from './install/boot-confirm';
+import { install } from './install/installer';
+import { checkFloor } from './policy/version-policy';
+import { restart } from './reboot';
+import { bootedSlot } from './slots/booted-slot';
+import { DeviceSlotStore } from './slots/device-slot-store';
+import type { SlotStore } from './slots/slot-store';
+import type { ImageSource } from './sources/image-source';
+import { historyEntry, StateStore } from './state/state-store';
+import { buildStatus } from './status';
+
+export interface EngineParts {
+  config: AbuConfig;
+  slots: SlotStore;
+  boot: BootFlagBackend;
+  state: StateStore;
+}
+
+export async function createEngine(configPath: string): Promise<AbuEngine> {
+  const config = await loadConfig(configPath);
+  return new AbuEngine({
+    config,
+    slots: new DeviceSlotStore(config.slots),
+    boot: await createBootFlagBackend(config.bootloader),
+    state: new StateStore(config.stateDir),
+  });
+}
+
+export class AbuEngine implements Engine {
+  private readonly sinks = new Set<EventSink>();
+  private operation: string | null = null;
+
+  constructor(readonly parts: EngineParts) {}
+
+  subscribe(sink: EventSink): () => void {
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
+  }
+
+  async status(): Promise<ApplianceStatus> {
+    return buildStatus(this.parts, await this.booted(), this.operation);
+  }
+
+  async history(limit = 100): Promise<HistoryEntry[]> {
+    return (await this.parts.state.load()).history.slice(-limit).reverse();
+  }
+
+  install(source: ImageSource, options: InstallOptions = {}): Promise<InstallResult> {
+    return this.exclusive(`install from ${source.description}`, async (op) => {
+      const booted = await this.booted();
+      const result = await install(
+        { ...this.parts, keyring: await loadKeyring(this.parts.config.keyring), events: this.fanout() },
+        { op, source, booted, target: this.alternateOf(booted), installedVersion: await this.installedVersion(booted), activate: options.activate ?? this.parts.config.install.activate, signal: options.signal },
+      );
+      if (result.activated && this.parts.config.install.rebootAfterInstall) await this.doReboot();
+      return result;
+    });
+  }
+
+  activate(target: 'other' | SlotName): Promise<void> {
+    return this.exclusive(`activate ${target}`, async () => {
+      const booted = await this.booted();
+      const slot = target === 'other' ? this.alternateOf(booted) : target;
+      const s = await this.parts.state.load();
+      const release = s.slots[slot];
+      if (slot !== booted && !release?.verified) {
+        throw new AbuError('ABU_ERR_NOT_INSTALLED', `slot ${slot} holds no verified release; install one before activating it`);
+      }
+      if (release) checkFloor(release.version, s.floor);
+      await this.parts.boot.activate(slot);
+      await this.parts.state.update((st) => {
+        st.pending = slot === booted ? null : { slot, from: booted, version: release?.version ?? 'unknown', time: new Date().toISOString() };
+        st.history.push(historyEntry('activate', slot, `slot ${slot}${release ? ` (${release.version})` : ''} will boot next`, { version: release?.version }));
+      });
+    });
+  }
+
+  markGood(slot?: SlotName): Promise<void> {
+    return this.exclusive('mark-good', async () => confirmGood(this.parts, slot ?? (await this.booted())));
+  }
+
+  markBad(slot?: SlotName): Promise<void> {
+    return this.exclusive('mark-bad', async () => {
+      const target = slot ?? (await this.booted());
+      await this.parts.boot.markBad(target);
+      await this.parts.state.update((st) => st.history.push(historyEntry('mark-bad', target, `slot ${target} marked bad by the operator`)));
+    });
+  }
+
+  bootCheck(): Promise<BootCheckResult> {
+    return this.exclusive('boot-check', async () => {
+      const result = await bootConfirm({ ...this.parts, healthChecks: this.parts.config.healthChecks }, await this.booted());
+      this.emitLog(result.outcome === 'confirmed' || result.outcome === 'already-good' ? 'info' : 'warn', result.message);
+      if (result.outcome === 'marked-bad') await this.doReboot();
+      return result;
+    });
+  }
+
+  reboot(): Promise<void> {
+    return this.exclusive('reboot', () => this.doReboot());
+  }
+
+  async close(): Promise<void> {
+    this.sinks.clear();
+  }
+
+  /** The running operation's name, for status and 409 answers. */
+  get runningOperation(): string | null {
+    return this.operation;
+  }
+
+  private async exclusive<T>(name: string, fn: (op: string) => Promise<T>): Promise<T> {
+    if (this.operation) throw new AbuError('ABU_ERR_BUSY', `busy: "${this.operation}" is running`, { details: { running: this.operation } });
+    this.operation = name;
+    const op = randomUUID();
+    try {
+      return await fn(op);
+    } catch (e) {
+      await this.recordFailure(op, name, e);
+      throw e;
+    } finally {
+      this.operation = null;
+    }
+  }
+
+  private async recordFailure(op: string, name: string, e: unknown): Promise<void> {
+    const code = isAbuError(e) ? e.code : 'ABU_ERR_INTERNAL';
+    const message = e instanceof Error ? e.message : String(e);
+    this.emitLog('error', `${name}: ${message}`, code, op);
+    if (e instanceof Error && e.name === 'AbortError') this.emitProgress(op, 'cancelled');
+    else this.emitProgress(op, 'failed');
+    await this.parts.state
+      .update((st) => {
+        st.lastError = { code, message, time: new Date().toISOString() };
+        if (name.startsWith('install')) st.history.push(historyEntry('install-failed', '-', message, { code }));
+      })
+      .catch(() => undefined); // the original error matters more than a failed record of it
+  }
+
+  private async doReboot(): Promise<void> {
+    this.emitLog('info', 'restarting the appliance');
+    await restart(this.parts);
+  }
+
+  private async booted(): Promise<SlotName> {
+    return bootedSlot(this.parts.config);
+  }
+
+  private alternateOf(booted: SlotName): SlotName {
+    return this.parts.config.slots.find((s) => s.name !== booted)!.name;
+  }
+
+  private async installedVersion(booted: SlotName): Promise<string | null> {
+    const recorded = (await this.parts.state.load()).slots[booted]?.version;
+    if (recorded) return recorded;
+    const f = this.parts.config.factoryVersion;
+    if (!f) return null;
+    if ('versionFile' in f) return (await fs.readFile(f.versionFile, 'utf8').catch(() => '')).trim() || null;
+    return f.slot === booted ? f.version : null;
+  }
+
+  private fanout(): EventSink {
+    return { progress: (e) => this.emit((s) => s.progress(e)), log: (e) => this.emit((s) => s.log(e)) };
+  }
+
+  private emit(fn: (s: EventSink) => void): void {
+    for (const s of this.sinks) {
+      try {
+        fn(s);
+      } catch {
+        /* a broken subscriber must not break an install */
+      }
+    }
+  }
+
+  private emitLog(level: LogEvent['level'], message: string, code?: string, op?: string): void {
+    this.emit((s) => s.log({ schema: PROGRESS_SCHEMA, op, level, message, code, time: new Date().toISOString() }));
+  }
+
+  private emitProgress(op: string, phase: ProgressEvent['phase']): void {
+    this.emit((s) => s.progress({ schema: PROGRESS_SCHEMA, op, phase, bytesDone: 0, bytesTotal: 0, rate: 0, time: new Date().toISOString() }));
+  }
+}

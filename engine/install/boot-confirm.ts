@@ -1,0 +1,71 @@
+// boot-check: learn which slot booted, detect a rollback, run health checks, then confirm or mark bad.
+import type { SlotName } from '../core/slot';
+import type { BootFlagBackend } from '../boot/boot-flag-backend';
+import type { HealthCheckConfig } from '../config';
+import type { SlotStore } from '../slots/slot-store';
+import { historyEntry, type PersistedState, type StateStore } from '../state/state-store';
+import type { BootCheckResult } from '../facade';
+import { runHealthChecks } from './health-checks';
+
+export interface BootConfirmDeps {
+  boot: BootFlagBackend;
+  state: StateStore;
+  slots: SlotStore;
+  healthChecks: HealthCheckConfig[];
+}
+
+export async function bootConfirm(deps: BootConfirmDeps, booted: SlotName): Promise<BootCheckResult> {
+  const s = await deps.state.load();
+  if (s.pending && s.pending.slot !== booted) return recordRollback(deps, s, booted);
+  const status = (await deps.boot.status()).find((x) => x.slot === booted);
+  if (status?.state === 'good' && !s.pending) {
+    return { booted, outcome: 'already-good', message: `slot ${booted} is already confirmed` };
+  }
+  const results = await runHealthChecks(deps.healthChecks, await healthEnv(deps.slots, booted));
+  const failed = results.find((r) => !r.ok);
+  if (failed) {
+    await deps.boot.markBad(booted);
+    const message = `health check "${failed.name}" failed on slot ${booted}: ${failed.detail}`;
+    await deps.state.update((st) => {
+      st.history.push(historyEntry('mark-bad', booted, message, { version: st.slots[booted]?.version, code: 'ABU_ERR_HEALTH_CHECK' }));
+      st.lastError = { code: 'ABU_ERR_HEALTH_CHECK', message, time: new Date().toISOString() };
+    });
+    return { booted, outcome: 'marked-bad', message };
+  }
+  await confirmGood(deps, booted);
+  return { booted, outcome: 'confirmed', message: `slot ${booted} passed ${results.length} health check(s) and is marked good` };
+}
+
+/** Mark a booted slot good; an irreversible release raises the floor only now, once it proved itself. */
+export async function confirmGood(deps: Pick<BootConfirmDeps, 'boot' | 'state'>, slot: SlotName): Promise<void> {
+  await deps.boot.markGood(slot);
+  await deps.state.update((st) => {
+    const release = st.slots[slot];
+    if (release?.irreversible) st.floor = release.version;
+    if (st.pending?.slot === slot) st.pending = null;
+    st.history.push(historyEntry('mark-good', slot, `slot ${slot}${release ? ` (${release.version})` : ''} marked good`, { version: release?.version }));
+  });
+}
+
+async function recordRollback(deps: BootConfirmDeps, s: PersistedState, booted: SlotName): Promise<BootCheckResult> {
+  const p = s.pending!;
+  const status = (await deps.boot.status()).find((x) => x.slot === p.slot);
+  const reason = status?.state === 'bad' || status?.triesLeft === 0 ? 'it used up its boot attempts without being confirmed' : 'the bootloader did not start it';
+  const message = `rollback: slot ${p.slot} (${p.version}) was activated but slot ${booted} booted: ${reason}`;
+  // The failed slot must not be retried by the bootloader; the running one is confirmed good again.
+  await deps.boot.markBad(p.slot);
+  await deps.boot.markGood(booted);
+  await deps.state.update((st) => {
+    st.pending = null;
+    st.history.push(historyEntry('rollback', p.slot, message, { version: p.version, code: 'ABU_ERR_ROLLBACK' }));
+    st.lastError = { code: 'ABU_ERR_ROLLBACK', message, time: new Date().toISOString() };
+  });
+  return { booted, outcome: 'rollback-detected', message };
+}
+
+/** Health checks learn which slot booted and where it lives, so they can inspect it. */
+async function healthEnv(slots: SlotStore, booted: SlotName): Promise<NodeJS.ProcessEnv> {
+  const cls = slots.classes(booted)[0];
+  const target = await slots.resolve(booted, cls);
+  return { ...process.env, ABU_BOOTED_SLOT: booted, ABU_SLOT_CLASS: cls, ABU_SLOT_DEVICE: target.device, ABU_SLOT_OFFSET: String(target.offset), ABU_SLOT_SIZE: String(target.size) };
+}

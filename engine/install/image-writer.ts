@@ -1,0 +1,88 @@
+// Streams one image into its slot: verify each chunk then write (several in flight), sync, check the whole digest.
+import { Sha256Stream, VerifyError } from '../../native/block-io';
+import { AbuError, withContext } from '../core/errors';
+import type { BundleChunk, ImageEntry } from '../bundle/bundle-reader';
+import type { SlotHandle } from '../slots/slot-store';
+import type { BufferPool } from './buffer-pool';
+import type { ProgressMeter } from './progress-meter';
+
+export interface ImageWriteOptions {
+  pool: BufferPool;
+  meter: ProgressMeter;
+  /** Re-read the slot from the medium and check the whole-image SHA-256 there (default on). */
+  readBack: boolean;
+  signal?: AbortSignal;
+}
+
+export async function writeImage(entry: ImageEntry, chunks: AsyncIterable<BundleChunk>, slot: SlotHandle, o: ImageWriteOptions): Promise<void> {
+  // Without read-back the whole digest is computed from the verified chunks as they stream by.
+  const digest = o.readBack ? null : new Sha256Stream();
+  const maxInFlight = o.pool.count - 1;
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  for await (const chunk of chunks) {
+    o.signal?.throwIfAborted();
+    const job = writeChunk(chunk, slot, digest, o).catch((e: unknown) => void (failure ??= e));
+    inFlight.add(job);
+    void job.finally(() => inFlight.delete(job));
+    if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    if (failure) break;
+  }
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  await slot.datasync().catch((e) => Promise.reject(withContext(`fdatasync of slot ${slot.target.slot}`, e, 'ABU_ERR_IO')));
+  const actual = digest ? digest.digest() : await readBackDigest(entry, slot, o);
+  if (!actual.equals(entry.sha256)) {
+    const code = o.readBack ? 'ABU_ERR_READBACK' : 'ABU_ERR_IMAGE_DIGEST';
+    throw new AbuError(code, `image "${entry.name}" in slot ${slot.target.slot}: SHA-256 ${actual.toString('hex')} does not match the signed ${entry.sha256.toString('hex')}`, {
+      details: { image: entry.name, expected: entry.sha256.toString('hex'), actual: actual.toString('hex') },
+    });
+  }
+}
+
+async function writeChunk(chunk: BundleChunk, slot: SlotHandle, digest: Sha256Stream | null, o: ImageWriteOptions): Promise<void> {
+  try {
+    const hashed = digest?.update(chunk.data);
+    await slot.verifyAndWrite(chunk.data, chunk.offset, chunk.crc32, chunk.sha256);
+    await hashed;
+    o.meter.add(chunk.data.length, 'writing', chunk.image.name);
+  } catch (e) {
+    throw chunkError(e, chunk, slot);
+  } finally {
+    o.pool.give(chunk.data);
+  }
+}
+
+function chunkError(e: unknown, chunk: BundleChunk, slot: SlotHandle): AbuError {
+  const where = `image "${chunk.image.name}" chunk ${chunk.index} (offset ${chunk.offset})`;
+  if (e instanceof VerifyError) {
+    const code = e.kind === 'crc32' ? 'ABU_ERR_CHUNK_CRC' : 'ABU_ERR_CHUNK_DIGEST';
+    return new AbuError(code, `${where}: ${e.kind} is ${e.actual}, the signed manifest says ${e.expected}; nothing of this chunk was written`, {
+      cause: e,
+      details: { image: chunk.image.name, chunk: chunk.index },
+    });
+  }
+  return withContext(`writing ${where} to slot ${slot.target.slot} (${slot.target.device})`, e, 'ABU_ERR_IO');
+}
+
+async function readBackDigest(entry: ImageEntry, slot: SlotHandle, o: ImageWriteOptions): Promise<Buffer> {
+  await slot.dropCache();
+  const digest = new Sha256Stream();
+  o.meter.reset();
+  o.meter.phase('readback', entry.name);
+  let pending: Promise<void> = Promise.resolve();
+  for (let offset = 0; offset < entry.size; ) {
+    o.signal?.throwIfAborted();
+    const len = Math.min(o.pool.bufferSize, entry.size - offset);
+    const buf = o.pool.take(len);
+    const got = await slot.read(buf, offset).catch((e) => Promise.reject(withContext(`reading back slot ${slot.target.slot} at ${offset}`, e, 'ABU_ERR_IO')));
+    if (got !== len) throw new AbuError('ABU_ERR_READBACK', `read-back of slot ${slot.target.slot} stopped at ${offset + got} of ${entry.size} bytes`);
+    // Hash this buffer while the next read runs; the previous hash must finish before its buffer is reused.
+    await pending;
+    pending = digest.update(buf).finally(() => o.pool.give(buf));
+    o.meter.add(len, 'readback', entry.name);
+    offset += len;
+  }
+  await pending;
+  return digest.digest();
+}

@@ -1,0 +1,134 @@
+// The install transaction. The safety order lives here and only here:
+//   verify header, signatures and policy (nothing touched) -> mark target bad -> write + verify every chunk
+//   -> sync + whole-image digest -> no trailing bytes -> record -> set try-once.
+import { PROGRESS_SCHEMA, type EventSink } from '../core/progress';
+import { AbuError, withContext } from '../core/errors';
+import type { SlotName } from '../core/slot';
+import type { AbuConfig } from '../config';
+import type { BootFlagBackend } from '../boot/boot-flag-backend';
+import { openBundle, type Keyring, type OpenedBundle } from '../bundle/bundle-reader';
+import type { ImageSource } from '../sources/image-source';
+import type { SlotStore, SlotTarget } from '../slots/slot-store';
+import { historyEntry, type StateStore } from '../state/state-store';
+import type { InstallResult } from '../facade';
+import { BufferPool } from './buffer-pool';
+import { writeImage } from './image-writer';
+import { buildInstallPlan, type InstallPlan } from './plan';
+import { ProgressMeter } from './progress-meter';
+
+export interface InstallDeps {
+  config: AbuConfig;
+  slots: SlotStore;
+  boot: BootFlagBackend;
+  state: StateStore;
+  keyring: Keyring;
+  events: EventSink;
+}
+
+export interface InstallRequest {
+  op: string;
+  source: ImageSource;
+  booted: SlotName;
+  target: SlotName;
+  installedVersion: string | null;
+  activate: boolean;
+  signal?: AbortSignal;
+}
+
+export async function install(deps: InstallDeps, req: InstallRequest): Promise<InstallResult> {
+  const started = Date.now();
+  const log = (message: string) => deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'info', message, time: new Date().toISOString() });
+  log(`reading bundle from ${req.source.description}`);
+  const stream = await req.source.open();
+  const bundle = await openBundle(stream, deps.keyring, { maxImageBytes: await largestTarget(deps, req.target) });
+  try {
+    const plan = await planFor(deps, req, bundle);
+    log(`bundle ${plan.version} signed by ${bundle.signedBy.join(', ')}; installing into slot ${plan.targetSlot}`);
+    await markTargetBad(deps, plan);
+    await writeAll(deps, req, bundle, plan);
+    await bundle.finish();
+    await recordInstalled(deps, plan, bundle);
+    log(`slot ${plan.targetSlot} holds ${plan.version}, verified`);
+    if (req.activate) await activateVerified(deps, plan, log);
+    return { slot: plan.targetSlot, version: plan.version, bytesWritten: plan.totalBytes, seconds: (Date.now() - started) / 1000, activated: req.activate };
+  } finally {
+    bundle.close();
+    stream.destroy();
+  }
+}
+
+async function planFor(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle): Promise<InstallPlan> {
+  const targets: Record<string, SlotTarget> = {};
+  for (const cls of deps.slots.classes(req.target)) targets[cls] = await deps.slots.resolve(req.target, cls);
+  const s = await deps.state.load();
+  return buildInstallPlan(bundle.manifest, {
+    booted: req.booted,
+    targetSlot: req.target,
+    targets,
+    policy: { product: deps.config.product, installed: req.installedVersion, floor: s.floor, ...deps.config.policy },
+  });
+}
+
+/** Before the first byte: a cut from here on must never boot a half-written slot. */
+async function markTargetBad(deps: InstallDeps, plan: InstallPlan): Promise<void> {
+  await deps.state.update((s) => {
+    s.slots[plan.targetSlot] = null;
+    if (s.pending?.slot === plan.targetSlot) s.pending = null;
+  });
+  await deps.boot.markBad(plan.targetSlot);
+}
+
+async function writeAll(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle, plan: InstallPlan): Promise<void> {
+  const chunkMax = Math.max(...plan.images.map((i) => i.entry.chunkSize));
+  const pool = new BufferPool(chunkMax, deps.config.install.inFlightChunks + 1);
+  const meter = new ProgressMeter(deps.events, req.op, plan.totalBytes);
+  meter.phase('writing');
+  let index = 0;
+  for await (const image of bundle.images({ allocate: (n) => pool.take(n) })) {
+    const planned = plan.images[index++];
+    const handle = await deps.slots.openForWrite(planned.target, plan.booted);
+    try {
+      if (!handle.direct) deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'warn', message: `O_DIRECT refused on ${planned.target.device} (${handle.directFallbackReason}); writing through the page cache`, time: new Date().toISOString() });
+      await writeImage(image.entry, image.chunks, handle, { pool, meter, readBack: deps.config.install.readBack, signal: req.signal });
+    } finally {
+      await handle.close();
+    }
+  }
+  if (index !== plan.images.length) throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle delivered ${index} of ${plan.images.length} images`);
+}
+
+async function recordInstalled(deps: InstallDeps, plan: InstallPlan, bundle: OpenedBundle): Promise<void> {
+  await deps.state.update((s) => {
+    s.slots[plan.targetSlot] = {
+      version: plan.version,
+      description: plan.description,
+      irreversible: plan.irreversible,
+      installedAt: new Date().toISOString(),
+      manifestSha256: bundle.manifestSha256.toString('hex'),
+      verified: true,
+    };
+    s.history.push(historyEntry('install', plan.targetSlot, `installed ${plan.version} (${plan.totalBytes} bytes, verified)`, { version: plan.version }));
+  });
+}
+
+/** Only after the whole image verified: the bootloader tries the new slot a limited number of times. */
+async function activateVerified(deps: InstallDeps, plan: InstallPlan, log: (m: string) => void): Promise<void> {
+  await deps.boot.activate(plan.targetSlot);
+  await deps.state.update((s) => {
+    s.pending = { slot: plan.targetSlot, from: plan.booted, version: plan.version, time: new Date().toISOString() };
+    s.history.push(historyEntry('activate', plan.targetSlot, `slot ${plan.targetSlot} (${plan.version}) will be tried on the next boot`, { version: plan.version }));
+  });
+  log(`slot ${plan.targetSlot} activated: the next boot tries ${plan.version}; ${plan.booted} stays as the fallback`);
+}
+
+async function largestTarget(deps: InstallDeps, slot: SlotName): Promise<number> {
+  let max = 0;
+  for (const cls of deps.slots.classes(slot)) {
+    try {
+      max = Math.max(max, (await deps.slots.resolve(slot, cls)).size);
+    } catch (e) {
+      throw withContext(`resolving slot ${slot} ${cls}`, e, 'ABU_ERR_CONFIG');
+    }
+  }
+  return max;
+}

@@ -1,0 +1,56 @@
+// SlotHandle over the native BlockFile: shifts slot-relative offsets and refuses writes past the slot's end.
+import { BlockFile } from '../../native/block-io';
+import { AbuError } from '../core/errors';
+import type { SlotHandle, SlotTarget } from './slot-store';
+
+export class BlockFileSlotHandle implements SlotHandle {
+  private constructor(readonly target: SlotTarget, private readonly file: BlockFile) {}
+
+  static async open(target: SlotTarget, write: boolean): Promise<BlockFileSlotHandle> {
+    const file = await BlockFile.open(target.device, { write, direct: true });
+    return new BlockFileSlotHandle(target, file);
+  }
+
+  get direct(): boolean {
+    return this.file.direct;
+  }
+
+  get directFallbackReason(): string | undefined {
+    return this.file.directFallbackReason;
+  }
+
+  async verifyAndWrite(buf: Buffer, offset: number, crc32: number, sha256: Buffer): Promise<void> {
+    this.checkBounds(offset, buf.length);
+    await this.file.verifyAndWrite(buf, this.target.offset + offset, crc32, sha256);
+  }
+
+  async write(buf: Buffer, offset: number): Promise<void> {
+    this.checkBounds(offset, buf.length);
+    await this.file.write(buf, this.target.offset + offset);
+  }
+
+  async read(buf: Buffer, offset: number): Promise<number> {
+    const len = Math.max(0, Math.min(buf.length, this.target.size - offset));
+    if (len === 0) return 0;
+    const view = len === buf.length ? buf : buf.subarray(0, len);
+    return this.file.read(view, this.target.offset + offset);
+  }
+
+  datasync(): Promise<void> {
+    return this.file.datasync();
+  }
+
+  dropCache(): Promise<void> {
+    return this.file.dropCache();
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+
+  private checkBounds(offset: number, length: number): void {
+    if (offset < 0 || offset + length > this.target.size) {
+      throw new AbuError('ABU_ERR_IMAGE_TOO_LARGE', `write of ${length} bytes at ${offset} passes the end of slot ${this.target.slot} (${this.target.size} bytes)`);
+    }
+  }
+}

@@ -1,0 +1,17 @@
+// The command table: every verb abu knows, in help order.
+import type { Command } from './command';
+import { installCommand } from './commands/install';
+import { statusCommand } from './commands/status';
+import { activateCommand, bootCheckCommand, historyCommand, markBadCommand, markGoodCommand, rebootCommand } from './commands/slot-commands';
+import { keygenCommand } from './commands/keygen';
+import { bundleCreateCommand } from './commands/bundle-create';
+import { bundleInspectCommand } from './commands/bundle-inspect';
+import { simCommand } from './commands/sim';
+
+export function commandTable(): Map<string, Command> {
+  const all: Command[] = [
+    statusCommand, installCommand, activateCommand, markGoodCommand, markBadCommand, bootCheckCommand, rebootCommand, historyCommand,
+    keygenCommand, bundleCreateCommand, bundleInspectCommand, simCommand,
+  ];
+  return new Map(all.map((c) => [c.name, c]));
+}

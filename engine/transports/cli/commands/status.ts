@@ -1,0 +1,31 @@
+// `abu status`: both slots with version, state, tries, booted and primary, plus the floor and last error.
+import type { ApplianceStatus } from '../../../facade';
+import type { Command, CliContext } from '../command';
+import { parse, withEngine } from '../cli-support';
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show both slots, which one booted, which boots next, and the floor',
+  usage: 'abu status [--config FILE] [--json]',
+  async run(args, ctx) {
+    const { values } = parse(args, {}, false);
+    const status = await withEngine(values, ctx, (e) => e.status());
+    ctx.stdout.write(values.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
+    return 0;
+  },
+};
+
+export function formatStatus(s: ApplianceStatus): string {
+  const lines = [`product   ${s.product}`, `booted    ${s.booted}    alternate ${s.alternate}    floor ${s.floor ?? '-'}`, ''];
+  lines.push('slot  version     state    tries  booted  primary  description');
+  for (const v of s.slots) {
+    lines.push(
+      [v.name.padEnd(5), (v.version ?? '-').padEnd(11), v.state.padEnd(8), String(v.triesLeft).padEnd(6), (v.booted ? 'yes' : '').padEnd(7), (v.primary ? 'yes' : '').padEnd(8), v.description ?? ''].join(' '),
+    );
+  }
+  if (s.operation) lines.push('', `running   ${s.operation}`);
+  if (s.lastError) lines.push('', `last error ${s.lastError.code}: ${s.lastError.message} (${s.lastError.time})`);
+  return lines.join('\n') + '\n';
+}
+
+export type { CliContext };
