@@ -72,14 +72,22 @@ export function encodeSignatures(records: SignatureRecord[]): Buffer {
 
 export function decodeSignatures(bytes: Buffer): SignatureRecord[] {
   const raw = decode('SignatureSet', bytes, 'ABU_ERR_SIGNATURE_DECODE') as Record<string, any>;
-  return (raw.signatures ?? []).map((s: Record<string, any>) => ({
+  const records = (raw.signatures ?? []).map((s: Record<string, any>) => ({
     keyId: s.keyId ?? '', algorithm: s.algorithm ?? '', signature: Buffer.from(s.signature ?? []),
   }));
+  // The block is not itself signed: only its canonical encoding is accepted, so nobody can alter
+  // a bundle's bytes (wire types, unknown fields) while keeping its signatures valid.
+  if (!encodeSignatures(records).equals(bytes)) {
+    throw new AbuError('ABU_ERR_SIGNATURE_DECODE', 'signature block is not canonically encoded (unknown fields or altered wire types)');
+  }
+  return records;
 }
 
 function decode(typeName: 'Manifest' | 'SignatureSet', bytes: Buffer, code: AbuErrorCode): unknown {
   try {
-    return schema()[typeName].decode(bytes);
+    // A plain Uint8Array view, not the Buffer: protobufjs's BufferReader clamps a string that runs
+    // past the end instead of failing, which would let a cut-off field decode "successfully".
+    return schema()[typeName].decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
   } catch (e) {
     const what = typeName === 'Manifest' ? 'manifest' : 'signature block';
     throw new AbuError(code, `${what} is not a valid protobuf ${typeName}: ${(e as Error).message}`, { cause: e });

@@ -103,10 +103,12 @@ export function craftBundle(manifest: Manifest, o: CraftOptions): Buffer {
   const signatureBytes = o.keys.length > 0 ? encodeSignatures(signManifest(manifestBytes, o.keys.map((k) => k.privateKey))) : Buffer.alloc(0);
   const head = Buffer.concat([encodeHeader({ manifestLength: manifestBytes.length, signatureLength: signatureBytes.length }), manifestBytes, signatureBytes]);
   const start = align(HEADER_SIZE + manifestBytes.length + signatureBytes.length);
-  const end = manifest.images.reduce((max, image, i) => Math.max(max, image.offset + (o.payloads[i]?.length ?? 0)), 0);
+  // Absurd offsets (tests of the 2^53 limit) get no payload: the reader refuses them before it.
+  const placed = manifest.images.map((image, i) => ({ at: image.offset, data: o.payloads[i] ?? Buffer.alloc(0) })).filter((p) => p.at < 2 ** 30);
+  const end = placed.reduce((max, p) => Math.max(max, p.at + p.data.length), 0);
   const out = Buffer.alloc(start + end);
   head.copy(out, 0);
-  manifest.images.forEach((image, i) => o.payloads[i]?.copy(out, start + image.offset));
+  placed.forEach((p) => p.data.copy(out, start + p.at));
   return out;
 }
 
