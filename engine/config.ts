@@ -36,7 +36,7 @@ export interface AbuConfig {
   factoryVersion?: { slot: string; version: string } | { versionFile: string };
   bootloader: BootFlagBackendConfig;
   policy: { strictChain: boolean; allowDowngrade: boolean };
-  install: { readBack: boolean; activate: boolean; rebootAfterInstall: boolean; inFlightChunks: number };
+  install: { readBack: boolean; activate: boolean; rebootAfterInstall: boolean; inFlightChunks: number; idleTimeoutSeconds: number };
   healthChecks: HealthCheckConfig[];
   /** How to restart: a command, or the simulated appliance's reboot. */
   reboot: { command: string[] } | { simulated: true };
@@ -77,6 +77,7 @@ export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
       activate: raw.install?.activate ?? true,
       rebootAfterInstall: raw.install?.rebootAfterInstall ?? false,
       inFlightChunks: clampInt(raw.install?.inFlightChunks ?? 3, 1, 16, 'install.inFlightChunks'),
+      idleTimeoutSeconds: clampInt(raw.install?.idleTimeoutSeconds ?? 30, 1, 3600, 'install.idleTimeoutSeconds'),
     },
     healthChecks: (raw.healthChecks ?? []).map(parseHealthCheck),
     reboot: raw.reboot?.simulated ? { simulated: true } : { command: raw.reboot?.command ?? ['systemctl', 'reboot'] },

@@ -2,7 +2,7 @@
 //   verify header, signatures and policy (nothing touched) -> mark target bad -> write + verify every chunk
 //   -> sync + whole-image digest -> no trailing bytes -> record -> set try-once.
 import { PROGRESS_SCHEMA, type EventSink } from '../core/progress';
-import { AbuError, withContext } from '../core/errors';
+import { AbuError } from '../core/errors';
 import type { SlotName } from '../core/slot';
 import type { AbuConfig } from '../config';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
@@ -40,7 +40,8 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
   const log = (message: string) => deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'info', message, time: new Date().toISOString() });
   log(`reading bundle from ${req.source.description}`);
   const stream = await req.source.open();
-  const bundle = await openBundle(stream, deps.keyring, { maxImageBytes: await largestTarget(deps, req.target) });
+  // Image sizes are checked against the exact target slot in the plan (ABU_ERR_IMAGE_TOO_LARGE), still before any write.
+  const bundle = await openBundle(stream, deps.keyring, { idleTimeoutMs: deps.config.install.idleTimeoutSeconds * 1000 });
   try {
     const plan = await planFor(deps, req, bundle);
     log(`bundle ${plan.version} signed by ${bundle.signedBy.join(', ')}; installing into slot ${plan.targetSlot}`);
@@ -119,16 +120,4 @@ async function activateVerified(deps: InstallDeps, plan: InstallPlan, log: (m: s
     s.history.push(historyEntry('activate', plan.targetSlot, `slot ${plan.targetSlot} (${plan.version}) will be tried on the next boot`, { version: plan.version }));
   });
   log(`slot ${plan.targetSlot} activated: the next boot tries ${plan.version}; ${plan.booted} stays as the fallback`);
-}
-
-async function largestTarget(deps: InstallDeps, slot: SlotName): Promise<number> {
-  let max = 0;
-  for (const cls of deps.slots.classes(slot)) {
-    try {
-      max = Math.max(max, (await deps.slots.resolve(slot, cls)).size);
-    } catch (e) {
-      throw withContext(`resolving slot ${slot} ${cls}`, e, 'ABU_ERR_CONFIG');
-    }
-  }
-  return max;
 }
