@@ -84,7 +84,7 @@ export class ByteReader {
       const chunk: unknown = this.stream.read();
       if (chunk !== null) return typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
       if (this.ended || this.stream.readableEnded) return null;
-      if (this.stream.destroyed) this.failure ??= new Error('the source stream was closed before it ended');
+      if (this.stream.destroyed) this.failure ??= this.stream.errored ?? new Error('the source stream was closed before it ended');
       else await this.waitForData(section, missing);
     }
   }
