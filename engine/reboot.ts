@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { AbuError } from './core/errors';
 import type { EngineParts } from './engine';
-import { simulateBoot } from './boot/simulated-bootloader';
+import { SimulatedBootloader } from './boot/simulated-bootloader';
 import { bootConfirm } from './install/boot-confirm';
 
 /** Boots allowed in one simulated restart before giving up (every failed boot costs a try, so this ends). */
@@ -23,8 +23,9 @@ export async function restart(parts: EngineParts): Promise<void> {
 async function simulatedRestart(parts: EngineParts): Promise<void> {
   const how = parts.config.bootedSlot;
   if (!('cmdline' in how)) throw new AbuError('ABU_ERR_CONFIG', 'a simulated reboot needs bootedSlot.cmdline to record the booted slot');
+  const bootloader = new SimulatedBootloader(parts.boot);
   for (let i = 0; i < MAX_SIMULATED_BOOTS; i++) {
-    const slot = await simulateBoot(parts.config.bootloader);
+    const { slot } = await bootloader.boot();
     if (!slot) throw new AbuError('ABU_ERR_ACTIVATE_REFUSED', 'simulated bootloader found no bootable slot');
     await fs.writeFile(how.cmdline, `console=ttyS0 abu.slot=${slot}\n`);
     const result = await bootConfirm({ ...parts, healthChecks: parts.config.healthChecks }, slot);

@@ -1,5 +1,6 @@
 // Streams one image into its slot: verify each chunk then write (several in flight), sync, check the whole digest.
-import { Sha256Stream, VerifyError } from '../../native/block-io';
+import { VerifyError } from '../../native/block-io';
+import { Sha256Stream } from '../../native/crc32';
 import { AbuError, withContext } from '../core/errors';
 import type { BundleChunk, ImageEntry } from '../bundle/bundle-reader';
 import type { SlotHandle } from '../slots/slot-store';

@@ -92,6 +92,7 @@ describe('bad input on the simulated appliance', function () {
         await f.engine.install(bufferSource(bytes, c.source ?? {}));
         failures.push(`${c.name}: was accepted`);
       } catch (e) {
+        if (process.env.ABU_TEST_VERBOSE) console.log(`    ${c.name}: ${isAbuError(e) ? e.code : String(e)}: ${(e as Error).message.slice(0, 100)}`);
         if (!isAbuError(e)) failures.push(`${c.name}: untyped error ${String(e)}`);
         else if (c.codes !== 'any' && !c.codes.includes(e.code)) failures.push(`${c.name}: ${e.code} (${e.message}), expected ${c.codes.join('|')}`);
       } finally {
