@@ -16,6 +16,11 @@ export interface OpenOptions {
   direct?: boolean;
   /** Create a missing regular file (mode 0644). Default false: a missing slot is an error. */
   create?: boolean;
+  /**
+   * Claim a block device exclusively (O_EXCL): open fails with EBUSY while it is mounted, used by
+   * device-mapper/md, or claimed by another exclusive open. Ignored for regular files. Default false.
+   */
+  exclusive?: boolean;
 }
 
 /** What the addon needs to act on an open target; both fds are equal when direct is false. */
@@ -71,6 +76,7 @@ export class BlockFile {
   readonly path: string;
   readonly direct: boolean;
   readonly directFallbackReason?: string;
+  /** Size in bytes when opened (BLKGETSIZE64 or st_size); writes past it on files do not update it. */
   readonly size: number;
   readonly logicalSectorSize: number;
   readonly blockDevice: boolean;
@@ -91,7 +97,7 @@ export class BlockFile {
 
   static async open(path: string, opts: OpenOptions): Promise<BlockFile> {
     const direct = opts.direct ?? true;
-    const r = await nativeCall(binding().blockOpen(path, opts.write, direct, opts.create ?? false) as Promise<NativeOpenResult>);
+    const r = await nativeCall(binding().blockOpen(path, opts.write, direct, opts.create ?? false, opts.exclusive ?? false) as Promise<NativeOpenResult>);
     return new BlockFile(path, r);
   }
 
@@ -148,7 +154,7 @@ export class BlockFile {
     return this.direct && (offset % s !== 0 || buf.length % s !== 0);
   }
 
-  // Ordinary calls start once the last exclusive call has finished; an exclusive call also waits for
+  // Ordinary calls start once the last lone call has finished; a lone call (alone=true) also waits for
   // every call already in flight, and becomes the gate for the calls after it.
   private schedule<T>(syscall: string, alone: boolean, start: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(this.closedError(syscall));

@@ -52,6 +52,7 @@ bool ProbeDevice(const std::string& path, Geometry* g, IoFailure* fail) {
 static int OpenFlags(const OpenRequest& req) {
   int flags = (req.write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
   if (req.create) flags |= O_CREAT;
+  if (req.exclusive && !req.create) flags |= O_EXCL;
   return flags;
 }
 
@@ -83,7 +84,8 @@ bool OpenTarget(const OpenRequest& req, OpenResult* out, IoFailure* fail) {
   if (h.fd < 0) return false;
   h.bufferedFd = h.fd;
   if (h.direct) {
-    h.bufferedFd = open(req.path.c_str(), OpenFlags(req) & ~O_CREAT);
+    // No O_EXCL here: the first descriptor already holds the claim and a second claim would be refused.
+    h.bufferedFd = open(req.path.c_str(), OpenFlags(req) & ~(O_CREAT | O_EXCL));
     if (h.bufferedFd < 0) {
       *fail = IoFailure::Errno(errno, "open", req.path);
       close(h.fd);

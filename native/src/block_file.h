@@ -33,6 +33,7 @@ struct OpenRequest {
   bool write = false;
   bool direct = true;
   bool create = false;
+  bool exclusive = false;  // O_EXCL on a block device: EBUSY while it is mounted or claimed
 };
 
 struct OpenResult {

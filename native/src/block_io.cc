@@ -124,6 +124,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   req.write = info[1].ToBoolean();
   req.direct = info[2].ToBoolean();
   req.create = info[3].ToBoolean();
+  req.exclusive = info[4].ToBoolean();
   return (new OpenWorker(info.Env(), std::move(req)))->Start();
 }
 

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { BlockFile, allocAligned, deviceInfo } from '../../../native/block-io';
+import { BlockFile, NativeIoError, allocAligned, deviceInfo } from '../../../native/block-io';
 import { attachLoop, detachLoop, loopUnavailableReason, makeTempDir, mountRamfs, randomInt, removeDir, unmountRamfs } from './native-fixtures';
 
 const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
@@ -107,6 +107,23 @@ describe('native deviceInfo and targets', () => {
         await f.close();
         const onDisk = readFileSync(backing);
         assert.deepEqual(onDisk.subarray(size - tail.length), tail);
+      });
+
+      it('an exclusive open claims the device: a second exclusive open fails with EBUSY', async () => {
+        const first = await BlockFile.open(dev!, { write: true, exclusive: true });
+        try {
+          await assert.rejects(BlockFile.open(dev!, { write: true, exclusive: true }), (e: unknown) => {
+            assert.ok(e instanceof NativeIoError);
+            assert.deepEqual([e.code, e.errno, e.syscall, e.path], ['EBUSY', -16, 'open', dev]);
+            return true;
+          });
+          const shared = await BlockFile.open(dev!, { write: false });
+          await shared.close();
+        } finally {
+          await first.close();
+        }
+        const again = await BlockFile.open(dev!, { write: true, exclusive: true });
+        await again.close();
       });
     });
   }
