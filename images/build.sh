@@ -21,9 +21,17 @@ panic-1.1.0:1.1.0:panic hang-1.1.0:1.1.0:hang unhealthy-1.1.0:1.1.0:unhealthy"
 exec 9>"$cache.lock" 2>/dev/null || { mkdir -p "$(dirname "$cache")"; exec 9>"$cache.lock"; }
 flock 9 # one build at a time; a second caller then finds the finished cache entry
 ktree=$("$here/lib/kernel.sh" "$cache/kernel")
+# The signing key of the test bundles: made once and kept, so the images stay cached across runs.
+keys=$cache/keys
+if [ ! -f "$keys/system-test.pub" ]; then
+  mkdir -p "$keys"
+  node -e "const c=require('crypto'),f=require('fs');const k=c.generateKeyPairSync('ed25519');
+    f.writeFileSync(process.argv[1]+'/system-test.key',k.privateKey.export({type:'pkcs8',format:'pem'}),{mode:0o600});
+    f.writeFileSync(process.argv[1]+'/system-test.pub',k.publicKey.export({type:'spki',format:'pem'}));" "$keys"
+fi
 key=$(hash_inputs "$here" "$ktree/boot" /bin/busybox "$(readlink -f "$(command -v node)")" \
   "$repo/dist/engine" "$repo/dist/native" "$repo/build/Release/abu_native.node" "$repo/proto" "$repo/bin" \
-  "$repo/package-lock.json" "$boot_cmd" "$grub_cfg" "$uboot_env" "$grub_env" "$uboot_rom")
+  "$repo/package-lock.json" "$keys/system-test.pub" "$boot_cmd" "$grub_cfg" "$uboot_env" "$grub_env" "$uboot_rom")
 out=$cache/$key
 if [ -f "$out/manifest.json" ]; then echo "$out"; exit 0; fi
 
@@ -31,7 +39,7 @@ log "building $out"
 rm -rf "$out.tmp"; mkdir -p "$out.tmp"
 t0=$(date +%s)
 "$here/lib/initramfs.sh" "$ktree" "$out.tmp/initrd.img"
-"$here/lib/rootfs-base.sh" "$repo" "$ktree" "$out.tmp/initrd.img" "$out.tmp/stage"
+"$here/lib/rootfs-base.sh" "$repo" "$ktree" "$out.tmp/initrd.img" "$keys/system-test.pub" "$out.tmp/stage"
 for v in $VARIANTS; do
   IFS=: read -r name version kind <<<"$v"
   "$here/lib/rootfs.sh" "$out.tmp/stage" "$version" "$kind" "$SLOT_MIB" "$out.tmp/rootfs-$name.ext4"
@@ -43,6 +51,7 @@ rm -rf "$out.tmp/stage"
 cp "$uboot_rom" "$out.tmp/u-boot-nodelay.rom"
 sed -i 's/bootdelay=2\x00/bootdelay=0\x00/' "$out.tmp/u-boot-nodelay.rom"
 cp "$ktree/boot"/vmlinuz-* "$out.tmp/vmlinuz"
+cp "$keys/system-test.key" "$keys/system-test.pub" "$out.tmp/"
 "$here/lib/manifest.sh" "$out.tmp" "$key" "$VARIANTS" > "$out.tmp/manifest.json"
 mv "$out.tmp" "$out"
 # Each build is ~1 GB apparent (sparse); keep only the two newest so a long-lived checkout does not fill the disk.

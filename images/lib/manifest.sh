@@ -15,6 +15,7 @@ cat <<JSON
   "key": "$key",
   "slotBytes": $((SLOT_MIB * 1024 * 1024)),
   "kernel": "vmlinuz",
+  "signingKey": "system-test.key", "publicKey": "system-test.pub", "product": "abu-qemu-appliance",
   "initrd": "initrd.img",
   "rootfs": {$rootfs},
   "uboot": {

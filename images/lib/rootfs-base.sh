@@ -1,7 +1,7 @@
 # Stages the tree every slot image shares: busybox, the host's node plus its ldd libraries, abu, kernel and initramfs.
-# usage: rootfs-base.sh <repo> <kernel-tree> <initrd.img> <stage-dir>
+# usage: rootfs-base.sh <repo> <kernel-tree> <initrd.img> <public-key.pub> <stage-dir>
 . "$(dirname "$0")/common.sh"
-repo=$1 ktree=$2 initrd=$3 stage=$4
+repo=$1 ktree=$2 initrd=$3 pubkey=$4 stage=$5
 here=$(cd "$(dirname "$0")/.." && pwd)
 need_tool strip binutils
 
@@ -33,7 +33,11 @@ cp "$kimg" "$stage/boot/vmlinuz"
 cp "$initrd" "$stage/boot/initrd.img"
 install -m 0755 "$here/guest/slot-init" "$stage/sbin/init"
 install -m 0755 "$here/guest/health-check" "$stage/usr/lib/abu/health-check"
-cp "$here"/guest/abu-*.json "$stage/etc/abu/" 2>/dev/null || true
-for f in "$stage"/etc/abu/abu-*.json; do [ -e "$f" ] && mv "$f" "$stage/etc/abu/${f##*/abu-}"; done
+# One config per disk layout; the init links the right one to /etc/abu/config.json (via /run) at boot.
+cp "$here/guest/abu-uboot.json" "$stage/etc/abu/uboot.json"
+cp "$here/guest/abu-grub.json" "$stage/etc/abu/grub.json"
+cp "$here/guest/fw_env.config" "$stage/etc/abu/fw_env.config"
+mkdir -p "$stage/etc/abu/keys"
+cp "$pubkey" "$stage/etc/abu/keys/system-test.pub"
 ln -s /run/abu/config.json "$stage/etc/abu/config.json"
 echo "root:x:0:0:root:/root:/bin/sh" > "$stage/etc/passwd"
