@@ -9,12 +9,19 @@ import { attachLoop, detachLoop, loopUnavailableReason, makeTempDir, mountRamfs,
 
 const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 
+/** Chunk i of roundTrip: whole sectors, then an image's last chunk (sub-sector tail), then one ending at `span` (sub-sector head). */
+function chunkPlace(i: number, sector: number, span: number): [number, number] {
+  if (i === 10) return [sector * 3, sector + 123];
+  if (i === 11) return [span - (sector + 77), sector + 77];
+  const len = sector * randomInt(1, 64);
+  return [sector * randomInt(0, (span - len) / sector), len];
+}
+
 /** Writes random chunks (aligned and not), drops the cache and reads everything back through the same handle. */
 async function roundTrip(f: BlockFile, span: number): Promise<void> {
   const model = Buffer.alloc(span);
   for (let i = 0; i < 12; i++) {
-    const len = i === 11 ? 1000 : f.logicalSectorSize * randomInt(1, 64);
-    const offset = i === 11 ? span - len : f.logicalSectorSize * randomInt(0, (span - len) / f.logicalSectorSize);
+    const [offset, len] = chunkPlace(i, f.logicalSectorSize, span);
     const chunk = randomBytes(len);
     chunk.copy(model, offset);
     await f.verifyAndWrite(chunk, offset, zlib.crc32(chunk), sha(chunk));
@@ -95,18 +102,19 @@ describe('native deviceInfo and targets', () => {
         assert.deepEqual(await deviceInfo(dev!), { size, logicalSectorSize: sectorSize, blockDevice: true });
       });
 
-      it('writes with O_DIRECT, including an unaligned tail, and reads back from the medium after dropCache', async () => {
+      it('writes with O_DIRECT, including sub-sector heads and tails, and reads back from the medium after dropCache', async () => {
         const f = await BlockFile.open(dev!, { write: true });
         assert.equal(f.blockDevice, true);
         assert.equal(f.logicalSectorSize, sectorSize);
         assert.equal(f.direct, true);
         await roundTrip(f, 4 << 20);
-        const tail = randomBytes(sectorSize + 77);
-        await f.write(tail, size - tail.length);
+        const last = randomBytes(sectorSize + 77); // an image's last chunk: aligned start, sub-sector tail
+        await f.write(last, size - 2 * sectorSize);
         await f.datasync();
         await f.close();
         const onDisk = readFileSync(backing);
-        assert.deepEqual(onDisk.subarray(size - tail.length), tail);
+        assert.deepEqual(onDisk.subarray(size - 2 * sectorSize, size - sectorSize + 77), last);
+        assert.deepEqual(onDisk.subarray(size - sectorSize + 77), Buffer.alloc(sectorSize - 77), 'bytes after the tail untouched');
       });
 
       it('an exclusive open claims the device: a second exclusive open fails with EBUSY', async () => {
