@@ -1,18 +1,11 @@
 // The JSON shape of a manifest for `inspect --json` and the HTTP API: digests as lowercase hex.
-import type { Manifest } from './manifest';
+import type { ImageEntry, Manifest } from './manifest';
 
-export interface ManifestJson {
-  product: string;
-  version: string;
-  description: string;
-  buildTime: number;
-  source: { exact?: string; range?: string };
-  irreversible: boolean;
-  images: {
-    name: string; slotClass: string; size: number; chunkSize: number; offset: number; compression: 'none';
-    sha256: string; chunkCrc32: string[]; chunkSha256: string[];
-  }[];
-}
+type DigestFields = 'sha256' | 'chunkCrc32' | 'chunkSha256';
+
+export type ManifestJson = Omit<Manifest, 'images'> & {
+  images: (Omit<ImageEntry, DigestFields> & { sha256: string; chunkCrc32: string[]; chunkSha256: string[] })[];
+};
 
 export function manifestToJson(m: Manifest): ManifestJson {
   return {
