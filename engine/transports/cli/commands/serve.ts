@@ -1,0 +1,67 @@
+// `abu serve`: the update service (HTTP API + web page); with --sim DIR it first creates the simulated appliance there.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { AbuError } from '../../../core/errors';
+import { createSimAppliance } from '../../../sim/create-sim-appliance';
+import { startDaemon, type Daemon } from '../../http/daemon';
+import type { Command, CliContext } from '../command';
+import { configPath, parse } from '../cli-support';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the update service: HTTP API, live progress and the web page (--sim DIR for the simulated appliance)',
+  usage: 'abu serve [--config FILE | --sim DIR] [--host ADDR] [--port N] [--json]',
+  async run(args, ctx) {
+    const { values } = parse(args, { sim: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } }, false);
+    const { config, bundles } = await chooseConfig(values, ctx);
+    const daemon = await startDaemon({ configPath: config, host: values.host as string | undefined, port: parsePort(values.port) });
+    announce(daemon, bundles, values.json === true, ctx);
+    await untilStopped();
+    ctx.stderr.write('abu serve: stopping\n');
+    await daemon.close();
+    return 0;
+  },
+};
+
+/** --sim DIR reuses an appliance already created there, so restarting the demo keeps its state. */
+async function chooseConfig(values: Record<string, unknown>, ctx: CliContext): Promise<{ config: string; bundles: string[] }> {
+  if (typeof values.sim !== 'string') return { config: configPath(values as { config?: string }, ctx), bundles: [] };
+  if (values.config !== undefined) throw new AbuError('ABU_ERR_USAGE', 'give either --config or --sim, not both');
+  const dir = path.resolve(ctx.cwd, values.sim);
+  const config = path.join(dir, 'config.json');
+  if (existsSync(config)) return { config, bundles: [path.join(dir, 'bundles')] };
+  ctx.stderr.write(`creating the simulated appliance in ${dir}\n`);
+  const sim = await createSimAppliance(dir);
+  return { config: sim.configPath, bundles: sim.bundles };
+}
+
+function announce(d: Daemon, bundles: string[], json: boolean, ctx: CliContext): void {
+  const page = `${d.url}/#token=${encodeURIComponent(d.token)}`;
+  if (json) {
+    ctx.stdout.write(JSON.stringify({ url: d.url, page, token: d.token, tokenFile: d.tokenFile, bundles }) + '\n');
+    return;
+  }
+  const lines = [
+    `abu update service listening on ${d.url}`,
+    `  web page   ${page}`,
+    `  token      ${d.token}   (stored in ${d.tokenFile})`,
+    `  API        ${d.url}/api/openapi.json`,
+    ...bundles.map((b) => `  bundle     ${b}`),
+    'Ctrl-C stops the service.',
+  ];
+  ctx.stdout.write(lines.join('\n') + '\n');
+}
+
+function parsePort(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new AbuError('ABU_ERR_USAGE', `--port must be 0-65535, not ${String(raw)}`);
+  return n;
+}
+
+function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}

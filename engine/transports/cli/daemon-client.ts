@@ -1,0 +1,155 @@
+// Talks to a running `abu serve` daemon: the CLI uses it when one runs, so installs do not race the daemon's engine.
+import { createReadStream, promises as fs } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { AbuError, type AbuErrorCode } from '../../core/errors';
+import type { EventSink, LogEvent, ProgressEvent } from '../../core/progress';
+import type { ApplianceStatus, HistoryEntry, InstallResult } from '../../facade';
+import { loadConfig } from '../../config';
+
+export interface DaemonEndpoint {
+  url: string;
+  /** Null when this user cannot read the token: reads still work, changes get ABU_ERR_UNAUTHORIZED. */
+  token: string | null;
+}
+
+/**
+ * Finds the daemon for a config: $ABU_DAEMON_URL (+ $ABU_TOKEN) when set, else the runtime file the daemon
+ * writes into its state directory, checked by asking for status. Returns null when none answers.
+ */
+export async function findDaemon(configPath: string, env: NodeJS.ProcessEnv = process.env): Promise<DaemonClient | null> {
+  const endpoint = env.ABU_DAEMON_URL ? { url: env.ABU_DAEMON_URL, token: env.ABU_TOKEN ?? null } : await endpointFromConfig(configPath);
+  if (!endpoint) return null;
+  const client = new DaemonClient(endpoint);
+  try {
+    await client.status();
+    return client;
+  } catch {
+    return null;
+  }
+}
+
+async function endpointFromConfig(configPath: string): Promise<DaemonEndpoint | null> {
+  const config = await loadConfig(configPath).catch(() => null);
+  if (!config) return null;
+  const runtime = await fs.readFile(path.join(config.stateDir, 'daemon.json'), 'utf8').then((t) => JSON.parse(t) as { url: string; pid: number }, () => null);
+  if (!runtime || !isAlive(runtime.pid)) return null;
+  const stored = await fs.readFile(path.join(config.stateDir, 'http-token'), 'utf8').then((t) => t.trim(), () => null);
+  return { url: runtime.url, token: config.http.token ?? stored };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class DaemonClient {
+  constructor(readonly endpoint: DaemonEndpoint) {}
+
+  status(): Promise<ApplianceStatus & { warnings: string[] }> {
+    return this.json('GET', '/api/status');
+  }
+
+  async history(limit = 50): Promise<HistoryEntry[]> {
+    return (await this.json<{ entries: HistoryEntry[] }>('GET', `/api/history?limit=${limit}`)).entries;
+  }
+
+  /** Streams a file as the request body; progress arrives through `events()`. */
+  async installFile(file: string, activate?: boolean): Promise<InstallResult> {
+    const size = (await fs.stat(file)).size;
+    const query = activate === undefined ? '' : `?activate=${activate}`;
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), 'x-abu-filename': encodeURIComponent(path.basename(file)) };
+    return this.request('POST', `/api/install${query}`, headers, (req) => createReadStream(file).on('error', (e) => req.destroy(e)).pipe(req));
+  }
+
+  installUrl(url: string, activate?: boolean): Promise<InstallResult> {
+    return this.json('POST', '/api/install-url', { url, activate });
+  }
+
+  activate(slot?: string, reboot = false): Promise<{ activated: string; rebooting: boolean }> {
+    return this.json('POST', '/api/activate', { slot, reboot });
+  }
+
+  markGood(slot?: string): Promise<unknown> {
+    return this.json('POST', '/api/mark-good', { slot });
+  }
+
+  markBad(slot?: string): Promise<unknown> {
+    return this.json('POST', '/api/mark-bad', { slot });
+  }
+
+  reboot(): Promise<unknown> {
+    return this.json('POST', '/api/reboot', {});
+  }
+
+  cancel(): Promise<{ cancelled: string }> {
+    return this.json('POST', '/api/cancel', {});
+  }
+
+  /** Subscribes to the daemon's progress and log stream (only events from now on); returns a stop function. */
+  events(sink: EventSink): () => void {
+    let buffer = '';
+    const req = this.lib().get(new URL('/api/events?since=now', this.endpoint.url), (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => {
+        buffer += text;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          dispatch(buffer.slice(0, end), sink);
+          buffer = buffer.slice(end + 2);
+        }
+      });
+    });
+    req.on('error', () => undefined); // the stream is a nicety: the request's own answer decides the outcome
+    return () => req.destroy();
+  }
+
+  private json<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: http.OutgoingHttpHeaders = data ? { 'content-type': 'application/json', 'content-length': data.length } : {};
+    return this.request(method, route, headers, (req) => req.end(data));
+  }
+
+  private request<T>(method: string, route: string, headers: http.OutgoingHttpHeaders, send: (req: http.ClientRequest) => void): Promise<T> {
+    if (this.endpoint.token) headers.authorization = `Bearer ${this.endpoint.token}`;
+    return new Promise((resolve, reject) => {
+      const req = this.lib().request(new URL(route, this.endpoint.url), { method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => settle(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), resolve, reject));
+        res.on('error', reject);
+      });
+      req.on('error', (e) => reject(new AbuError('ABU_ERR_INTERNAL', `the abu daemon at ${this.endpoint.url} did not answer: ${e.message}`, { cause: e })));
+      send(req);
+    });
+  }
+
+  private lib(): typeof http | typeof https {
+    return this.endpoint.url.startsWith('https:') ? https : http;
+  }
+}
+
+/** Turns the daemon's JSON error back into the AbuError the engine threw, so the CLI prints the same thing. */
+function settle<T>(status: number, text: string, resolve: (v: T) => void, reject: (e: Error) => void): void {
+  let body: { code?: string; message?: string; details?: Record<string, unknown> } = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* handled below */
+  }
+  if (status >= 200 && status < 300) return resolve(body as T);
+  reject(new AbuError((body.code ?? 'ABU_ERR_INTERNAL') as AbuErrorCode, body.message ?? `the daemon answered ${status}`, { details: body.details ?? {} }));
+}
+
+function dispatch(block: string, sink: EventSink): void {
+  const type = /^event: (\w+)$/m.exec(block)?.[1];
+  const data = /^data: (.*)$/m.exec(block)?.[1];
+  if (!type || !data) return;
+  if (type === 'progress') sink.progress(JSON.parse(data) as ProgressEvent);
+  else if (type === 'log') sink.log(JSON.parse(data) as LogEvent);
+}

@@ -1,0 +1,144 @@
+// The package queue (product-docs/000): bundles applied strictly in version order, each checked against its predecessor.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { AbuError, isAbuError } from '../../core/errors';
+import type { ApplianceStatus } from '../../facade';
+import { checkInstallPolicy, sortChain } from '../../policy/version-policy';
+import type { QueueItem, QueueStore } from './queue-store';
+import type { DaemonContext } from './server';
+
+export interface QueueView {
+  /** In the order they will be applied, each with the rule it breaks, if any. */
+  items: (QueueItem & { problem: string | null })[];
+  applying: boolean;
+  running: string | null;
+}
+
+type Ctx = Omit<DaemonContext, 'queue'>;
+
+/**
+ * Applying means, per package: install into the alternate slot, activate, restart, and continue once the
+ * appliance runs that version. A marker file survives the restart of a real appliance so the daemon resumes.
+ */
+export class BundleQueue {
+  private applying = false;
+
+  constructor(private readonly store: QueueStore, private readonly ctx: Ctx) {}
+
+  async list(): Promise<QueueView> {
+    const status = await this.ctx.engine.status();
+    const items = sortChain(await this.store.list());
+    let installed = runningVersion(status);
+    const view = items.map((item) => {
+      const problem = chainProblem(item, installed, status);
+      installed = item.version;
+      return { ...item, problem };
+    });
+    return { items: view, applying: this.applying, running: this.applying ? (await this.marker()) : null };
+  }
+
+  async add(body: Readable, name: string, maxBytes: number, sizeHint?: number): Promise<QueueItem> {
+    const item = await this.store.add(body, name, maxBytes, sizeHint);
+    this.ctx.hub.info(`queued ${item.name}: version ${item.version}`);
+    this.ctx.hub.queueChanged();
+    return item;
+  }
+
+  async remove(id: string): Promise<void> {
+    if (this.applying && (await this.marker()) === id) throw new AbuError('ABU_ERR_BUSY', 'that package is being applied now', { details: { running: id } });
+    await this.store.remove(id);
+    this.ctx.hub.queueChanged();
+  }
+
+  /** Checks the whole chain first, then applies in the background; progress goes to the live log. */
+  async apply(): Promise<QueueView> {
+    if (this.applying) throw new AbuError('ABU_ERR_BUSY', 'the queue is already being applied', { details: { running: 'queue' } });
+    await this.ctx.runner.assertIdle();
+    const view = await this.list();
+    if (view.items.length === 0) throw new AbuError('ABU_ERR_USAGE', 'the queue is empty: add packages first');
+    const broken = view.items.find((i) => i.problem);
+    if (broken) throw new AbuError('ABU_ERR_QUEUE_CHAIN', `cannot apply the queue: ${broken.name} (${broken.version}): ${broken.problem}`, { details: { id: broken.id, version: broken.version } });
+    this.start();
+    return { ...view, applying: true };
+  }
+
+  /** At daemon start: if a restart interrupted an apply, check where the appliance came up and carry on. */
+  async resume(): Promise<void> {
+    if ((await this.marker()) !== null) this.start();
+  }
+
+  private start(): void {
+    this.applying = true;
+    this.ctx.hub.queueChanged();
+    this.loop()
+      .catch((e: Error & { code?: string }) => this.ctx.hub.info(`queue stopped: ${e.message}`, 'error', isAbuError(e) ? e.code : 'ABU_ERR_INTERNAL'))
+      .finally(() => {
+        this.applying = false;
+        this.ctx.hub.queueChanged();
+      });
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      await this.settlePrevious();
+      const { items } = await this.list();
+      const next = items[0];
+      if (!next) {
+        this.ctx.hub.info('queue applied: every package is installed');
+        return;
+      }
+      if (next.problem) throw new AbuError('ABU_ERR_QUEUE_CHAIN', `${next.name} (${next.version}): ${next.problem}`);
+      await this.setMarker(next.id);
+      this.ctx.hub.info(`queue: applying ${next.name} (${next.version})`);
+      await this.ctx.runner.run(`install ${next.name} (queue)`, (signal) => this.ctx.engine.install(this.store.source(next), { signal, activate: true }));
+      // Restart into the new version; on a real appliance this ends the process and resume() continues.
+      await this.ctx.runner.run('reboot', () => this.ctx.engine.reboot());
+    }
+  }
+
+  /** After a restart: the package in the marker must now be running, else the appliance rolled back. */
+  private async settlePrevious(): Promise<void> {
+    const id = await this.marker();
+    if (id === null) return;
+    const item = (await this.store.list()).find((i) => i.id === id);
+    const running = runningVersion(await this.ctx.engine.status());
+    await this.setMarker(null);
+    if (!item) return;
+    if (running !== item.version) {
+      throw new AbuError('ABU_ERR_ROLLBACK', `after installing ${item.version} the appliance runs ${running ?? 'an unknown version'}; the queue stops here`);
+    }
+    await this.store.remove(item.id);
+    this.ctx.hub.info(`queue: ${item.version} is running`);
+  }
+
+  private async marker(): Promise<string | null> {
+    const text = await fs.readFile(this.markerPath(), 'utf8').catch(() => '');
+    return text.trim() || null;
+  }
+
+  private async setMarker(id: string | null): Promise<void> {
+    if (id === null) await fs.rm(this.markerPath(), { force: true });
+    else await fs.writeFile(this.markerPath(), `${id}\n`, { mode: 0o600 });
+  }
+
+  private markerPath(): string {
+    return path.join(this.store.dir, 'applying');
+  }
+}
+
+function runningVersion(status: ApplianceStatus): string | null {
+  return status.slots.find((s) => s.booted)?.version ?? null;
+}
+
+/** The rule a package breaks when installed over `installed` (its predecessor in the queue), or null. */
+function chainProblem(item: QueueItem, installed: string | null, status: ApplianceStatus): string | null {
+  // Unknown running version (factory image without a record): the engine itself checks the first package.
+  if (installed === null) return null;
+  try {
+    checkInstallPolicy(item, { product: status.product, installed, floor: status.floor, strictChain: false, allowDowngrade: false });
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}

@@ -1,0 +1,71 @@
+// The one table from error codes to HTTP statuses, and the JSON error body every failure is sent as.
+import { AbuError, isAbuError, type AbuErrorCode } from '../../core/errors';
+
+/** Codes not listed are server faults (500): a new code should be added here with its status. */
+const STATUS: Partial<Record<AbuErrorCode, number>> = {
+  ABU_ERR_USAGE: 400,
+  ABU_ERR_SOURCE: 400,
+  ABU_ERR_UNAUTHORIZED: 401,
+  ABU_ERR_NOT_FOUND: 404,
+  ABU_ERR_SLOT_UNKNOWN: 404,
+  ABU_ERR_BUSY: 409,
+  ABU_ERR_CANCELLED: 409,
+  ABU_ERR_NOTHING_RUNNING: 409,
+  ABU_ERR_TARGET_IS_ACTIVE: 409,
+  ABU_ERR_ACTIVATE_REFUSED: 409,
+  ABU_ERR_INCOMPATIBLE: 409,
+  ABU_ERR_PREDECESSOR: 409,
+  ABU_ERR_MISSING_VERSIONS: 409,
+  ABU_ERR_BELOW_FLOOR: 409,
+  ABU_ERR_DOWNGRADE: 409,
+  ABU_ERR_NO_SLOT_CLASS: 409,
+  ABU_ERR_QUEUE_CHAIN: 409,
+  ABU_ERR_IMAGE_TOO_LARGE: 413,
+  ABU_ERR_BUNDLE_LIMIT: 413,
+  ABU_ERR_UNSUPPORTED_MEDIA: 415,
+  ABU_ERR_BUNDLE_MAGIC: 422,
+  ABU_ERR_BUNDLE_VERSION: 422,
+  ABU_ERR_BUNDLE_HEADER: 422,
+  ABU_ERR_BUNDLE_TRUNCATED: 422,
+  ABU_ERR_BUNDLE_TRAILING: 422,
+  ABU_ERR_BUNDLE_PADDING: 422,
+  ABU_ERR_MANIFEST_DECODE: 422,
+  ABU_ERR_MANIFEST_INVALID: 422,
+  ABU_ERR_SIGNATURE_DECODE: 422,
+  ABU_ERR_SIGNATURE_MISSING: 422,
+  ABU_ERR_SIGNATURE_INVALID: 422,
+  ABU_ERR_KEY_UNKNOWN: 422,
+  ABU_ERR_CHUNK_CRC: 422,
+  ABU_ERR_CHUNK_DIGEST: 422,
+  ABU_ERR_IMAGE_DIGEST: 422,
+  ABU_ERR_COMPRESSION_UNSUPPORTED: 422,
+  ABU_ERR_HTTP_SOURCE: 502,
+};
+
+export function httpStatusOf(code: string): number {
+  return STATUS[code as AbuErrorCode] ?? 500;
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/** Any thrown value as an AbuError; fastify's own errors (bad JSON, wrong media type) become usage errors. */
+export function toAbuError(e: unknown): AbuError {
+  if (isAbuError(e)) return e;
+  const fe = e as { code?: string; statusCode?: number; message?: string };
+  if (typeof fe?.code === 'string' && fe.code.startsWith('FST_') && fe.statusCode && fe.statusCode < 500) {
+    const code: AbuErrorCode = fe.statusCode === 415 ? 'ABU_ERR_UNSUPPORTED_MEDIA' : fe.statusCode === 413 ? 'ABU_ERR_BUNDLE_LIMIT' : 'ABU_ERR_USAGE';
+    return new AbuError(code, fe.message ?? 'bad request', { details: { reason: fe.code } });
+  }
+  if (fe?.statusCode === 400 || (e as { validation?: unknown })?.validation) {
+    return new AbuError('ABU_ERR_USAGE', fe.message ?? 'bad request');
+  }
+  return new AbuError('ABU_ERR_INTERNAL', fe?.message ?? String(e), { cause: e });
+}
+
+export function errorBody(e: AbuError): ErrorBody {
+  return e.toJSON();
+}

@@ -1,0 +1,49 @@
+// One operation at a time, as seen from the daemon: refuses early (before reading an upload) and lets Cancel abort the run.
+import { AbuError } from '../../core/errors';
+import type { Engine } from '../../facade';
+
+interface Running {
+  name: string;
+  controller: AbortController;
+  startedAt: string;
+}
+
+export class OperationRunner {
+  private running: Running | null = null;
+
+  constructor(private readonly engine: Engine) {}
+
+  /** The daemon's own run or, failing that, whatever the engine reports (e.g. an install started by the CLI). */
+  async current(): Promise<string | null> {
+    return this.running?.name ?? (await this.engine.status()).operation;
+  }
+
+  /** Throws ABU_ERR_BUSY naming what runs; used before a request body is read. */
+  async assertIdle(): Promise<void> {
+    const name = await this.current();
+    if (name) throw busy(name);
+  }
+
+  /** Runs `fn` as the one operation; the engine also refuses concurrent calls, this adds cancel and early 409s. */
+  async run<T>(name: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.running) throw busy(this.running.name);
+    const running: Running = { name, controller: new AbortController(), startedAt: new Date().toISOString() };
+    this.running = running;
+    try {
+      return await fn(running.controller.signal);
+    } finally {
+      if (this.running === running) this.running = null;
+    }
+  }
+
+  /** Aborts the running operation; the engine stops writing and activates nothing. */
+  cancel(): string {
+    if (!this.running) throw new AbuError('ABU_ERR_NOTHING_RUNNING', 'nothing to cancel: no operation started by this daemon is running');
+    this.running.controller.abort(new AbuError('ABU_ERR_CANCELLED', `${this.running.name} was cancelled by the operator; nothing was activated`));
+    return this.running.name;
+  }
+}
+
+function busy(name: string): AbuError {
+  return new AbuError('ABU_ERR_BUSY', `another operation is running: ${name}. Wait for it to finish or cancel it`, { details: { running: name } });
+}

@@ -1,0 +1,34 @@
+// Serves the web page (engine/transports/web: plain HTML, CSS, JS): a fixed list of files, so no path ever reaches the disk.
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+
+const FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+
+const HEADERS = {
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
+
+export function registerPageRoutes(app: FastifyInstance): void {
+  const dir = webDir();
+  for (const [route, { file, type }] of Object.entries(FILES)) {
+    // Read per request: small files, and editing the page needs no daemon restart.
+    app.get(route, async (_req, reply) => reply.headers(HEADERS).type(type).send(readFileSync(path.join(dir, file))));
+  }
+}
+
+/** The page sources sit next to this file in the repo; the compiled server runs from dist/. */
+export function webDir(): string {
+  const candidates = [path.resolve(__dirname, '../web'), path.resolve(__dirname, '../../../../engine/transports/web')];
+  const found = candidates.find((d) => existsSync(path.join(d, 'index.html')));
+  if (!found) throw new Error(`web page files not found in ${candidates.join(' or ')}`);
+  return found;
+}
