@@ -62,7 +62,8 @@ describe('bundle sources that fail', function () {
   });
 
   it('does not time out a slow source whose gaps are shorter than the idle timeout', async () => {
-    const got = await readBundle(faultyStream(bytes, bytes.length, 'none', 2), keyring, { idleTimeoutMs: 500 });
+    // ~40 pieces 25 ms apart: the whole read takes longer than the timeout, each gap does not.
+    const got = await readBundle(faultyStream(bytes, bytes.length, 'none', 25), keyring, { idleTimeoutMs: 400 });
     assert.deepEqual(got.images, made.images);
   });
 
