@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { HEADER_SIZE, payloadStart } from '../../../engine/bundle/framing';
+import { ERROR_CODES, type AbuErrorCode } from '../../../engine/core/errors';
 import { loadKeyring, type Keyring } from '../../../engine/bundle/bundle-reader';
 import { makeBundle, makeKey, tempDir, writeKeyring, type FixtureBundle } from '../../helpers/bundle-fixtures';
 import { expectCode, prng, randomInt, readBundle } from './read-bundle';
@@ -122,6 +123,19 @@ describe('bundle corruption', function () {
     const image = made.manifest.images[0];
     const got = await readBundle(flipped(sections.payload + image.offset + 5, 1), keyring, { verifyChunks: false });
     assert.notDeepEqual(got.images[0], made.images[0]);
+  });
+
+  it('never crashes or accepts 150 random multi-byte corruptions anywhere in the bundle', async () => {
+    const rand = prng(6);
+    for (let i = 0; i < 150; i++) {
+      const copy = Buffer.from(bytes);
+      const at = randomInt(rand, bytes.length);
+      const length = 1 + randomInt(rand, 64);
+      for (let j = at; j < Math.min(at + length, copy.length); j++) copy[j] = randomInt(rand, 256);
+      if (copy.equals(bytes)) continue;
+      const e = await expectCode(readBundle(copy, keyring), Object.keys(ERROR_CODES) as AbuErrorCode[], `bytes ${at}..${at + length}`);
+      assert.notEqual(e.code, 'ABU_ERR_INTERNAL', e.message);
+    }
   });
 
   it('refuses trailing bytes after the last payload with ABU_ERR_BUNDLE_TRAILING', async () => {
