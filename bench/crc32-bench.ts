@@ -3,7 +3,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import * as CRC32 from 'crc-32';
-import { Sha256Stream, crc32, crc32Async, crc32Info, sha256Async } from '../native/crc32';
+import { Sha256Stream, crc32, crc32Async, crc32Info, crc32WithKernel, sha256Async } from '../native/crc32';
 
 const SIZE = 256 << 20;
 const RUNS = 5;
@@ -34,6 +34,9 @@ async function streamSha(buf: Buffer): Promise<Buffer> {
 
 const METHODS: Method[] = [
   { name: `addon crc32 sync (${crc32Info().kernel})`, run: (b) => crc32(b) },
+  ...crc32Info()
+    .kernels.filter((k) => k.available && k.name !== crc32Info().kernel)
+    .map((k): Method => ({ name: `addon crc32 sync, ${k.name} kernel`, run: (b) => crc32WithKernel(k.name, b) })),
   { name: 'addon crc32Async (threadpool)', run: (b) => crc32Async(b) },
   { name: 'npm crc-32 CRC32.buf', run: (b) => CRC32.buf(b) >>> 0 },
   { name: 'zlib.crc32', run: (b) => zlib.crc32(b) },

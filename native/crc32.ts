@@ -1,4 +1,4 @@
-// Checksums from the addon: zlib-compatible CRC-32 (PCLMUL or slice-by-8) and SHA-256 off the main thread.
+// Checksums from the addon: zlib-compatible CRC-32 (VPCLMUL, PCLMUL or slice-by-8) and SHA-256 off the main thread.
 import { binding } from './binding';
 
 function assertBytes(buf: unknown, what: string): asserts buf is Uint8Array {
@@ -17,15 +17,24 @@ export function crc32Async(buf: Uint8Array): Promise<number> {
   return binding().crc32Async(buf) as Promise<number>;
 }
 
-/** The portable slice-by-8 kernel alone (tests compare it with the PCLMUL one on CPUs that have both). */
-export function crc32SliceBy8(buf: Uint8Array, seed = 0): number {
-  assertBytes(buf, 'crc32SliceBy8 input');
-  return binding().crc32Table(buf, seed >>> 0) as number;
+export type Crc32KernelName = 'vpclmul-avx512' | 'pclmul' | 'slice-by-8';
+
+/** One named kernel, whichever crc32() would pick (tests check every kernel the CPU supports). Throws if unsupported. */
+export function crc32WithKernel(kernel: Crc32KernelName, buf: Uint8Array, seed = 0): number {
+  assertBytes(buf, 'crc32WithKernel input');
+  return binding().crc32WithKernel(kernel, buf, seed >>> 0) as number;
 }
 
-/** Which kernel crc32() uses here ('pclmul' or 'slice-by-8') and the PCLMUL fold constants k1..k4. */
-export function crc32Info(): { kernel: 'pclmul' | 'slice-by-8'; foldConstants: number[] } {
-  return binding().crc32Info() as { kernel: 'pclmul' | 'slice-by-8'; foldConstants: number[] };
+export interface Crc32Info {
+  /** The kernel crc32() uses on this CPU: the fastest available. */
+  kernel: Crc32KernelName;
+  kernels: Array<{ name: Crc32KernelName; available: boolean }>;
+  /** The folding constants: low = reflect32(x^(D+32) mod P) << 1, high = reflect32(x^(D-32) mod P) << 1. */
+  foldConstants: Array<{ distanceBits: number; low: number; high: number }>;
+}
+
+export function crc32Info(): Crc32Info {
+  return binding().crc32Info() as Crc32Info;
 }
 
 /** One-shot SHA-256 in the threadpool (Node's OpenSSL); do not modify `buf` until the promise settles. */

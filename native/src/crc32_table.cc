@@ -50,12 +50,27 @@ uint32_t Crc32RawTable(uint32_t c, const uint8_t* p, size_t n) {
   return c;
 }
 
-uint32_t Crc32(uint32_t crc, const uint8_t* p, size_t n) {
-  static const bool pclmul = Crc32PclmulAvailable();
-  uint32_t raw = pclmul ? Crc32RawPclmul(~crc, p, n) : Crc32RawTable(~crc, p, n);
-  return ~raw;
+const Crc32Kernel* Crc32Kernels(size_t* count) {
+  static const Crc32Kernel kernels[] = {
+      {"vpclmul-avx512", Crc32RawVpclmul, Crc32VpclmulAvailable()},
+      {"pclmul", Crc32RawPclmul, Crc32PclmulAvailable()},
+      {"slice-by-8", Crc32RawTable, true},
+  };
+  *count = sizeof kernels / sizeof kernels[0];
+  return kernels;
 }
 
-const char* Crc32Kernel() { return Crc32PclmulAvailable() ? "pclmul" : "slice-by-8"; }
+const Crc32Kernel& Crc32Best() {
+  static const Crc32Kernel& best = [] () -> const Crc32Kernel& {
+    size_t n = 0;
+    const Crc32Kernel* k = Crc32Kernels(&n);
+    size_t i = 0;
+    while (!k[i].available) i++;  // terminates: slice-by-8 is always available
+    return k[i];
+  }();
+  return best;
+}
+
+uint32_t Crc32(uint32_t crc, const uint8_t* p, size_t n) { return ~Crc32Best().raw(~crc, p, n); }
 
 }  // namespace abu

@@ -1,4 +1,4 @@
-// Re-derives the PCLMUL fold constants from the polynomial (see crc32_pclmul.cc) and checks the addon uses them.
+// Re-derives the CRC-32 fold constants from the polynomial (see crc32_fold_constants.h) and checks the addon uses them.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { crc32Info } from '../../../native/crc32';
@@ -23,15 +23,19 @@ function reflectedConstant(r: bigint): bigint {
 }
 
 describe('native crc32 fold constants', () => {
-  it('are reflect32(x^(D+32) mod P) << 1 and reflect32(x^(D-32) mod P) << 1 for D = 512 and 128', () => {
-    const derived = [512 + 32, 512 - 32, 128 + 32, 128 - 32].map((e) => Number(reflectedConstant(xPowModP(e))));
-    assert.deepEqual(crc32Info().foldConstants, derived);
+  it('are reflect32(x^(D+32) mod P) << 1 (low) and reflect32(x^(D-32) mod P) << 1 (high) for every distance D', () => {
+    const used = crc32Info().foldConstants;
+    assert.deepEqual(used.map((k) => k.distanceBits), [128, 256, 384, 512, 2048]);
+    for (const { distanceBits: d, low, high } of used) {
+      assert.equal(low, Number(reflectedConstant(xPowModP(d + 32))), `low constant for D=${d}`);
+      assert.equal(high, Number(reflectedConstant(xPowModP(d - 32))), `high constant for D=${d}`);
+    }
   });
 
-  it('the PCLMUL kernel is selected on CPUs that have pclmulqdq', function () {
-    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-    if (process.arch !== 'x64') this.skip(); // only x86-64 has a PCLMUL kernel
-    const has = /\bpclmulqdq\b/.test(cpuinfo);
-    assert.equal(crc32Info().kernel, has ? 'pclmul' : 'slice-by-8');
+  it('the fastest kernel the CPU supports is selected', function () {
+    if (process.arch !== 'x64') this.skip(); // only x86-64 has folding kernels
+    const flags = new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/));
+    const want = flags.has('avx512f') && flags.has('vpclmulqdq') ? 'vpclmul-avx512' : flags.has('pclmulqdq') ? 'pclmul' : 'slice-by-8';
+    assert.equal(crc32Info().kernel, want);
   });
 });

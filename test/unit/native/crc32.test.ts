@@ -3,10 +3,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import * as CRC32 from 'crc-32';
-import { crc32, crc32Async, crc32SliceBy8 } from '../../../native/crc32';
+import { crc32, crc32Async, crc32Info, crc32WithKernel } from '../../../native/crc32';
 
-// Every length a folding kernel treats specially: below/at/above 16-byte lanes and the 64-byte fold-by-4 block.
-const EDGE_LENGTHS = [0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 79, 80, 127, 128, 129, 191, 192, 255, 256, 257, 4095, 4096, 4097, 65535, 65536, 65537];
+// Every length a kernel treats specially: around 8-byte slices, 16-byte lanes, 64-byte xmm/zmm steps, 256-byte zmm x4 steps.
+const EDGE_LENGTHS = [0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 79, 80, 127, 128, 129, 191, 192, 255, 256, 257, 271, 319, 320, 321, 447, 511, 512, 513, 575, 767, 768, 1023, 1024, 1025, 4095, 4096, 4097, 65535, 65536, 65537];
+
+/** Every kernel this CPU can run; crc32() uses the first, the others are checked directly. */
+const KERNELS = crc32Info().kernels.filter((k) => k.available).map((k) => k.name);
 
 function zlibCrc(buf: Uint8Array, seed = 0): number {
   return zlib.crc32(buf, seed);
@@ -28,7 +31,7 @@ describe('native crc32', () => {
         const buf = new Uint8Array(randomBytes(len + 64)).subarray(shift, shift + len);
         const want = zlibCrc(buf);
         assert.equal(crc32(buf), want, `len ${len} shift ${shift}`);
-        assert.equal(crc32SliceBy8(buf), want, `slice-by-8 len ${len} shift ${shift}`);
+        for (const k of KERNELS) assert.equal(crc32WithKernel(k, buf), want, `${k} len ${len} shift ${shift}`);
         assert.equal(CRC32.buf(buf) >>> 0, want, `crc-32 package len ${len}`);
       }
     }
@@ -40,7 +43,7 @@ describe('native crc32', () => {
       const seed = randomSeed();
       assert.equal(crc32(buf), CRC32.buf(buf) >>> 0, `case ${i} len ${buf.length}`);
       assert.equal(crc32(buf, seed), zlibCrc(buf, seed), `case ${i} len ${buf.length} seed ${seed}`);
-      assert.equal(crc32SliceBy8(buf, seed), zlibCrc(buf, seed), `slice-by-8 case ${i}`);
+      for (const k of KERNELS) assert.equal(crc32WithKernel(k, buf, seed), zlibCrc(buf, seed), `${k} case ${i}`);
     }
   });
 
@@ -75,5 +78,6 @@ describe('native crc32', () => {
     assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
     assert.throws(() => crc32('123' as unknown as Uint8Array), TypeError);
     assert.throws(() => crc32(new Uint16Array(4) as unknown as Uint8Array), TypeError);
+    assert.throws(() => crc32WithKernel('no-such' as 'pclmul', Buffer.alloc(1)), /unknown or not supported/);
   });
 });
