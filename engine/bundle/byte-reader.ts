@@ -7,6 +7,19 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const SCRATCH_SIZE = 64 * 1024;
 
 /**
+ * A stream that can also read at a byte position (counted from its first byte) straight into a
+ * caller's buffer, resolving to the bytes read (0 at end). FileSource offers it: the reader then
+ * fills the installer's aligned buffers with one pread per chunk, with no copy and no allocation.
+ */
+export interface PositionalReadable extends Readable {
+  readAt(target: Buffer, position: number): Promise<number>;
+}
+
+function isPositional(stream: Readable): stream is PositionalReadable {
+  return typeof (stream as Partial<PositionalReadable>).readAt === 'function' && stream.readableLength === 0 && !stream.readableFlowing;
+}
+
+/**
  * Reads the stream in paused mode: bytes are only pulled when a caller asks, so a slow consumer
  * (the disk) slows the source instead of filling memory. At most one piece of the stream's own
  * buffering is held beyond what the caller asked for.
@@ -17,16 +30,26 @@ export class ByteReader {
   private pending: Buffer | null = null;
   private failure: unknown = null;
   private ended = false;
+  private readonly direct: PositionalReadable | null;
+  private scratch: Buffer | null = null;
 
   constructor(private readonly stream: Readable, private readonly idleTimeoutMs: number = DEFAULT_IDLE_TIMEOUT_MS) {
     stream.on('error', (e) => { this.failure ??= e; });
     stream.on('end', () => { this.ended = true; });
+    this.direct = isPositional(stream) ? stream : null;
   }
 
   /** Exactly n bytes into a new buffer, or into `target` (which must hold n). */
   async read(n: number, section: string, target: Buffer = Buffer.allocUnsafe(n)): Promise<Buffer> {
     let filled = 0;
     while (filled < n) {
+      if (this.direct !== null) {
+        const got = await this.readDirect(target.subarray(filled, n), section);
+        if (got === 0) throw this.truncated(section, n - filled);
+        this.position += got;
+        filled += got;
+        continue;
+      }
       const piece = await this.next(n - filled, section, n - filled);
       piece.copy(target, filled);
       filled += piece.length;
@@ -54,7 +77,7 @@ export class ByteReader {
 
   /** Resolves when the stream ends with no further byte; throws ABU_ERR_BUNDLE_TRAILING otherwise. */
   async expectEnd(): Promise<void> {
-    const piece = await this.pull('end of bundle', 0);
+    const piece = await this.pull('end of bundle', 1, 0);
     if (piece !== null) {
       throw new AbuError('ABU_ERR_BUNDLE_TRAILING', `bundle has bytes after its last payload, starting at offset ${this.position}`, { details: { offset: this.position } });
     }
@@ -67,18 +90,22 @@ export class ByteReader {
 
   /** Up to `max` bytes (at least one), advancing the position; EOF is a truncation of `section`. */
   private async next(max: number, section: string, missing: number): Promise<Buffer> {
-    const piece = await this.pull(section, missing);
-    if (piece === null) {
-      throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle ends at offset ${this.position} inside the ${section}; ${missing} more bytes were expected`, { details: { section, offset: this.position, missing } });
-    }
+    const piece = await this.pull(section, max, missing);
+    if (piece === null) throw this.truncated(section, missing);
     const taken = piece.length > max ? piece.subarray(0, max) : piece;
     this.pending = piece.length > max ? piece.subarray(max) : null;
     this.position += taken.length;
     return taken;
   }
 
-  private async pull(section: string, missing: number): Promise<Buffer | null> {
+  /** The next piece (the caller consumes it before pulling again), or null at the end. */
+  private async pull(section: string, max: number, missing: number): Promise<Buffer | null> {
     if (this.pending !== null) return this.pending;
+    if (this.direct !== null) {
+      this.scratch ??= Buffer.allocUnsafe(SCRATCH_SIZE);
+      const got = await this.readDirect(this.scratch.subarray(0, Math.min(max, SCRATCH_SIZE)), section);
+      return got === 0 ? null : this.scratch.subarray(0, got);
+    }
     for (;;) {
       this.throwIfFailed(section);
       const chunk: unknown = this.stream.read();
@@ -89,10 +116,26 @@ export class ByteReader {
     }
   }
 
+  private async readDirect(target: Buffer, section: string): Promise<number> {
+    try {
+      return await (this.direct as PositionalReadable).readAt(target, this.position);
+    } catch (e) {
+      this.failure ??= e;
+      throw this.sourceError(section);
+    }
+  }
+
+  private truncated(section: string, missing: number): AbuError {
+    return new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle ends at offset ${this.position} inside the ${section}; ${missing} more bytes were expected`, { details: { section, offset: this.position, missing } });
+  }
+
   private throwIfFailed(section: string): void {
-    if (this.failure === null) return;
+    if (this.failure !== null) throw this.sourceError(section);
+  }
+
+  private sourceError(section: string): AbuError {
     const cause = this.failure as Error;
-    throw new AbuError('ABU_ERR_SOURCE', `bundle source failed at offset ${this.position} while reading the ${section}: ${cause.message ?? String(cause)}`, { cause, details: { section, offset: this.position } });
+    return new AbuError('ABU_ERR_SOURCE', `bundle source failed at offset ${this.position} while reading the ${section}: ${cause.message ?? String(cause)}`, { cause, details: { section, offset: this.position } });
   }
 
   private waitForData(section: string, missing: number): Promise<void> {

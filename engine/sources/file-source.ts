@@ -1,6 +1,7 @@
 // A bundle read from a local file (or block device), front to back with bounded read-ahead.
 import { open as openFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import type { PositionalReadable } from '../bundle/byte-reader';
 import { AbuError } from '../core/errors';
 import type { ImageSource } from './image-source';
 
@@ -36,6 +37,11 @@ export class FileSource implements ImageSource {
       const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       throw new AbuError('ABU_ERR_SOURCE', `cannot read bundle ${this.path}: ${code}`, { cause: e, details: { path: this.path } });
     }
-    return handle.createReadStream({ highWaterMark: READ_PIECE, autoClose: true });
+    const stream = handle.createReadStream({ highWaterMark: READ_PIECE, autoClose: true });
+    const file = handle;
+    // The bundle reader uses readAt instead of the stream (one pread per chunk into the caller's
+    // buffer); any other consumer just reads the stream. Closing the stream closes the file.
+    const readAt = async (target: Buffer, position: number): Promise<number> => (await file.read(target, 0, target.length, position)).bytesRead;
+    return Object.assign(stream, { readAt }) satisfies PositionalReadable;
   }
 }
