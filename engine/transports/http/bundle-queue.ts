@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { AbuError, isAbuError } from '../../core/errors';
 import type { ApplianceStatus } from '../../facade';
 import { checkInstallPolicy, sortChain } from '../../policy/version-policy';
+import { cancellable } from './operation-runner';
 import type { QueueItem, QueueStore } from './queue-store';
 import type { DaemonContext } from './server';
 
@@ -91,7 +92,7 @@ export class BundleQueue {
       if (next.problem) throw new AbuError('ABU_ERR_QUEUE_CHAIN', `${next.name} (${next.version}): ${next.problem}`);
       await this.setMarker(next.id);
       this.ctx.hub.info(`queue: applying ${next.name} (${next.version})`);
-      await this.ctx.runner.run(`install ${next.name} (queue)`, (signal) => this.ctx.engine.install(this.store.source(next), { signal, activate: true }));
+      await this.ctx.runner.run(`install ${next.name} (queue)`, (signal) => this.ctx.engine.install(cancellable(this.store.source(next), signal), { signal, activate: true }));
       // Restart into the new version; on a real appliance this ends the process and resume() continues.
       await this.ctx.runner.run('reboot', () => this.ctx.engine.reboot());
     }

@@ -54,7 +54,7 @@ export interface ErrorBody {
 
 /** Any thrown value as an AbuError; fastify's own errors (bad JSON, wrong media type) become usage errors. */
 export function toAbuError(e: unknown): AbuError {
-  if (isAbuError(e)) return e;
+  if (isAbuError(e)) return sourceCause(e);
   const fe = e as { code?: string; statusCode?: number; message?: string };
   if (typeof fe?.code === 'string' && fe.code.startsWith('FST_') && fe.statusCode && fe.statusCode < 500) {
     const code: AbuErrorCode = fe.statusCode === 415 ? 'ABU_ERR_UNSUPPORTED_MEDIA' : fe.statusCode === 413 ? 'ABU_ERR_BUNDLE_LIMIT' : 'ABU_ERR_USAGE';
@@ -64,6 +64,23 @@ export function toAbuError(e: unknown): AbuError {
     return new AbuError('ABU_ERR_USAGE', fe.message ?? 'bad request');
   }
   return new AbuError('ABU_ERR_INTERNAL', fe?.message ?? String(e), { cause: e });
+}
+
+/** Source failures the bundle reader wraps as ABU_ERR_SOURCE keep their own code for the client. */
+const SPECIFIC_SOURCE_CODES: AbuErrorCode[] = ['ABU_ERR_HTTP_SOURCE', 'ABU_ERR_CANCELLED', 'ABU_ERR_IMAGE_TOO_LARGE'];
+
+/**
+ * "bundle source failed ...: the server answered 404" is reported as ABU_ERR_SOURCE by the reader; a client
+ * needs the code of the cause (502 for a bad upstream, 409 for a cancel), with the full message kept.
+ */
+function sourceCause(e: AbuError): AbuError {
+  if (e.code !== 'ABU_ERR_SOURCE') return e;
+  for (let c: unknown = e.cause, depth = 0; c && depth < 8; c = (c as Error).cause, depth++) {
+    if (isAbuError(c) && SPECIFIC_SOURCE_CODES.includes(c.code)) {
+      return new AbuError(c.code, e.message, { cause: e, details: { ...e.details, ...c.details } });
+    }
+  }
+  return e;
 }
 
 export function errorBody(e: AbuError): ErrorBody {

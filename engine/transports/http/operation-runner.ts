@@ -1,6 +1,7 @@
 // One operation at a time, as seen from the daemon: refuses early (before reading an upload) and lets Cancel abort the run.
 import { AbuError } from '../../core/errors';
 import type { Engine } from '../../facade';
+import type { ImageSource } from '../../sources/image-source';
 
 interface Running {
   name: string;
@@ -46,4 +47,24 @@ export class OperationRunner {
 
 function busy(name: string): AbuError {
   return new AbuError('ABU_ERR_BUSY', `another operation is running: ${name}. Wait for it to finish or cancel it`, { details: { running: name } });
+}
+
+/**
+ * The engine checks the signal between chunks; a source that has stalled (a paused upload, a silent server)
+ * would never reach that check, so Cancel also breaks the source stream with the cancel reason.
+ */
+export function cancellable(source: ImageSource, signal: AbortSignal): ImageSource {
+  return {
+    description: source.description,
+    get sizeHint() {
+      return source.sizeHint;
+    },
+    open: async () => {
+      const stream = await source.open();
+      const stop = () => stream.destroy(signal.reason as Error);
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+      return stream;
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { HttpUrlSource } from '../../sources/http-url-source';
 import type { ImageSource } from '../../sources/image-source';
 import { UploadSource } from '../../sources/upload-source';
 import { contentLength, displayName, jsonBody, optionalBoolean, requiredString, uploadBody } from './request-input';
+import { cancellable } from './operation-runner';
 import type { DaemonContext } from './server';
 
 export function registerInstallRoutes(app: FastifyInstance, ctx: DaemonContext): void {
@@ -30,6 +31,6 @@ export function registerInstallRoutes(app: FastifyInstance, ctx: DaemonContext):
 
 async function install(ctx: DaemonContext, name: string, source: ImageSource, activate: boolean | undefined): Promise<InstallResult> {
   ctx.hub.info(`${name}: started`);
-  return ctx.runner.run(name, (signal) => ctx.engine.install(source, { signal, activate }));
+  return ctx.runner.run(name, (signal) => ctx.engine.install(cancellable(source, signal), { signal, activate }));
 }
 

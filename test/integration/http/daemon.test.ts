@@ -1,0 +1,116 @@
+// The update service end to end on the simulated appliance with the real engine: install, progress, activate, queue, CLI client.
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import type { LogEvent, ProgressEvent } from '../../../engine/core/progress';
+import { findDaemon } from '../../../engine/transports/cli/daemon-client';
+import { resolveToken } from '../../../engine/transports/http/auth';
+import { startFaultServer } from './fault-server';
+import { settle, startSimDaemon, type SimDaemon } from './sim-daemon';
+
+describe('abu serve: HTTP API on the simulated appliance', function () {
+  this.timeout(60_000);
+  let d: SimDaemon;
+  beforeEach(async () => {
+    d = await startSimDaemon();
+  });
+  afterEach(async () => d.close());
+
+  it('serves status, OpenAPI and the page without a token', async () => {
+    const status = await d.call('GET', '/api/status', { auth: false });
+    assert.equal(status.status, 200);
+    assert.equal(status.json.booted, 'A');
+    assert.equal(status.json.slots.find((s: any) => s.booted).version, '1.0.0');
+    const api = await d.call('GET', '/api/openapi.json', { auth: false });
+    assert.equal(api.json.openapi, '3.0.3');
+    assert.ok(api.json.paths['/api/install'].post.security);
+    const page = await fetch(d.daemon.url + '/');
+    assert.match(await page.text(), /Activate alternate image/);
+  });
+
+  it('installs an upload through the CLI client with live progress, then activates and reboots into it', async () => {
+    const client = await findDaemon(d.sim.configPath, {});
+    assert.ok(client, 'the CLI finds the running daemon from its config');
+    const progress: ProgressEvent[] = [];
+    const logs: LogEvent[] = [];
+    const stop = client.events({ progress: (e) => progress.push(e), log: (e) => logs.push(e) });
+    await new Promise((r) => setTimeout(r, 100));
+    const result = await client.installFile(d.sim.bundles[0]);
+    stop();
+    assert.equal(result.version, '1.1.0');
+    assert.equal(result.slot, 'B');
+    const writing = progress.filter((e) => e.phase === 'writing');
+    assert.ok(writing.length > 0 && progress.every((e) => e.schema === 1));
+    const last = writing[writing.length - 1];
+    assert.equal(last.bytesDone, last.bytesTotal);
+    assert.ok(logs.some((l) => /1\.1\.0/.test(l.message)));
+
+    const activate = await d.call('POST', '/api/activate', { body: { reboot: true } });
+    assert.equal(activate.status, 202);
+    const after = await settleBooted(d, 'B');
+    assert.equal(after.slots.find((s: any) => s.booted).version, '1.1.0');
+    const history = await client.history();
+    assert.ok(history.some((h) => h.kind === 'install' && h.version === '1.1.0'));
+  });
+
+  it('downloads from a URL, resuming after a dropped connection', async () => {
+    const bundle = await fs.readFile(d.sim.bundles[0]);
+    const server = await startFaultServer(bundle, { kind: 'drop', afterBytes: 1_500_000, times: 1 });
+    try {
+      const r = await d.call('POST', '/api/install-url', { body: { url: server.url() } });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.equal(r.json.version, '1.1.0');
+      assert.equal(server.requests[1].range, 'bytes=1500000-');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('applies a queue strictly in version order, restarting into each release', async () => {
+    // Added newest first: the queue must still apply 1.1.0 before 1.2.0.
+    for (const file of [...d.sim.bundles].reverse()) {
+      const r = await d.call('POST', '/api/queue', { raw: await fs.readFile(file), type: 'application/octet-stream' });
+      assert.equal(r.status, 201, JSON.stringify(r.json));
+    }
+    const queue = await d.call('GET', '/api/queue');
+    assert.deepEqual(queue.json.items.map((i: any) => [i.version, i.problem]), [['1.1.0', null], ['1.2.0', null]]);
+    assert.equal((await d.call('POST', '/api/queue/apply')).status, 202);
+    const end = Date.now() + 30_000;
+    let q = queue.json;
+    while ((q.applying || q.items.length > 0) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      q = (await d.call('GET', '/api/queue')).json;
+    }
+    assert.equal(q.items.length, 0);
+    const status = (await d.call('GET', '/api/status')).json;
+    assert.equal(status.slots.find((s: any) => s.booted).version, '1.2.0');
+    assert.equal(status.floor, '1.2.0');
+    assert.ok(status.warnings.some((w: string) => /below the floor/.test(w)));
+    assert.equal(status.alternateActivatable, false);
+  });
+
+  it('refuses a queue with a gap in the chain', async () => {
+    const r = await d.call('POST', '/api/queue', { raw: await fs.readFile(d.sim.bundles[1]), type: 'application/octet-stream' });
+    assert.equal(r.status, 201);
+    const q = await d.call('GET', '/api/queue');
+    assert.match(q.json.items[0].problem, /1\.1\.0/);
+    const apply = await d.call('POST', '/api/queue/apply');
+    assert.equal(apply.status, 409);
+    assert.equal(apply.json.code, 'ABU_ERR_QUEUE_CHAIN');
+  });
+
+  it('stores a generated token with mode 0600 and reuses it', async () => {
+    const st = await fs.stat(d.daemon.tokenFile);
+    assert.equal(st.mode & 0o777, 0o600);
+    assert.equal((await fs.readFile(d.daemon.tokenFile, 'utf8')).trim(), d.daemon.token);
+    assert.equal(await resolveToken(undefined, d.daemon.tokenFile), d.daemon.token);
+  });
+});
+
+async function settleBooted(d: SimDaemon, slot: string): Promise<any> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const s = await settle(d);
+    if (s.booted === slot || Date.now() > end) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
