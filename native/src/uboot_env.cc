@@ -50,7 +50,10 @@ Napi::Value ParseEntries(Napi::Env env, const uint8_t* d, size_t n) {
   uint32_t count = 0;
   while (pos < n && d[pos] != 0) {
     const void* nul = memchr(d + pos, 0, n - pos);
-    if (nul == nullptr) break;
+    if (nul == nullptr) {
+      pos = n;  // the last entry runs off the end
+      break;
+    }
     size_t end = static_cast<const uint8_t*>(nul) - d;
     entries.Set(count++, Latin1String(env, d + pos, end - pos));
     pos = end + 1;
