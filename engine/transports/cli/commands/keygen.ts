@@ -11,10 +11,10 @@ import { parse } from '../cli-support';
 export const keygenCommand: Command = {
   name: 'keygen',
   summary: 'create an ed25519 key pair for signing bundles (prints its key id)',
-  usage: 'abu keygen --out DIR [--name NAME] [--json]',
+  usage: 'abu keygen --out DIR [--name NAME (default demo)] [--json]',
   async run(args, ctx) {
     const { values, positionals } = parse(args, { out: { type: 'string' }, name: { type: 'string' } }, false);
-    const name = typeof values.name === 'string' ? values.name : 'signing';
+    const name = typeof values.name === 'string' ? values.name : 'demo';
     if (typeof values.out !== 'string' || positionals.length > 0) throw new AbuError('ABU_ERR_USAGE', `usage: ${keygenCommand.usage}`);
     if (!isSafeName(name)) throw new AbuError('ABU_ERR_USAGE', `--name ${JSON.stringify(name)} must be 1..64 of [A-Za-z0-9._-] without a leading dot`);
     const dir = path.resolve(ctx.cwd, values.out);
