@@ -117,6 +117,21 @@ describe('native deviceInfo and targets', () => {
         assert.deepEqual(onDisk.subarray(size - sectorSize + 77), Buffer.alloc(sectorSize - 77), 'bytes after the tail untouched');
       });
 
+      it('a write running past the end of the device fails with ENOSPC at the end, after writing what fits', async () => {
+        const f = await BlockFile.open(dev!, { write: true });
+        const data = randomBytes(2 * sectorSize);
+        await assert.rejects(f.write(data, size - sectorSize), (e: unknown) => {
+          assert.ok(e instanceof NativeIoError);
+          assert.deepEqual([e.code, e.syscall, e.path, e.offset], ['ENOSPC', 'write', dev, size]);
+          return true;
+        });
+        await f.dropCache();
+        const back = allocAligned(2 * sectorSize);
+        assert.equal(await f.read(back, size - sectorSize), sectorSize, 'a read stops at the end of the device');
+        assert.deepEqual(back.subarray(0, sectorSize), data.subarray(0, sectorSize));
+        await f.close();
+      });
+
       it('an exclusive open claims the device: a second exclusive open fails with EBUSY', async () => {
         const first = await BlockFile.open(dev!, { write: true, exclusive: true });
         try {
