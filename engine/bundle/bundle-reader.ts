@@ -29,6 +29,9 @@ export interface OpenedBundle {
    * Images in order. Each chunk's data buffer comes from `allocate(n)` when given (the installer
    * passes aligned buffers from a pool), and is NOT verified here unless verifyChunks is true.
    * Call once; an image whose chunks are not all consumed is skipped when the next one is asked for.
+   * Iteration throws ABU_ERR_BUNDLE_TRUNCATED, _BUNDLE_PADDING or ABU_ERR_SOURCE (stream error or
+   * idle timeout), and with verifyChunks ABU_ERR_CHUNK_CRC, _CHUNK_DIGEST or _IMAGE_DIGEST; a chunk
+   * is yielded only after its bytes (and checks, if asked) are complete.
    */
   images(options?: ImagesOptions): AsyncIterable<{ entry: ImageEntry; chunks: AsyncIterable<BundleChunk> }>;
   /** After the last image: checks padding and that no byte follows (ABU_ERR_BUNDLE_TRAILING). */
@@ -44,7 +47,12 @@ export interface BundleHead {
   signatures: SignatureRecord[];
 }
 
-/** Reads header, manifest and signatures; verifies signatures before decoding; throws AbuError. */
+/**
+ * Reads header, manifest and signatures; verifies signatures before decoding; throws AbuError
+ * (_BUNDLE_MAGIC/_VERSION/_HEADER/_LIMIT/_TRUNCATED, _SIGNATURE_*, _KEY_UNKNOWN, _MANIFEST_*,
+ * _COMPRESSION_UNSUPPORTED, _SOURCE). Reads nothing past the signature block. The stream is
+ * destroyed on error; otherwise call close() when done.
+ */
 export async function openBundle(stream: Readable, keyring: Keyring, options: OpenOptions = {}): Promise<OpenedBundle> {
   const reader = new ByteReader(stream, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
   try {

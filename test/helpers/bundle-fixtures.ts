@@ -19,6 +19,7 @@ export interface TestKey {
   publicPem: string;
 }
 
+/** A fresh ed25519 key pair with its key id and public PEM (what a keyring file holds). */
 export function makeKey(): TestKey {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   return { privateKey, publicKey, keyId: keyId(publicKey), publicPem: publicKey.export({ type: 'spki', format: 'pem' }) as string };
