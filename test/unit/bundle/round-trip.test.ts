@@ -1,13 +1,15 @@
 // Bundle round trip and determinism over generated image layouts, key sets and chunk sizes.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createBundle } from '../../../engine/bundle/bundle-writer';
 import { loadKeyring, openBundle } from '../../../engine/bundle/bundle-reader';
 import { makeBundle, makeKey, tempDir, writeKeyring, bufferStream, imageBytes, type FixtureImage } from '../../helpers/bundle-fixtures';
-import { readBundle } from './read-bundle';
+import { expectCode, readBundle } from './read-bundle';
 
 const KIB = 1024;
+// The module object itself (not an import namespace) so a test can wrap createReadStream.
+const fs: typeof import('node:fs') = require('node:fs');
 const SIZES = [1, 4095, 4096, 4097, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, 200 * KIB + 17];
 
 function layouts(): { label: string; images: FixtureImage[]; chunkSize: number }[] {
@@ -71,6 +73,28 @@ describe('bundle round trip', function () {
     } finally {
       if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
       else process.env.SOURCE_DATE_EPOCH = saved;
+    }
+  });
+
+  it('refuses an image file that changes between the hash pass and the write pass, leaving no bundle', async () => {
+    const file = path.join(tmp.dir, 'changing.img');
+    const out = path.join(tmp.dir, 'changing.abu');
+    const original = fs.createReadStream;
+    for (const change of [(b: Buffer) => { b[100] ^= 1; return b; }, (b: Buffer) => b.subarray(0, 9000), (b: Buffer) => Buffer.concat([b, b])]) {
+      await writeFile(file, imageBytes(10_000));
+      let opens = 0;
+      // The writer reads each image twice; the second open sees a file edited in between.
+      (fs as { createReadStream: unknown }).createReadStream = (p: string, o: unknown) => {
+        if (p === file && ++opens === 2) fs.writeFileSync(file, change(fs.readFileSync(file)));
+        return original(p, o as Parameters<typeof original>[1]);
+      };
+      try {
+        await expectCode(createBundle({ product: 'p', version: '1.0.0', images: [{ name: 'r', slotClass: 'rootfs', path: file }], keys: [makeKey().privateKey] }, out), 'ABU_ERR_IMAGE_DIGEST');
+      } finally {
+        (fs as { createReadStream: unknown }).createReadStream = original;
+      }
+      assert.equal(opens, 2);
+      assert.deepEqual((await readdir(tmp.dir)).filter((n) => n.startsWith('changing.abu')), []);
     }
   });
 
