@@ -34,6 +34,7 @@ export function buildInstallPlan(manifest: Manifest, ctx: PlanContext): InstallP
     throw new AbuError('ABU_ERR_TARGET_IS_ACTIVE', `refusing to install into the booted slot ${ctx.booted}`);
   }
   checkInstallPolicy(manifest, ctx.policy);
+  refuseSharedTargets(manifest);
   const images = manifest.images.map((entry) => ({ entry, target: targetFor(entry, ctx) }));
   return {
     version: manifest.version,
@@ -44,6 +45,16 @@ export function buildInstallPlan(manifest: Manifest, ctx: PlanContext): InstallP
     images,
     totalBytes: images.reduce((n, i) => n + i.entry.size, 0),
   };
+}
+
+/** Two images for one slot class would overwrite each other in the same target. */
+function refuseSharedTargets(manifest: Manifest): void {
+  const seen = new Map<string, string>();
+  for (const image of manifest.images) {
+    const other = seen.get(image.slotClass);
+    if (other) throw new AbuError('ABU_ERR_MANIFEST_INVALID', `images "${other}" and "${image.name}" both target slot class "${image.slotClass}"`);
+    seen.set(image.slotClass, image.name);
+  }
 }
 
 function targetFor(entry: ImageEntry, ctx: PlanContext): SlotTarget {
