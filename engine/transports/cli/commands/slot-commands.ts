@@ -1,43 +1,34 @@
 // `abu activate`, `abu mark-good`, `abu mark-bad`, `abu boot-check`, `abu reboot`, `abu history`: slot lifecycle.
+import type { Engine } from '../../../facade';
 import type { Command } from '../command';
 import { parse, withEngine } from '../cli-support';
 
-export const activateCommand: Command = {
-  name: 'activate',
-  summary: 'boot the alternate image ("other") or a named slot next; refused below the floor',
-  usage: 'abu activate other|SLOT [--config FILE]',
-  async run(args, ctx) {
-    const { values, positionals } = parse(args, {});
-    const target = positionals[0] ?? 'other';
-    await withEngine(values, ctx, (e) => e.activate(target));
-    ctx.stdout.write(`activated ${target}: it boots next (reboot to switch)\n`);
-    return 0;
-  },
-};
+/** A command that takes an optional slot argument, calls the engine once and prints one line. */
+function slotCommand(name: string, summary: string, defaultSlot: string, act: (e: Engine, slot?: string) => Promise<void>, done: (slot: string) => string): Command {
+  return {
+    name,
+    summary,
+    usage: `abu ${name} [SLOT] [--config FILE]`,
+    async run(args, ctx) {
+      const { values, positionals } = parse(args, {});
+      await withEngine(values, ctx, (e) => act(e, positionals[0]));
+      ctx.stdout.write(done(positionals[0] ?? defaultSlot) + '\n');
+      return 0;
+    },
+  };
+}
 
-export const markGoodCommand: Command = {
-  name: 'mark-good',
-  summary: 'confirm a slot (default: the booted one)',
-  usage: 'abu mark-good [SLOT] [--config FILE]',
-  async run(args, ctx) {
-    const { values, positionals } = parse(args, {});
-    await withEngine(values, ctx, (e) => e.markGood(positionals[0]));
-    ctx.stdout.write(`marked ${positionals[0] ?? 'booted slot'} good\n`);
-    return 0;
-  },
-};
+export const activateCommand = slotCommand(
+  'activate',
+  'boot the alternate image ("other", the default) or a named slot next; refused below the floor',
+  'other',
+  (e, slot) => e.activate(slot ?? 'other'),
+  (slot) => `activated ${slot}: it boots next (reboot to switch)`,
+);
 
-export const markBadCommand: Command = {
-  name: 'mark-bad',
-  summary: 'make a slot unbootable (default: the booted one)',
-  usage: 'abu mark-bad [SLOT] [--config FILE]',
-  async run(args, ctx) {
-    const { values, positionals } = parse(args, {});
-    await withEngine(values, ctx, (e) => e.markBad(positionals[0]));
-    ctx.stdout.write(`marked ${positionals[0] ?? 'booted slot'} bad\n`);
-    return 0;
-  },
-};
+export const markGoodCommand = slotCommand('mark-good', 'confirm a slot (default: the booted one)', 'the booted slot', (e, slot) => e.markGood(slot), (slot) => `marked ${slot} good`);
+
+export const markBadCommand = slotCommand('mark-bad', 'make a slot unbootable (default: the booted one)', 'the booted slot', (e, slot) => e.markBad(slot), (slot) => `marked ${slot} bad`);
 
 export const bootCheckCommand: Command = {
   name: 'boot-check',

@@ -1,0 +1,19 @@
+// `npm run bench`: every benchmark with its baseline measured in the same run. Figures are printed, never asserted.
+import { runCrcBench } from './crc32-bench';
+import { runInstallBench } from './install-bench';
+
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  if (!only || only === 'crc') await runCrcBench();
+  if (!only || only === 'install') await runInstallBench();
+  if (!only || only === 'http') {
+    // The HTTP benchmark needs the daemon's modules; loaded lazily so the others run without them.
+    const { runHttpBench } = await import('./http-install-bench');
+    await runHttpBench();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
