@@ -26,11 +26,11 @@ export class UbootScheme implements BootScheme<EnvVars> {
 
   /**
    * boot.cmd counts down with a lookup table (the qemu-x86 U-Boot has no setexpr), so it knows exactly the
-   * one-digit hex values 1..f; anything else (0, empty, garbage) means no tries, here as there.
+   * one-digit lowercase hex values 1..f (as abu writes them); anything else means no tries, here as there.
    */
   triesLeft(vars: EnvVars, slot: SlotName): number {
     const v = vars.get(left(slot)) ?? '';
-    return /^[1-9a-fA-F]$/.test(v) ? parseInt(v, 16) : 0;
+    return /^[1-9a-f]$/.test(v) ? parseInt(v, 16) : 0;
   }
 
   status(vars: EnvVars): SlotBootStatus[] {
@@ -60,14 +60,27 @@ export class UbootScheme implements BootScheme<EnvVars> {
     return vars.with({ [ORDER]: next.join(' '), [left(slot)]: this.attempts.toString(16), ...this.clearTrying(vars, slot) });
   }
 
-  /** First slot in BOOT_ORDER with tries left: decrement and save. None: reset all to `attempts`, save, retry. */
+  /**
+   * First slot in BOOT_ORDER with tries left: decrement and save. None: reset all to `attempts`, save, retry.
+   * boot.cmd saves with `env export` of the contract variables only, so other variables do not survive a save.
+   */
   boot(vars: EnvVars): BootChoice<EnvVars> {
+    const choice = this.choose(vars);
+    return choice.saved ? { ...choice, state: this.contractOnly(choice.state) } : choice;
+  }
+
+  private choose(vars: EnvVars): BootChoice<EnvVars> {
     const first = this.pick(vars);
     if (first) return first;
     const order = this.order(vars);
     if (order.length === 0) return { slot: null, state: vars, saved: false };
     const reset = vars.with(Object.fromEntries(order.map((s) => [left(s), this.attempts.toString(16)])));
     return this.pick(reset) ?? { slot: null, state: reset, saved: true };
+  }
+
+  private contractOnly(vars: EnvVars): EnvVars {
+    const names = new Set([ORDER, TRYING, ...this.slots.map(left)]);
+    return EnvVars.fromPairs(vars.toPairs().filter(([k]) => names.has(k)));
   }
 
   describe(vars: EnvVars): Record<string, string> {

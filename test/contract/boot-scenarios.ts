@@ -33,7 +33,9 @@ export const BOOT_SCENARIOS: readonly BootScenario[] = [
   { name: 'counters are hex: 10 is not a one-digit counter', kind: 'uboot', before: U('A B', '10', '3'), booted: 'B', after: U('A B', '10', '2') },
   { name: 'garbage counter counts as no tries', kind: 'uboot', before: U('A B', 'x', '2'), booted: 'B', after: U('A B', 'x', '1') },
   { name: 'empty BOOT_ORDER boots nothing and saves nothing', kind: 'uboot', before: U('', '3', '3'), booted: null, after: U('', '3', '3') },
-  { name: 'foreign variables survive', kind: 'uboot', before: U('A B', '2', '3', { bootdelay: '0', serial: 'x y' }), booted: 'A', after: U('A B', '1', '3', { bootdelay: '0', serial: 'x y' }) },
+  { name: 'counters are lowercase hex: F is not a counter', kind: 'uboot', before: U('A B', 'F', '3'), booted: 'B', after: U('A B', 'F', '2') },
+  { name: 'the save keeps only the contract variables', kind: 'uboot', before: U('A B', '2', '3', { bootdelay: '0', serial: 'x y' }), booted: 'A', after: U('A B', '1', '3') },
+  { name: 'a boot that saves nothing keeps other variables', kind: 'uboot', before: U('', '3', '3', { serial: 'x y' }), booted: null, after: U('', '3', '3', { serial: 'x y' }) },
 
   // GRUB, RAUC scheme: first slot in ORDER with <x>_OK=1 and <x>_TRY=0; set <x>_TRY=1 and save before booting.
   { name: 'healthy A takes its try', kind: 'grub', before: G('A B', '1', '0', '1', '0'), booted: 'A', after: G('A B', '1', '1', '1', '0') },
@@ -43,6 +45,7 @@ export const BOOT_SCENARIOS: readonly BootScenario[] = [
   { name: 'all tried: reset TRY of OK slots and pick again', kind: 'grub', before: G('A B', '1', '1', '1', '1'), booted: 'A', after: G('A B', '1', '1', '1', '0') },
   { name: 'B bad (OK=0) is skipped, A reset and booted', kind: 'grub', before: G('B A', '1', '1', '0', '0'), booted: 'A', after: G('B A', '1', '1', '0', '0') },
   { name: 'no slot OK boots nothing and saves nothing', kind: 'grub', before: G('A B', '0', '0', '0', '0'), booted: null, after: G('A B', '0', '0', '0', '0') },
+  { name: 'other variables survive save_env', kind: 'grub', before: G('A B', '1', '0', '1', '0', { timeout: '5', x: 'a b' }), booted: 'A', after: G('A B', '1', '1', '1', '0', { timeout: '5', x: 'a b' }) },
   { name: 'slot missing from ORDER is never booted', kind: 'grub', before: G('B', '1', '0', '1', '1'), booted: 'B', after: G('B', '1', '0', '1', '1') },
 
   // Android, U-Boot ab_select_slot: best bootable by priority, then successful, then tries; unproven pays a try.
