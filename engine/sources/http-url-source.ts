@@ -26,6 +26,7 @@ interface Progress {
 }
 
 const MAX_REDIRECTS = 5;
+const READ_AHEAD = 8 * 1024 * 1024;
 
 /**
  * Downloads front to back. 4xx answers fail at once; dropped connections, stalls and 5xx are retried
@@ -53,7 +54,8 @@ export class HttpUrlSource implements ImageSource {
     this.opened = true;
     // Connect before returning so a 404 fails open() with a clear error instead of a broken stream.
     const first = await this.retrying(() => this.connect(this.url, 0));
-    return Readable.from(this.download(first), { objectMode: false });
+    // Let the download run up to a few MiB ahead of the installer, so network and disk work overlap.
+    return Readable.from(this.download(first), { objectMode: false, highWaterMark: READ_AHEAD });
   }
 
   private async *download(first: http.IncomingMessage): AsyncGenerator<Buffer> {

@@ -3,6 +3,8 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AbuError } from '../core/errors';
 import type { ImageSource } from './image-source';
 
+const READ_AHEAD = 8 * 1024 * 1024;
+
 export interface UploadSourceOptions {
   /** Who sent it, for logs ("upload from 127.0.0.1"). */
   description: string;
@@ -46,7 +48,8 @@ export class ByteLimit extends Transform {
   seen = 0;
 
   constructor(private readonly maxBytes: number, private readonly announced?: number) {
-    super();
+    // A few MiB of read-ahead lets the network keep arriving while the installer hashes and writes a chunk.
+    super({ highWaterMark: READ_AHEAD });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {

@@ -1,8 +1,8 @@
-// The update page's behaviour: status, live log and progress over SSE, uploads, downloads, queue, activation.
+// The update page's behaviour: status, live log and progress over SSE, uploads, downloads, activation (queue in queue.js).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { status: null, queue: null, restarting: false, uploadSent: 0, uploadTotal: 0 };
+const state = { status: null, queue: null, restarting: false, live: false, lastPhase: 'idle' };
 
 // ---- token: from the URL fragment abu serve prints (never sent to the server), else localStorage ----
 function loadToken() {
@@ -34,12 +34,20 @@ function showError(e) {
 }
 
 // ---- status ----
+let statusSeq = 0;
+
 async function refreshStatus() {
+  // Log events trigger many refreshes at once: only the newest request may render, or an older answer wins.
+  const seq = ++statusSeq;
   try {
-    state.status = await api('GET', '/api/status');
-    renderStatus(state.status);
+    const s = await api('GET', '/api/status');
+    if (seq !== statusSeq) return;
+    state.status = s;
+    renderStatus(s);
+    if (!state.restarting) setConnection(state.live, state.live ? 'live' : 'reconnecting…');
   } catch (e) {
-    setConnection(false, 'appliance not reachable');
+    if (seq !== statusSeq) return;
+    setConnection(false, e.code && !e.code.startsWith('HTTP_') ? `status failed: ${e.code}` : 'appliance not reachable');
   }
 }
 
@@ -77,10 +85,10 @@ function fillList(ul, items) {
 }
 
 function renderOperation(name) {
-  if (name) {
-    $('operation').hidden = false;
-    $('op-name').textContent = `Running: ${name}`;
-  }
+  if (name) $('operation').hidden = false;
+  // The engine reports failures and cancels as phases; a run that simply ended (e.g. a queued install) is done.
+  else if (['writing', 'readback', 'activating'].includes(state.lastPhase)) setProgress('done', 1, 1, 'finished');
+  $('op-name').textContent = name ? `Running: ${name}` : 'Nothing running';
   $('cancel-btn').hidden = !name || !name.startsWith('install');
   updateButtons();
 }
@@ -96,6 +104,7 @@ function updateButtons() {
 
 // ---- progress and log (SSE) ----
 function setProgress(phase, done, total, extra) {
+  state.lastPhase = phase;
   const pct = total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : phase === 'done' ? 100 : 0;
   $('operation').hidden = false;
   $('bar-fill').style.width = `${pct}%`;
@@ -125,8 +134,14 @@ function addLog(e) {
 
 function connectEvents() {
   const es = new EventSource('/api/events');
-  es.onopen = () => setConnection(true, 'live');
-  es.onerror = () => setConnection(false, state.restarting ? 'restarting…' : 'reconnecting…');
+  es.onopen = () => {
+    state.live = true;
+    setConnection(true, 'live');
+  };
+  es.onerror = () => {
+    state.live = false;
+    setConnection(false, state.restarting ? 'restarting…' : 'reconnecting…');
+  };
   es.addEventListener('progress', (m) => onProgress(JSON.parse(m.data)));
   es.addEventListener('log', (m) => {
     addLog(JSON.parse(m.data));
@@ -212,16 +227,27 @@ async function onDownload() {
 }
 
 // ---- activation with the warnings shown first ----
-function onActivateClicked() {
-  const s = state.status;
-  const alternate = s.slots.find((x) => x.name === s.alternate);
-  $('confirm-text').textContent = `The appliance restarts into ${alternate.version || 'the alternate image'} (slot ${alternate.name}). If it does not come up healthy, it falls back to the current image.`;
-  fillList($('confirm-warnings'), s.warnings || []);
+/** Shows the warnings (irreversible releases, the floor) and runs `onYes` only when the operator agrees. */
+function confirmAction(title, text, warnings, yesLabel, onYes) {
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-yes').textContent = yesLabel;
+  fillList($('confirm-warnings'), warnings);
+  $('confirm-yes').onclick = () => {
+    $('confirm-dialog').close();
+    onYes();
+  };
   $('confirm-dialog').showModal();
 }
 
+function onActivateClicked() {
+  const s = state.status;
+  const alternate = s.slots.find((x) => x.name === s.alternate);
+  const text = `The appliance restarts into ${alternate.version || 'the alternate image'} (slot ${alternate.name}). If it does not come up healthy, it falls back to the current image.`;
+  confirmAction('Activate alternate image?', text, s.warnings || [], 'Activate and restart', onActivateConfirmed);
+}
+
 async function onActivateConfirmed() {
-  $('confirm-dialog').close();
   showError(null);
   try {
     await api('POST', '/api/activate', { reboot: true });
@@ -253,58 +279,6 @@ async function waitForRestart() {
   }
 }
 
-// ---- queue ----
-async function refreshQueue() {
-  try {
-    state.queue = await api('GET', '/api/queue');
-  } catch {
-    state.queue = null;
-  }
-  renderQueue(state.queue);
-}
-
-function renderQueue(q) {
-  const body = $('queue-body');
-  if (!q || q.items.length === 0) {
-    body.replaceChildren(row([cell('No packages queued.', 'muted', 5)]));
-  } else {
-    body.replaceChildren(...q.items.map(queueRow));
-  }
-  updateButtons();
-}
-
-function queueRow(item) {
-  const remove = Object.assign(document.createElement('button'), { textContent: 'Remove', className: 'small' });
-  remove.onclick = () => api('DELETE', `/api/queue/${encodeURIComponent(item.id)}`).then(refreshQueue, showError);
-  const check = item.problem ? cell(item.problem, 'error-text') : cell(item.irreversible ? 'ok · irreversible' : 'ok', item.irreversible ? 'warn-text' : 'ok-text');
-  const actions = document.createElement('td');
-  actions.append(remove);
-  return row([cell(item.version), cell(item.name), cell(item.description), check, actions]);
-}
-
-function row(cells) {
-  const tr = document.createElement('tr');
-  tr.append(...cells);
-  return tr;
-}
-
-function cell(text, className, colSpan) {
-  const td = Object.assign(document.createElement('td'), { textContent: text });
-  if (className) td.className = className;
-  if (colSpan) td.colSpan = colSpan;
-  return td;
-}
-
-async function onApplyQueue() {
-  showError(null);
-  try {
-    await api('POST', '/api/queue/apply');
-    refreshQueue();
-  } catch (e) {
-    showError(e);
-  }
-}
-
 // ---- wiring ----
 function wire() {
   $('file-input').onchange = updateButtons;
@@ -313,7 +287,6 @@ function wire() {
   $('url-btn').onclick = onDownload;
   $('cancel-btn').onclick = () => api('POST', '/api/cancel').catch(showError);
   $('activate-btn').onclick = onActivateClicked;
-  $('confirm-yes').onclick = onActivateConfirmed;
   $('confirm-no').onclick = () => $('confirm-dialog').close();
   $('apply-queue-btn').onclick = onApplyQueue;
   $('token-save').onclick = () => {
@@ -322,8 +295,11 @@ function wire() {
   };
 }
 
-loadToken();
-wire();
-connectEvents();
-refreshStatus();
-refreshQueue();
+// Runs after queue.js has loaded too (scripts at the end of body run before DOMContentLoaded).
+document.addEventListener('DOMContentLoaded', () => {
+  loadToken();
+  wire();
+  connectEvents();
+  refreshStatus();
+  refreshQueue();
+});

@@ -78,7 +78,8 @@ describe('abu serve: HTTP API on the simulated appliance', function () {
     let q = queue.json;
     while ((q.applying || q.items.length > 0) && Date.now() < end) {
       await new Promise((r) => setTimeout(r, 100));
-      q = (await d.call('GET', '/api/queue')).json;
+      const r = await d.call('GET', '/api/queue');
+      if (r.status === 200) q = r.json;
     }
     assert.equal(q.items.length, 0);
     const status = (await d.call('GET', '/api/status')).json;

@@ -51,8 +51,9 @@ export async function startSimDaemon(o: { slotSize?: number; imageSize?: number 
 export async function settle(d: SimDaemon, timeoutMs = 10_000): Promise<any> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const { json } = await d.call('GET', '/api/status');
-    if (!json.operation || Date.now() > end) return json;
+    const { status, json } = await d.call('GET', '/api/status');
+    // A simulated restart rewrites the kernel command line; a status read in that instant may fail: ask again.
+    if ((status === 200 && !json.operation) || Date.now() > end) return json;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,0 +1,10 @@
+// Runs the update daemon alone in this process for the HTTP benchmark, so its peak RSS is measured apart from the client.
+import { startDaemon } from '../engine/transports/http/daemon';
+
+startDaemon({ configPath: process.argv[2], port: 0 }).then(
+  (d) => process.stdout.write(JSON.stringify({ url: d.url, token: d.token }) + '\n'),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

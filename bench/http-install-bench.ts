@@ -1,0 +1,166 @@
+// HTTP install benchmark: abu's daemon installing from a URL and from an upload vs `curl | dd oflag=direct`, same server, same run.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream, promises as fs } from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { createEngine } from '../engine/engine';
+import { createSimAppliance } from '../engine/sim/create-sim-appliance';
+
+const MIB = 1024 * 1024;
+
+interface Row {
+  mib: number;
+  curlDd: number;
+  url: number;
+  urlNoReadback: number;
+  upload: number;
+  rssMiB: number;
+}
+
+export async function runHttpBench(sizesMiB = [128, 512]): Promise<void> {
+  const rows: Row[] = [];
+  for (const mib of sizesMiB) rows.push(await benchSize(mib));
+  printRows(rows);
+}
+
+async function benchSize(mib: number): Promise<Row> {
+  const dir = await fs.mkdtemp(path.join(process.env.ABU_BENCH_DIR ?? '/var/tmp', 'abu-http-bench-'));
+  const server = await startStaticServer(path.join(dir, 'bundles'));
+  try {
+    const sim = await createSimAppliance(dir, { slotSize: (mib + 8) * MIB, imageSize: mib * MIB });
+    const bundle = sim.bundles[0];
+    const url = `${server.url}/${path.basename(bundle)}`;
+    const target = await slotB(sim.configPath);
+    const curlDd = timeShell(`curl -sf ${url} | dd of=${target.device} bs=4M iflag=fullblock oflag=direct,seek_bytes seek=${target.offset} conv=notrunc,fsync status=none`);
+    const withReadback = await daemonRun(sim.configPath, async (d) => ({ url: await timed(() => post(d, '/api/install-url', { url, activate: false })), upload: await timed(() => upload(d, bundle)) }));
+    await setReadBack(sim.configPath, false);
+    const noReadback = await daemonRun(sim.configPath, async (d) => ({ url: await timed(() => post(d, '/api/install-url', { url, activate: false })), upload: 0 }));
+    return { mib, curlDd, url: withReadback.result.url, urlNoReadback: noReadback.result.url, upload: withReadback.result.upload, rssMiB: Math.max(withReadback.rssMiB, noReadback.rssMiB) };
+  } finally {
+    server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Where slot B lives inside the simulated disk image: the baseline writes exactly there. */
+async function slotB(configPath: string): Promise<{ device: string; offset: number }> {
+  const engine = await createEngine(configPath);
+  try {
+    const t = await engine.parts.slots.resolve('B', 'rootfs');
+    return { device: t.device, offset: t.offset };
+  } finally {
+    await engine.close();
+  }
+}
+
+interface DaemonHandle {
+  url: string;
+  token: string;
+}
+
+/** Starts the daemon in a child, runs `fn`, then reads the child's peak RSS (VmHWM) before stopping it. */
+async function daemonRun<T>(configPath: string, fn: (d: DaemonHandle) => Promise<T>): Promise<{ result: T; rssMiB: number }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'http-daemon-child.js'), configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const first = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`benchmark daemon exited with ${code}`)));
+    });
+    const result = await fn(JSON.parse(first) as DaemonHandle);
+    return { result, rssMiB: await peakRssMiB(child) };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function peakRssMiB(child: ChildProcess): Promise<number> {
+  const status = await fs.readFile(`/proc/${child.pid}/status`, 'utf8');
+  const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return kib / 1024;
+}
+
+async function setReadBack(configPath: string, readBack: boolean): Promise<void> {
+  const config = JSON.parse(await fs.readFile(configPath, 'utf8'));
+  config.install = { ...(config.install ?? {}), readBack };
+  await fs.writeFile(configPath, JSON.stringify(config, null, 2));
+}
+
+function post(d: DaemonHandle, route: string, body: unknown): Promise<void> {
+  const data = Buffer.from(JSON.stringify(body));
+  return request(d, route, { 'content-type': 'application/json', 'content-length': String(data.length) }, (req) => req.end(data));
+}
+
+async function upload(d: DaemonHandle, file: string): Promise<void> {
+  const size = (await fs.stat(file)).size;
+  return request(d, '/api/install?activate=false', { 'content-type': 'application/octet-stream', 'content-length': String(size) }, (req) => createReadStream(file).pipe(req));
+}
+
+function request(d: DaemonHandle, route: string, headers: Record<string, string>, send: (req: http.ClientRequest) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(d.url + route, { method: 'POST', headers: { ...headers, authorization: `Bearer ${d.token}` } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`install failed in the benchmark: ${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    send(req);
+  });
+}
+
+/** The baseline's server (as in references/performance-anchors.md): python3 -m http.server. */
+async function startStaticServer(dir: string): Promise<{ url: string; close(): void }> {
+  await fs.mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(url + '/').then(() => true, () => false);
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, close: () => child.kill('SIGTERM') };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+function timeShell(cmd: string): number {
+  const t = process.hrtime.bigint();
+  execFileSync('sh', ['-c', `set -e; ${cmd}`], { stdio: 'inherit' });
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+function printRows(rows: Row[]): void {
+  console.log('\nHTTP install benchmark (ratio = abu wall time / `curl | dd oflag=direct` wall time, same server, same slot, same run)');
+  console.log(`cpu: ${os.cpus()[0]?.model} x${os.cpus().length}`);
+  console.log('size      curl|dd s  MiB/s | URL s  ratio | URL no-readback s  ratio | upload s  ratio | daemon peak RSS MiB');
+  const r2 = (n: number) => n.toFixed(2);
+  for (const r of rows) {
+    console.log(
+      `${`${r.mib} MiB`.padEnd(9)} ${r2(r.curlDd).padStart(9)} ${(r.mib / r.curlDd).toFixed(0).padStart(6)} | ${r2(r.url).padStart(5)} ${r2(r.url / r.curlDd).padStart(5)}x | ${r2(r.urlNoReadback).padStart(17)} ${r2(r.urlNoReadback / r.curlDd).padStart(5)}x | ${r2(r.upload).padStart(8)} ${r2(r.upload / r.curlDd).padStart(5)}x | ${r.rssMiB.toFixed(0).padStart(6)}`,
+    );
+  }
+}
+
+if (require.main === module) {
+  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  runHttpBench(sizes.length ? sizes : undefined).catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
