@@ -9,7 +9,6 @@
 # The save keeps only the contract variables (BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT ABU_TRYING).
 
 # ---- board settings (images/lib/layout.sh): disk, env copies (absolute LBAs), slot partitions, tries ----
-
 setenv abu_devnum 0
 setenv abu_env_part 2
 setenv abu_env_lba0 0x4800
