@@ -1,6 +1,6 @@
 // A GRUB environment block on disk (grubenv): read it, and rewrite the same bytes in place with fsync.
 import { grubEnvDecode, grubEnvEncode } from '../../native/bootenv';
-import { AbuError } from '../core/errors';
+import { AbuError, isAbuError } from '../core/errors';
 import { codecCall } from './codec-call';
 import type { EnvStore } from './env-store';
 import { EnvVars } from './env-vars';
@@ -26,7 +26,14 @@ export class GrubEnvFile {
 
   async read(): Promise<GrubEnvSnapshot> {
     const bytes = await this.store.read(0);
-    const block = codecCall(`GRUB env ${this.description}`, () => grubEnvDecode(bytes));
+    let block;
+    try {
+      block = codecCall(`GRUB env ${this.description}`, () => grubEnvDecode(bytes));
+    } catch (e) {
+      // The block has no checksum: being malformed is how a damaged block shows, so it is reported as corrupt.
+      if (!isAbuError(e, 'ABU_ERR_BOOTENV_FORMAT')) throw e;
+      throw new AbuError('ABU_ERR_BOOTENV_CORRUPT', `${e.message}; GRUB would see no variables. Restore it or recreate it deliberately (grub-editenv create)`, { cause: e });
+    }
     return { vars: EnvVars.fromPairs(block.entries), comments: block.comments, bytes };
   }
 
