@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AbuError, isAbuError } from '../../core/errors';
 import type { ApplianceStatus } from '../../facade';
 import { checkInstallPolicy, sortChain } from '../../policy/version-policy';
@@ -18,6 +19,9 @@ export interface QueueView {
 
 type Ctx = Omit<DaemonContext, 'queue'>;
 
+const CONFIRM_TIMEOUT_MS = 15 * 60_000;
+const CONFIRM_POLL_MS = 1000;
+
 /**
  * Applying means, per package: install into the alternate slot, activate, restart, and continue once the
  * appliance runs that version. A marker file survives the restart of a real appliance so the daemon resumes.
@@ -25,7 +29,11 @@ type Ctx = Omit<DaemonContext, 'queue'>;
 export class BundleQueue {
   private applying = false;
 
-  constructor(private readonly store: QueueStore, private readonly ctx: Ctx) {}
+  /**
+   * `restartEndsProcess`: a configured reboot command returns at once and the machine goes down moments
+   * later, so the loop must stop and leave the marker for resume(); the simulated restart returns after the boot.
+   */
+  constructor(private readonly store: QueueStore, private readonly ctx: Ctx, private readonly restartEndsProcess: boolean) {}
 
   async list(): Promise<QueueView> {
     const status = await this.ctx.engine.status();
@@ -95,6 +103,10 @@ export class BundleQueue {
       await this.ctx.runner.run(`install ${next.name} (queue)`, (signal) => this.ctx.engine.install(cancellable(this.store.source(next), signal), { signal, activate: true }));
       // Restart into the new version; on a real appliance this ends the process and resume() continues.
       await this.ctx.runner.run('reboot', () => this.ctx.engine.reboot());
+      if (this.restartEndsProcess) {
+        this.ctx.hub.info(`queue: restarting into ${next.version}; the queue continues after the restart`);
+        return;
+      }
     }
   }
 
@@ -103,14 +115,32 @@ export class BundleQueue {
     const id = await this.marker();
     if (id === null) return;
     const item = (await this.store.list()).find((i) => i.id === id);
-    const running = runningVersion(await this.ctx.engine.status());
-    await this.setMarker(null);
-    if (!item) return;
-    if (running !== item.version) {
-      throw new AbuError('ABU_ERR_ROLLBACK', `after installing ${item.version} the appliance runs ${running ?? 'an unknown version'}; the queue stops here`);
+    if (!item) return this.setMarker(null);
+    try {
+      await this.waitForConfirmedBoot(item.version);
+    } finally {
+      await this.setMarker(null);
     }
     await this.store.remove(item.id);
     this.ctx.hub.info(`queue: ${item.version} is running`);
+  }
+
+  /**
+   * The next package goes into the other slot, which holds the fallback: never overwrite it before the
+   * boot-time check has confirmed the new version (state good). A different version running means a rollback.
+   */
+  private async waitForConfirmedBoot(version: string): Promise<void> {
+    const end = Date.now() + CONFIRM_TIMEOUT_MS;
+    for (;;) {
+      const status = await this.ctx.engine.status().catch(() => null);
+      const booted = status?.slots.find((s) => s.booted);
+      if (status && booted?.version !== version) {
+        throw new AbuError('ABU_ERR_ROLLBACK', `after installing ${version} the appliance runs ${booted?.version ?? 'an unknown version'}; the queue stops here`);
+      }
+      if (booted?.state === 'good') return;
+      if (Date.now() > end) throw new AbuError('ABU_ERR_HEALTH_CHECK', `${version} was not confirmed good within ${CONFIRM_TIMEOUT_MS / 60000} minutes; the queue stops here`);
+      await sleep(CONFIRM_POLL_MS);
+    }
   }
 
   private async marker(): Promise<string | null> {

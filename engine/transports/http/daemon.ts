@@ -39,7 +39,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const { app, ctx } = await buildHttpServer(engine, {
     token,
     uploadLimit: () => alternateCapacity(engine),
-    createQueue: (base) => new BundleQueue(new QueueStore(path.join(config.stateDir, 'queue'), config.keyring), base),
+    createQueue: (base) => new BundleQueue(new QueueStore(path.join(config.stateDir, 'queue'), config.keyring), base, 'command' in config.reboot),
     https: await readTls(config),
     download: o.download,
   });

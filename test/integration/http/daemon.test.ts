@@ -1,11 +1,16 @@
 // The update service end to end on the simulated appliance with the real engine: install, progress, activate, queue, CLI client.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { LogEvent, ProgressEvent } from '../../../engine/core/progress';
 import { findDaemon } from '../../../engine/transports/cli/daemon-client';
 import { resolveToken } from '../../../engine/transports/http/auth';
 import { startFaultServer } from './fault-server';
-import { settle, startSimDaemon, type SimDaemon } from './sim-daemon';
+import { createEngine } from '../../../engine/engine';
+import { editConfig, settle, startSimDaemon, startTestDaemon, type SimDaemon } from './sim-daemon';
 
 describe('abu serve: HTTP API on the simulated appliance', function () {
   this.timeout(60_000);
@@ -89,6 +94,31 @@ describe('abu serve: HTTP API on the simulated appliance', function () {
     assert.equal(status.alternateActivatable, false);
   });
 
+  it('resumes the queue after a real restart, once the new version is confirmed', async () => {
+    // A real appliance: the reboot command returns at once and the machine goes down; `true` stands in for it.
+    await d.close();
+    d = await startSimDaemon({ editConfig: (c) => (c.reboot = { command: ['true'] }) });
+    for (const file of d.sim.bundles) await d.call('POST', '/api/queue', { raw: await fs.readFile(file), type: 'application/octet-stream' });
+    await d.call('POST', '/api/queue/apply');
+    await waitForQueue(d, (q) => !q.applying);
+    const pending = (await d.call('GET', '/api/status')).json;
+    assert.equal(pending.booted, 'A', 'no restart happened yet');
+    assert.equal(pending.slots.find((s: any) => s.name === 'B').version, '1.1.0');
+    assert.equal((await d.call('GET', '/api/queue')).json.items.length, 2, 'the queue waits for the restart');
+
+    // The machine restarts: the bootloader tries B and boot-check confirms it; then the daemon starts again.
+    await d.daemon.close();
+    await editConfig(d.sim.configPath, (c) => (c.reboot = { simulated: true }));
+    const engine = await createEngine(d.sim.configPath);
+    await engine.reboot();
+    await engine.close();
+    d.daemon = await startTestDaemon(d.sim.configPath);
+    const q = await waitForQueue(d, (x) => !x.applying && x.items.length === 0);
+    assert.equal(q.items.length, 0);
+    const status = (await d.call('GET', '/api/status')).json;
+    assert.equal(status.slots.find((s: any) => s.booted).version, '1.2.0');
+  });
+
   it('refuses a queue with a gap in the chain', async () => {
     const r = await d.call('POST', '/api/queue', { raw: await fs.readFile(d.sim.bundles[1]), type: 'application/octet-stream' });
     assert.equal(r.status, 201);
@@ -107,6 +137,15 @@ describe('abu serve: HTTP API on the simulated appliance', function () {
   });
 });
 
+async function waitForQueue(d: SimDaemon, done: (q: any) => boolean): Promise<any> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const r = await d.call('GET', '/api/queue');
+    if ((r.status === 200 && done(r.json)) || Date.now() > end) return r.json;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 async function settleBooted(d: SimDaemon, slot: string): Promise<any> {
   const end = Date.now() + 20_000;
   for (;;) {
@@ -114,4 +153,51 @@ async function settleBooted(d: SimDaemon, slot: string): Promise<any> {
     if (s.booted === slot || Date.now() > end) return s;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+describe('abu serve: configured token and TLS', function () {
+  this.timeout(60_000);
+
+  it('serves HTTPS with the configured certificate and uses the configured token', async function () {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'abu-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    } catch {
+      await fs.rm(dir, { recursive: true, force: true });
+      this.skip(); // openssl is part of Debian's base system and CI; only a stripped-down machine lacks it
+    }
+    const token = 'configured-token-0123456789';
+    const d = await startSimDaemon({ editConfig: (c) => (c.http = { token, tls: { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') } }) });
+    try {
+      assert.match(d.daemon.url, /^https:/);
+      assert.equal(d.daemon.token, token);
+      const ca = await fs.readFile(path.join(dir, 'cert.pem'));
+      const get = (route: string, auth?: string) => httpsJson(d.daemon.url + route, ca, auth);
+      assert.equal((await get('/api/status')).json.booted, 'A');
+      assert.equal((await get('/api/mark-good', 'Bearer wrong')).json.code, 'ABU_ERR_UNAUTHORIZED');
+      const ok = await get('/api/mark-good', `Bearer ${token}`);
+      assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    } finally {
+      await d.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a configured token that is too short', async () => {
+    await assert.rejects(startSimDaemon({ editConfig: (c) => (c.http = { token: 'short' }) }), (e: any) => e.code === 'ABU_ERR_CONFIG');
+  });
+});
+
+/** GET, or POST {} when `auth` is given, over HTTPS trusting only `ca`. */
+function httpsJson(url: string, ca: Buffer, auth?: string): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = auth ? { authorization: auth, 'content-type': 'application/json' } : {};
+    const req = https.request(url, { method: auth ? 'POST' : 'GET', ca, headers }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(auth ? '{}' : undefined);
+  });
 }

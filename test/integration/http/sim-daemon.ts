@@ -15,11 +15,20 @@ export interface SimDaemon {
 
 const MIB = 1024 * 1024;
 
-export async function startSimDaemon(o: { slotSize?: number; imageSize?: number } = {}): Promise<SimDaemon> {
+export async function startSimDaemon(o: { slotSize?: number; imageSize?: number; editConfig?: (config: any) => void } = {}): Promise<SimDaemon> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'abu-http-'));
   const sim = await createSimAppliance(dir, { slotSize: o.slotSize ?? 8 * MIB, imageSize: o.imageSize ?? 6 * MIB });
-  const daemon = await startDaemon({ configPath: sim.configPath, port: 0, download: { retryDelayMs: 20, retries: 2 } });
+  if (o.editConfig) await editConfig(sim.configPath, o.editConfig);
+  const daemon = await startTestDaemon(sim.configPath).catch(async (e) => {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw e;
+  });
+  const self: SimDaemon = { sim, daemon, call: (...a) => call(...a), close: async () => {
+    await self.daemon.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  } };
   const call: SimDaemon['call'] = async (method, route, c = {}) => {
+    const daemon = self.daemon;
     const headers: Record<string, string> = { ...(c.headers ?? {}) };
     if (c.auth !== false) headers.authorization = typeof c.auth === 'string' ? c.auth : `Bearer ${daemon.token}`;
     let body: Buffer | string | undefined = c.raw;
@@ -38,13 +47,17 @@ export async function startSimDaemon(o: { slotSize?: number; imageSize?: number 
     }
     return { status: res.status, json };
   };
-  return {
-    sim, daemon, call,
-    close: async () => {
-      await daemon.close();
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-  };
+  return self;
+}
+
+export function startTestDaemon(configPath: string): Promise<Daemon> {
+  return startDaemon({ configPath, port: 0, download: { retryDelayMs: 20, retries: 2 } });
+}
+
+export async function editConfig(configPath: string, edit: (config: any) => void): Promise<void> {
+  const config = JSON.parse(await fs.readFile(configPath, 'utf8'));
+  edit(config);
+  await fs.writeFile(configPath, JSON.stringify(config, null, 2));
 }
 
 /** Polls until no operation runs (installs finish asynchronously after a broken client). */
