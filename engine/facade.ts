@@ -56,7 +56,7 @@ export interface InstallResult {
 
 export interface BootCheckResult {
   booted: SlotName;
-  outcome: 'confirmed' | 'already-good' | 'marked-bad' | 'rollback-detected';
+  outcome: 'confirmed' | 'already-good' | 'marked-bad' | 'unhealthy-no-fallback' | 'rollback-detected';
   message: string;
 }
 

@@ -1,10 +1,12 @@
 // boot-check: learn which slot booted, detect a rollback, run health checks, then confirm or mark bad.
+import * as semver from 'semver';
+import { isAbuError } from '../core/errors';
 import type { SlotName } from '../core/slot';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
 import type { HealthCheckConfig } from '../config';
 import type { SlotStore } from '../slots/slot-store';
 import { historyEntry, type PersistedState, type StateStore } from '../state/state-store';
-import type { BootCheckResult } from '../facade';
+import type { BootCheckResult, HistoryKind } from '../facade';
 import { runHealthChecks } from './health-checks';
 
 export interface BootConfirmDeps {
@@ -17,33 +19,47 @@ export interface BootConfirmDeps {
 export async function bootConfirm(deps: BootConfirmDeps, booted: SlotName): Promise<BootCheckResult> {
   const s = await deps.state.load();
   if (s.pending && s.pending.slot !== booted) return recordRollback(deps, s, booted);
-  const status = (await deps.boot.status()).find((x) => x.slot === booted);
-  if (status?.state === 'good' && !s.pending) {
-    return { booted, outcome: 'already-good', message: `slot ${booted} is already confirmed` };
-  }
+  const wasGood = (await deps.boot.status()).find((x) => x.slot === booted)?.state === 'good' && !s.pending;
   const results = await runHealthChecks(deps.healthChecks, await healthEnv(deps.slots, booted));
   const failed = results.find((r) => !r.ok);
-  if (failed) {
+  if (failed) return rejectBooted(deps, booted, `health check "${failed.name}" failed on slot ${booted}: ${failed.detail}`);
+  // Confirm on every healthy boot: the U-Boot scheme counts every boot down, so a good slot needs its tries reset.
+  await confirmGood(deps, booted, !wasGood);
+  const checks = `${results.length} health check(s)`;
+  return wasGood
+    ? { booted, outcome: 'already-good', message: `slot ${booted} passed ${checks}; confirmed again` }
+    : { booted, outcome: 'confirmed', message: `slot ${booted} passed ${checks} and is marked good` };
+}
+
+/** Mark the booted slot bad so the next boot falls back, unless no other good slot exists to fall back to. */
+async function rejectBooted(deps: BootConfirmDeps, booted: SlotName, reason: string): Promise<BootCheckResult> {
+  try {
     await deps.boot.markBad(booted);
-    const message = `health check "${failed.name}" failed on slot ${booted}: ${failed.detail}`;
-    await deps.state.update((st) => {
-      st.history.push(historyEntry('mark-bad', booted, message, { version: st.slots[booted]?.version, code: 'ABU_ERR_HEALTH_CHECK' }));
-      st.lastError = { code: 'ABU_ERR_HEALTH_CHECK', message, time: new Date().toISOString() };
-    });
-    return { booted, outcome: 'marked-bad', message };
+  } catch (e) {
+    if (!isAbuError(e, 'ABU_ERR_ACTIVATE_REFUSED')) throw e;
+    const message = `${reason}; kept running: no other good slot to fall back to`;
+    await recordProblem(deps, booted, 'mark-bad', message);
+    return { booted, outcome: 'unhealthy-no-fallback', message };
   }
-  await confirmGood(deps, booted);
-  return { booted, outcome: 'confirmed', message: `slot ${booted} passed ${results.length} health check(s) and is marked good` };
+  await recordProblem(deps, booted, 'mark-bad', reason);
+  return { booted, outcome: 'marked-bad', message: reason };
+}
+
+async function recordProblem(deps: BootConfirmDeps, slot: SlotName, kind: HistoryKind, message: string): Promise<void> {
+  await deps.state.update((st) => {
+    st.history.push(historyEntry(kind, slot, message, { version: st.slots[slot]?.version, code: 'ABU_ERR_HEALTH_CHECK' }));
+    st.lastError = { code: 'ABU_ERR_HEALTH_CHECK', message, time: new Date().toISOString() };
+  });
 }
 
 /** Mark a booted slot good; an irreversible release raises the floor only now, once it proved itself. */
-export async function confirmGood(deps: Pick<BootConfirmDeps, 'boot' | 'state'>, slot: SlotName): Promise<void> {
+export async function confirmGood(deps: Pick<BootConfirmDeps, 'boot' | 'state'>, slot: SlotName, record = true): Promise<void> {
   await deps.boot.markGood(slot);
   await deps.state.update((st) => {
     const release = st.slots[slot];
-    if (release?.irreversible) st.floor = release.version;
+    if (release?.irreversible && (!st.floor || semver.gt(release.version, st.floor))) st.floor = release.version;
     if (st.pending?.slot === slot) st.pending = null;
-    st.history.push(historyEntry('mark-good', slot, `slot ${slot}${release ? ` (${release.version})` : ''} marked good`, { version: release?.version }));
+    if (record) st.history.push(historyEntry('mark-good', slot, `slot ${slot}${release ? ` (${release.version})` : ''} marked good`, { version: release?.version }));
   });
 }
 
