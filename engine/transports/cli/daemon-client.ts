@@ -91,10 +91,24 @@ export class DaemonClient {
     return this.json('POST', '/api/cancel', {});
   }
 
-  /** Subscribes to the daemon's progress and log stream (only events from now on); returns a stop function. */
-  events(sink: EventSink): () => void {
+  /** Streams a file to the daemon while `sink` (e.g. the CLI progress bar) receives its progress and log. */
+  async installFileWithProgress(file: string, sink: EventSink, activate?: boolean): Promise<InstallResult> {
+    const events = this.events(sink);
+    try {
+      await events.ready;
+      return await this.installFile(file, activate);
+    } finally {
+      events.stop();
+    }
+  }
+
+  /** Subscribes to the daemon's progress and log stream (only events from now on); `ready` once connected. */
+  events(sink: EventSink): { ready: Promise<void>; stop(): void } {
     let buffer = '';
+    let connected: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (connected = resolve));
     const req = this.lib().get(new URL('/api/events?since=now', this.endpoint.url), (res) => {
+      connected();
       res.setEncoding('utf8');
       res.on('data', (text: string) => {
         buffer += text;
@@ -105,8 +119,9 @@ export class DaemonClient {
         }
       });
     });
-    req.on('error', () => undefined); // the stream is a nicety: the request's own answer decides the outcome
-    return () => req.destroy();
+    // The stream is a nicety: the install request's own answer decides the outcome.
+    req.on('error', () => connected());
+    return { ready, stop: () => req.destroy() };
   }
 
   private json<T>(method: string, route: string, body?: unknown): Promise<T> {

@@ -37,10 +37,7 @@ describe('abu serve: HTTP API on the simulated appliance', function () {
     assert.ok(client, 'the CLI finds the running daemon from its config');
     const progress: ProgressEvent[] = [];
     const logs: LogEvent[] = [];
-    const stop = client.events({ progress: (e) => progress.push(e), log: (e) => logs.push(e) });
-    await new Promise((r) => setTimeout(r, 100));
-    const result = await client.installFile(d.sim.bundles[0]);
-    stop();
+    const result = await client.installFileWithProgress(d.sim.bundles[0], { progress: (e) => progress.push(e), log: (e) => logs.push(e) });
     assert.equal(result.version, '1.1.0');
     assert.equal(result.slot, 'B');
     const writing = progress.filter((e) => e.phase === 'writing');

@@ -1,5 +1,5 @@
 // `abu serve`: the update service (HTTP API + web page); with --sim DIR it first creates the simulated appliance there.
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { AbuError } from '../../../core/errors';
 import { createSimAppliance } from '../../../sim/create-sim-appliance';
@@ -29,7 +29,10 @@ async function chooseConfig(values: Record<string, unknown>, ctx: CliContext): P
   if (values.config !== undefined) throw new AbuError('ABU_ERR_USAGE', 'give either --config or --sim, not both');
   const dir = path.resolve(ctx.cwd, values.sim);
   const config = path.join(dir, 'config.json');
-  if (existsSync(config)) return { config, bundles: [path.join(dir, 'bundles')] };
+  if (existsSync(config)) {
+    const bundles = path.join(dir, 'bundles');
+    return { config, bundles: (await fs.readdir(bundles).catch(() => [])).filter((f) => f.endsWith('.abu')).sort().map((f) => path.join(bundles, f)) };
+  }
   ctx.stderr.write(`creating the simulated appliance in ${dir}\n`);
   const sim = await createSimAppliance(dir);
   return { config: sim.configPath, bundles: sim.bundles };
