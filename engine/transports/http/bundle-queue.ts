@@ -19,6 +19,7 @@ export interface QueueView {
 
 type Ctx = Omit<DaemonContext, 'queue'>;
 
+const MAX_QUEUED = 8;
 const CONFIRM_TIMEOUT_MS = 15 * 60_000;
 const CONFIRM_POLL_MS = 1000;
 
@@ -48,6 +49,10 @@ export class BundleQueue {
   }
 
   async add(body: Readable, name: string, maxBytes: number, sizeHint?: number): Promise<QueueItem> {
+    // Each package may be as large as a slot: a bound on their number bounds the spool's disk use.
+    if ((await this.store.list()).length >= MAX_QUEUED) {
+      throw new AbuError('ABU_ERR_USAGE', `the queue already holds ${MAX_QUEUED} packages: apply or remove some first`, { details: { limit: MAX_QUEUED } });
+    }
     const item = await this.store.add(body, name, maxBytes, sizeHint);
     this.ctx.hub.info(`queued ${item.name}: version ${item.version}`);
     this.ctx.hub.queueChanged();

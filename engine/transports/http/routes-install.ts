@@ -30,7 +30,9 @@ export function registerInstallRoutes(app: FastifyInstance, ctx: DaemonContext):
 }
 
 async function install(ctx: DaemonContext, name: string, source: ImageSource, activate: boolean | undefined): Promise<InstallResult> {
-  ctx.hub.info(`${name}: started`);
-  return ctx.runner.run(name, (signal) => ctx.engine.install(cancellable(source, signal), { signal, activate }));
+  return ctx.runner.run(name, (signal) => {
+    ctx.hub.info(`${name}: started`);
+    return ctx.engine.install(cancellable(source, signal), { signal, activate });
+  });
 }
 

@@ -39,7 +39,8 @@ const JSON_BODY_LIMIT = 64 * 1024;
 export async function buildHttpServer(engine: Engine, options: HttpServerOptions): Promise<{ app: FastifyInstance; ctx: DaemonContext }> {
   const app = Fastify({
     bodyLimit: JSON_BODY_LIMIT,
-    // Slow or stuck clients must not hold the one operation forever; uploads get their own idle check.
+    // No whole-request deadline: a large upload over a slow link may take long. A stalled one is ended by the
+    // bundle reader's idle timeout (30 s without bytes), and headers must still arrive within Node's headersTimeout.
     connectionTimeout: 0,
     requestTimeout: 0,
     ...(options.https ? { https: options.https } : {}),
