@@ -130,6 +130,21 @@ describe('abu serve: bad input over HTTP', function () {
     await assertUnchanged();
   });
 
+  it('cancels a download from a server that went silent', async () => {
+    const server = await startFaultServer(bundle, { kind: 'stall', afterBytes: 1 << 20 });
+    try {
+      const pending = d.call('POST', '/api/install-url', { body: { url: server.url() } });
+      await waitFor(async () => (await d.call('GET', '/api/status')).json.operation !== null);
+      assert.equal((await d.call('POST', '/api/cancel')).status, 200);
+      const r = await pending;
+      assert.equal(r.status, 409, JSON.stringify(r.json));
+      assert.equal(r.json.code, 'ABU_ERR_CANCELLED');
+    } finally {
+      await server.close();
+    }
+    await assertUnchanged();
+  });
+
   it('keeps serving after all of that', async () => {
     const r = await d.call('GET', '/api/status');
     assert.equal(r.status, 200);

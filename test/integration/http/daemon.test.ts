@@ -54,6 +54,19 @@ describe('abu serve: HTTP API on the simulated appliance', function () {
     assert.ok(history.some((h) => h.kind === 'install' && h.version === '1.1.0'));
   });
 
+  it('replays missed events to a client that reconnects with Last-Event-ID', async () => {
+    await d.call('POST', '/api/install', { raw: await fs.readFile(d.sim.bundles[0]), type: 'application/octet-stream' });
+    const all = await sseSnapshot(d, {});
+    const ids = [...all.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.ok(ids.length >= 4, all);
+    const middle = ids[Math.floor(ids.length / 2)];
+    const replay = await sseSnapshot(d, { 'last-event-id': String(middle) });
+    const replayed = [...replay.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(replayed, ids.filter((i) => i > middle));
+    assert.match(replay, /^event: (progress|log)$/m);
+    assert.match(replay, /"schema":1/);
+  });
+
   it('downloads from a URL, resuming after a dropped connection', async () => {
     const bundle = await fs.readFile(d.sim.bundles[0]);
     const server = await startFaultServer(bundle, { kind: 'drop', afterBytes: 1_500_000, times: 1 });
@@ -133,6 +146,28 @@ describe('abu serve: HTTP API on the simulated appliance', function () {
     assert.equal(await resolveToken(undefined, d.daemon.tokenFile), d.daemon.token);
   });
 });
+
+/** Reads an event stream for a moment and returns what arrived. */
+async function sseSnapshot(d: SimDaemon, headers: Record<string, string>): Promise<string> {
+  const controller = new AbortController();
+  const res = await fetch(d.daemon.url + '/api/events', { headers, signal: controller.signal });
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  let text = '';
+  const reader = res.body!.getReader();
+  const timer = setTimeout(() => controller.abort(), 300);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+    }
+  } catch {
+    /* aborted after the snapshot window */
+  } finally {
+    clearTimeout(timer);
+  }
+  return text;
+}
 
 async function waitForQueue(d: SimDaemon, done: (q: any) => boolean): Promise<any> {
   const end = Date.now() + 30_000;

@@ -8,7 +8,8 @@ export type Fault =
   | { kind: 'drop'; afterBytes: number; times?: number }
   | { kind: 'extra-bytes'; extra: number }
   | { kind: 'no-range'; dropAfterBytes: number }
-  | { kind: 'garbage'; size: number };
+  | { kind: 'garbage'; size: number }
+  | { kind: 'stall'; afterBytes: number };
 
 export interface FaultServer {
   url(path?: string): string;
@@ -56,6 +57,12 @@ function respond(socket: net.Socket, data: Buffer, fault: Fault, from: number, a
   if (fault.kind === 'status' && attempt < times) return send(socket, fault.status, {}, Buffer.from(`error ${fault.status}\n`));
   if (fault.kind === 'garbage') return send(socket, 200, {}, Buffer.alloc(fault.size, 0x5a));
   if (fault.kind === 'extra-bytes') return send(socket, 200, { 'content-length': String(data.length) }, Buffer.concat([data, Buffer.alloc(fault.extra, 0x41)]));
+  if (fault.kind === 'stall') {
+    // Send the head and part of the body, then go silent with the connection open.
+    writeHead(socket, 200, {}, data.length);
+    socket.write(data.subarray(0, fault.afterBytes));
+    return;
+  }
   const ranged = from > 0 && fault.kind !== 'no-range';
   const slice = ranged ? data.subarray(from) : data;
   const headers: Record<string, string> = { 'accept-ranges': 'bytes', etag: '"v1"' };
