@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startFaultServer } from '../integration/http/fault-server';
 import { startSimDaemon, type SimDaemon } from '../integration/http/sim-daemon';
 
 // Browser globals used inside page.evaluate callbacks; declared here so the DOM lib stays out of the Node build.
@@ -42,6 +43,20 @@ describe('web page: upload, progress, activate, restart', function () {
     assert.equal(await page.textContent('#alternate-version'), 'no recorded release');
     assert.equal(await page.isDisabled('#activate-btn'), true);
     assert.match((await page.textContent('#conn-text')) ?? '', /live/);
+  });
+
+  it('shows a failed download with its error code and changes nothing', async () => {
+    const server = await startFaultServer(Buffer.alloc(0), { kind: 'status', status: 404 });
+    try {
+      await page.fill('#url-input', server.url('/missing-1.1.0.abu'));
+      await page.click('#url-btn');
+      await page.waitForFunction(() => /ABU_ERR_HTTP_SOURCE/.test(document.getElementById('last-error')?.textContent ?? ''), null, { timeout: 30_000 });
+      assert.match((await page.textContent('#log')) ?? '', /404/);
+      assert.equal(await page.textContent('#alternate-version'), 'no recorded release');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-0-download-error.png'), fullPage: true });
+    } finally {
+      await server.close();
+    }
   });
 
   it('uploads a package and sees progress reach 100 %', async () => {

@@ -29,8 +29,8 @@ async function api(method, path, body) {
 }
 
 function showError(e) {
+  // Not added to the log: the engine already logs its failures there, and twice would read as two errors.
   $('last-error').textContent = e ? `${e.code ? e.code + ': ' : ''}${e.message}` : '';
-  if (e) addLog({ level: 'error', message: e.message, code: e.code, time: new Date().toISOString() });
 }
 
 // ---- status ----
