@@ -1,0 +1,188 @@
+// writeImage on a real O_DIRECT file: read-back follows the writer only behind an fdatasync, and every failure is clean.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { isAbuError } from '../../../engine/core/errors';
+import type { ProgressEvent } from '../../../engine/core/progress';
+import type { BundleChunk, ImageEntry } from '../../../engine/bundle/bundle-reader';
+import { BufferPool } from '../../../engine/install/buffer-pool';
+import { writeImage } from '../../../engine/install/image-writer';
+import { ProgressMeter } from '../../../engine/install/progress-meter';
+import { READ_BACK_BUFFERS } from '../../../engine/install/read-back';
+import { BlockFileSlotHandle } from '../../../engine/slots/block-file-slot-handle';
+import type { SlotHandle } from '../../../engine/slots/slot-store';
+
+const CHUNK = 64 * 1024;
+const SIZE = 10 * CHUNK + 1000; // a sub-sector tail: the last chunk goes partly through the page cache
+const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+
+type Event = { kind: 'written' | 'sync' | 'synced' | 'drop' | 'dropped' | 'read'; start?: number; end?: number };
+
+/**
+ * Wraps the real slot handle to record the order of completed writes, syncs and reads, and to inject
+ * faults: the seam is faked only to observe and break it, the bytes still go to a real O_DIRECT file.
+ */
+class RecordingSlot implements SlotHandle {
+  readonly events: Event[] = [];
+  outstanding = 0;
+  holdLastWrite = false;
+  corruptReadAt = -1;
+  failWriteAt = -1;
+  directOverride: boolean | undefined;
+  private firstRead: () => void = () => undefined;
+  private readonly firstReadSeen = new Promise<void>((resolve) => (this.firstRead = resolve));
+
+  constructor(private readonly inner: SlotHandle) {}
+  get target() { return this.inner.target; }
+  get direct() { return this.directOverride ?? this.inner.direct; }
+
+  async verifyAndWrite(buf: Buffer, offset: number, crc32: number, sha256: Buffer): Promise<void> {
+    if (offset === this.failWriteAt) throw Object.assign(new Error(`EIO: i/o error, write at ${offset}`), { code: 'EIO', errno: -5, syscall: 'write' });
+    // Held until the follower has read something (or 5 s): proves reads overlap the writing.
+    if (this.holdLastWrite && offset + buf.length === SIZE) await Promise.race([this.firstReadSeen, new Promise((r) => setTimeout(r, 5000))]);
+    await this.track(this.inner.verifyAndWrite(buf, offset, crc32, sha256));
+    this.events.push({ kind: 'written', start: offset, end: offset + buf.length });
+  }
+  write(buf: Buffer, offset: number): Promise<void> { return this.inner.write(buf, offset); }
+  async read(buf: Buffer, offset: number): Promise<number> {
+    this.events.push({ kind: 'read', start: offset, end: offset + buf.length });
+    this.firstRead();
+    const got = await this.track(this.inner.read(buf, offset));
+    if (this.corruptReadAt >= offset && this.corruptReadAt < offset + got) buf[this.corruptReadAt - offset] ^= 1;
+    return got;
+  }
+  async datasync(): Promise<void> {
+    this.events.push({ kind: 'sync' });
+    await this.track(this.inner.datasync());
+    this.events.push({ kind: 'synced' });
+  }
+  async dropCache(): Promise<void> {
+    this.events.push({ kind: 'drop' });
+    await this.track(this.inner.dropCache());
+    this.events.push({ kind: 'dropped' });
+  }
+  close(): Promise<void> { return this.inner.close(); }
+
+  private async track<T>(p: Promise<T>): Promise<T> {
+    this.outstanding++;
+    try {
+      return await p;
+    } finally {
+      this.outstanding--;
+    }
+  }
+}
+
+/** Every read must lie below the written prefix as it was when a sync (or cache drop) started that finished before the read. */
+function assertReadsBehindSyncs(events: Event[]): void {
+  const written: Array<[number, number]> = [];
+  const prefix = (): number => {
+    let end = 0;
+    for (const [s, e] of [...written].sort((a, b) => a[0] - b[0])) if (s <= end) end = Math.max(end, e);
+    return end;
+  };
+  const started: number[] = [];
+  let covered = 0;
+  for (const ev of events) {
+    if (ev.kind === 'written') written.push([ev.start!, ev.end!]);
+    else if (ev.kind === 'sync' || ev.kind === 'drop') started.push(prefix());
+    else if (ev.kind === 'synced' || ev.kind === 'dropped') covered = Math.max(covered, started.shift()!);
+    else assert.ok(ev.end! <= covered, `read of [${ev.start}, ${ev.end}) before an fdatasync covered it (covered: ${covered})`);
+  }
+}
+
+describe('image writer', () => {
+  let dir: string;
+  let image: Buffer;
+  let entry: ImageEntry;
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'abu-writer-'));
+    image = randomBytes(SIZE);
+    const pieces = Array.from({ length: Math.ceil(SIZE / CHUNK) }, (_, i) => image.subarray(i * CHUNK, (i + 1) * CHUNK));
+    entry = { name: 'rootfs', slotClass: 'rootfs', size: SIZE, chunkSize: CHUNK, chunkCrc32: pieces.map((p) => zlib.crc32(p)), chunkSha256: pieces.map(sha), sha256: sha(image), offset: 0, compression: 'none' };
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function run(setup: (s: RecordingSlot) => void, opts: { readBack?: boolean; entry?: ImageEntry; sourceFailsAt?: number } = {}): Promise<{ slot: RecordingSlot; events: ProgressEvent[]; error?: unknown }> {
+    const file = path.join(dir, `slot-${randomBytes(4).toString('hex')}.img`);
+    writeFileSync(file, Buffer.alloc(SIZE + CHUNK));
+    const inner = await BlockFileSlotHandle.open({ slot: 'B', slotClass: 'rootfs', device: file, offset: 0, size: SIZE + CHUNK }, true);
+    const slot = new RecordingSlot(inner);
+    setup(slot);
+    const pool = new BufferPool(CHUNK, 4);
+    const events: ProgressEvent[] = [];
+    const meter = new ProgressMeter({ progress: (e) => events.push(e), log: () => undefined }, 'test', SIZE);
+    const e = opts.entry ?? entry;
+    async function* chunks(): AsyncGenerator<BundleChunk> {
+      for (let i = 0; i * CHUNK < SIZE; i++) {
+        if (i === opts.sourceFailsAt) throw new Error('source stalled');
+        const piece = image.subarray(i * CHUNK, Math.min(SIZE, (i + 1) * CHUNK));
+        const data = pool.take(piece.length);
+        piece.copy(data);
+        yield { image: e, index: i, offset: i * CHUNK, data, crc32: e.chunkCrc32[i], sha256: e.chunkSha256[i] };
+      }
+    }
+    try {
+      await writeImage(e, chunks(), slot, { pool, readPool: new BufferPool(CHUNK, READ_BACK_BUFFERS), meter, readBack: opts.readBack ?? true, syncIntervalBytes: 2 * CHUNK });
+      return { slot, events };
+    } catch (error) {
+      return { slot, events, error };
+    } finally {
+      assert.equal(slot.outstanding, 0, 'no transfer may still be in flight once writeImage settles');
+      await slot.close();
+    }
+  }
+
+  it('reads back while later chunks are written, each range only after an fdatasync covered it', async function () {
+    const { slot, events, error } = await run((s) => (s.holdLastWrite = true));
+    if (!slot.direct) this.skip(); // the temp dir's filesystem refused O_DIRECT: there is nothing to follow
+    assert.equal(error, undefined);
+    assertReadsBehindSyncs(slot.events);
+    const lastWrite = slot.events.findIndex((e) => e.kind === 'written' && e.end === SIZE);
+    assert.ok(slot.events.slice(0, lastWrite).some((e) => e.kind === 'read'), 'some bytes were read back before the last chunk was written');
+    const reads = slot.events.filter((e) => e.kind === 'read');
+    assert.deepEqual(reads.map((r) => r.start), reads.map((_, i) => i * CHUNK), 'the whole image is read once, in order');
+    assert.equal(reads.at(-1)!.end, SIZE);
+    const last = events.at(-1)!;
+    assert.deepEqual([last.phase, last.bytesDone], ['readback', SIZE]);
+  });
+
+  it('reads everything only after the final cache drop when the slot is not O_DIRECT', async () => {
+    const { slot, error } = await run((s) => (s.directOverride = false));
+    assert.equal(error, undefined);
+    const firstRead = slot.events.findIndex((e) => e.kind === 'read');
+    assert.ok(firstRead > slot.events.findIndex((e) => e.kind === 'dropped'));
+    assertReadsBehindSyncs(slot.events);
+  });
+
+  for (const at of [0, 3 * CHUNK + 5, SIZE - 1]) {
+    it(`refuses a medium whose byte ${at} reads back flipped with ABU_ERR_READBACK`, async () => {
+      const { error } = await run((s) => (s.corruptReadAt = at));
+      assert.ok(isAbuError(error, 'ABU_ERR_READBACK'), String(error));
+    });
+  }
+
+  for (const chunk of [1, 5, 10]) {
+    it(`stops with ABU_ERR_IO when the write of chunk ${chunk} fails, nothing left in flight`, async () => {
+      const { slot, error } = await run((s) => (s.failWriteAt = chunk * CHUNK));
+      assert.ok(isAbuError(error, 'ABU_ERR_IO'), String(error));
+      assertReadsBehindSyncs(slot.events);
+      assert.ok(!slot.events.some((e) => e.kind === 'read' && e.end! > chunk * CHUNK), 'nothing at or past the failed chunk was read back');
+    });
+  }
+
+  it('passes a source failure on with nothing left in flight and nothing read past what was synced', async () => {
+    const { slot, error } = await run(() => undefined, { sourceFailsAt: 7 });
+    assert.equal((error as Error).message, 'source stalled');
+    assertReadsBehindSyncs(slot.events);
+  });
+
+  it('without read-back, checks the streamed whole-image digest and reads nothing', async () => {
+    const { slot, error } = await run(() => undefined, { readBack: false, entry: { ...entry, sha256: Buffer.alloc(32, 7) } });
+    assert.ok(isAbuError(error, 'ABU_ERR_IMAGE_DIGEST'), String(error));
+    assert.ok(!slot.events.some((e) => e.kind === 'read'));
+  });
+});
