@@ -14,11 +14,26 @@ const MIB = 1024 * 1024;
 interface Row {
   size: string;
   target: string;
+  /** Medians over the rounds; ratios are medians of each round's own abu/dd quotient. */
   ddSeconds: number;
   abuSeconds: number;
+  ratio: number;
   abuNoReadbackSeconds: number;
+  noReadbackRatio: number;
+  cpuSeconds: number;
   rssMiB: number;
+  /** Largest peak RSS of any run. */
+  maxRssMiB: number;
 }
+
+interface Run {
+  seconds: number;
+  maxRssKiB: number;
+  cpuSeconds: number;
+}
+
+/** Rounds per target (ABU_BENCH_RUNS, default 5): the machine is shared, so one run says little. */
+const ROUNDS = Math.max(1, Number(process.env.ABU_BENCH_RUNS ?? 5));
 
 export async function runInstallBench(sizesMiB = [256, 1024]): Promise<Row[]> {
   const dir = await fs.mkdtemp(path.join(process.env.ABU_BENCH_DIR ?? '/var/tmp', 'abu-bench-'));
@@ -53,16 +68,38 @@ async function benchTarget(dir: string, image: string, bundle: string, mib: numb
   await fs.truncate(file, (mib + 4) * MIB);
   const device = kind === 'loop' ? execFileSync('losetup', ['-f', '--show', file]).toString().trim() : file;
   try {
-    const dd = timeIt(() => execFileSync('dd', [`if=${image}`, `of=${device}`, 'bs=4M', 'oflag=direct', 'conv=fsync,notrunc', 'status=none']));
-    const withReadback = await abuInstall(dir, device, bundle, true);
-    const noReadback = await abuInstall(dir, device, bundle, false);
-    return { size: `${mib} MiB`, target: kind === 'loop' ? 'loop device' : 'regular file', ddSeconds: dd, abuSeconds: withReadback.seconds, abuNoReadbackSeconds: noReadback.seconds, rssMiB: Math.max(withReadback.maxRssKiB, noReadback.maxRssKiB) / 1024 };
+    // One dd first allocates the file's blocks, so every measured round writes over existing blocks.
+    execFileSync('dd', [`if=${image}`, `of=${device}`, 'bs=4M', 'oflag=direct', 'conv=fsync,notrunc', 'status=none']);
+    const rounds: Array<{ dd: number; rb: Run; nrb: Run }> = [];
+    // Interleaved rounds: dd and both abu modes see the same machine load within a round.
+    for (let i = 0; i < ROUNDS; i++) {
+      const dd = timeIt(() => execFileSync('dd', [`if=${image}`, `of=${device}`, 'bs=4M', 'oflag=direct', 'conv=fsync,notrunc', 'status=none']));
+      rounds.push({ dd, rb: await abuInstall(dir, device, bundle, true), nrb: await abuInstall(dir, device, bundle, false) });
+    }
+    const runs = rounds.flatMap((r) => [r.rb, r.nrb]);
+    return {
+      size: `${mib} MiB`, target: kind === 'loop' ? 'loop device' : 'regular file',
+      ddSeconds: median(rounds.map((r) => r.dd)),
+      abuSeconds: median(rounds.map((r) => r.rb.seconds)),
+      ratio: median(rounds.map((r) => r.rb.seconds / r.dd)),
+      abuNoReadbackSeconds: median(rounds.map((r) => r.nrb.seconds)),
+      noReadbackRatio: median(rounds.map((r) => r.nrb.seconds / r.dd)),
+      cpuSeconds: median(rounds.map((r) => r.rb.cpuSeconds)),
+      rssMiB: median(runs.map((r) => r.maxRssKiB)) / 1024,
+      maxRssMiB: Math.max(...runs.map((r) => r.maxRssKiB)) / 1024,
+    };
   } finally {
     if (kind === 'loop') execFileSync('losetup', ['-d', device]);
   }
 }
 
-async function abuInstall(dir: string, device: string, bundle: string, readBack: boolean): Promise<{ seconds: number; maxRssKiB: number }> {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function abuInstall(dir: string, device: string, bundle: string, readBack: boolean): Promise<Run> {
   const configPath = await writeBenchConfig(dir, device, readBack);
   const child = spawnSync(process.execPath, [path.join(__dirname, 'install-child.js'), configPath, bundle], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const out = JSON.parse(child.stdout.trim().split('\n').pop()!);
@@ -74,6 +111,7 @@ async function writeBenchConfig(dir: string, device: string, readBack: boolean):
   const a = path.join(dir, 'slot-a.img');
   await fs.writeFile(a, Buffer.alloc(MIB));
   const envFile = path.join(dir, 'uboot.env');
+  await fs.writeFile(envFile, Buffer.alloc(0x8000));
   await writeFwEnvConfig(path.join(dir, 'fw_env.config'), envFile, 0, true);
   const config = {
     product: 'bench', keyring: 'keys', stateDir: 'state',
@@ -98,13 +136,13 @@ function timeIt(fn: () => void): number {
 }
 
 function printRows(rows: Row[]): void {
-  console.log('\ninstall benchmark (ratio = abu wall time / dd wall time, same target, same run)');
-  console.log(`cpu: ${os.cpus()[0]?.model} x${os.cpus().length}`);
-  console.log('size      target         dd s    MiB/s | abu s   MiB/s  ratio | abu no-readback s  ratio | peak RSS MiB');
+  console.log(`\ninstall benchmark: medians of ${ROUNDS} interleaved rounds (ratio = abu wall time / dd wall time on the same target, same round)`);
+  console.log(`cpu: ${os.cpus()[0]?.model} x${os.cpus().length}; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine inflates the ratios)`);
+  console.log('size      target         dd s    MiB/s | abu s   MiB/s  ratio  cpu s | abu no-readback s  ratio | peak RSS MiB (max)');
   for (const r of rows) {
     const mib = Number(r.size.split(' ')[0]);
     console.log(
-      `${r.size.padEnd(9)} ${r.target.padEnd(13)} ${r.ddSeconds.toFixed(2).padStart(6)} ${(mib / r.ddSeconds).toFixed(0).padStart(7)} | ${r.abuSeconds.toFixed(2).padStart(5)} ${(mib / r.abuSeconds).toFixed(0).padStart(6)} ${(r.abuSeconds / r.ddSeconds).toFixed(2).padStart(5)}x | ${r.abuNoReadbackSeconds.toFixed(2).padStart(17)} ${(r.abuNoReadbackSeconds / r.ddSeconds).toFixed(2).padStart(5)}x | ${r.rssMiB.toFixed(0).padStart(5)}`,
+      `${r.size.padEnd(9)} ${r.target.padEnd(13)} ${r.ddSeconds.toFixed(2).padStart(6)} ${(mib / r.ddSeconds).toFixed(0).padStart(7)} | ${r.abuSeconds.toFixed(2).padStart(5)} ${(mib / r.abuSeconds).toFixed(0).padStart(6)} ${r.ratio.toFixed(2).padStart(5)}x ${r.cpuSeconds.toFixed(2).padStart(6)} | ${r.abuNoReadbackSeconds.toFixed(2).padStart(17)} ${r.noReadbackRatio.toFixed(2).padStart(5)}x | ${r.rssMiB.toFixed(0).padStart(5)} (${r.maxRssMiB.toFixed(0)})`,
     );
   }
 }
