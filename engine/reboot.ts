@@ -1,10 +1,10 @@
 // Restarts the appliance: the configured command, or on the simulated appliance a boot through the simulated bootloader.
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
 import { AbuError } from './core/errors';
 import type { EngineParts } from './engine';
 import { SimulatedBootloader } from './boot/simulated-bootloader';
 import { bootConfirm } from './install/boot-confirm';
+import { writeFileAtomic } from './state/atomic-file';
 
 /** Boots allowed in one simulated restart before giving up (every failed boot costs a try, so this ends). */
 const MAX_SIMULATED_BOOTS = 16;
@@ -27,7 +27,8 @@ async function simulatedRestart(parts: EngineParts): Promise<void> {
   for (let i = 0; i < MAX_SIMULATED_BOOTS; i++) {
     const { slot } = await bootloader.boot();
     if (!slot) throw new AbuError('ABU_ERR_ACTIVATE_REFUSED', 'simulated bootloader found no bootable slot');
-    await fs.writeFile(how.cmdline, `console=ttyS0 abu.slot=${slot}\n`);
+    // Atomic, so a status read during the simulated reboot never sees an empty command line.
+    await writeFileAtomic(how.cmdline, `console=ttyS0 abu.slot=${slot}\n`);
     const result = await bootConfirm({ ...parts, healthChecks: parts.config.healthChecks }, slot);
     if (result.outcome !== 'marked-bad') return;
   }

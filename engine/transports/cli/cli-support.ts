@@ -1,7 +1,10 @@
 // Shared CLI plumbing: the --config option, opening the engine, printing errors with their codes.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AbuError, isAbuError } from '../../core/errors';
-import { createEngine, type AbuEngine } from '../../engine';
+import { createEngine } from '../../engine';
+import type { Engine } from '../../facade';
+import { findDaemon } from './daemon-client';
+import { RemoteEngine } from './remote-engine';
 import type { CliContext } from './command';
 
 export const DEFAULT_CONFIG = '/etc/abu/config.json';
@@ -18,14 +21,20 @@ export interface ParsedArgs {
 /** parseArgs with the options every command shares (--config, --json); usage errors become ABU_ERR_USAGE. */
 export function parse(args: string[], options: ParseArgsConfig['options'], allowPositionals = true): ParsedArgs {
   try {
-    return parseArgs({ args, options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, ...options }, allowPositionals, strict: true }) as ParsedArgs;
+    return parseArgs({ args, options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, direct: { type: 'boolean' }, ...options }, allowPositionals, strict: true }) as ParsedArgs;
   } catch (e) {
     throw new AbuError('ABU_ERR_USAGE', (e as Error).message);
   }
 }
 
-export async function withEngine<T>(values: { config?: string | boolean }, ctx: CliContext, fn: (engine: AbuEngine) => Promise<T>): Promise<T> {
-  const engine = await createEngine(configPath(values, ctx));
+/**
+ * Runs `fn` on the engine: through the running daemon when there is one (so its one-operation lock holds),
+ * or directly with --direct or when no daemon runs.
+ */
+export async function withEngine<T>(values: { config?: string | boolean; direct?: string | boolean }, ctx: CliContext, fn: (engine: Engine) => Promise<T>): Promise<T> {
+  const file = configPath(values, ctx);
+  const daemon = values.direct ? null : await findDaemon(file, ctx.env);
+  const engine: Engine = daemon ? new RemoteEngine(daemon) : await createEngine(file);
   try {
     return await fn(engine);
   } finally {

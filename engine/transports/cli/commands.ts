@@ -7,11 +7,12 @@ import { keygenCommand } from './commands/keygen';
 import { bundleCreateCommand } from './commands/bundle-create';
 import { bundleInspectCommand } from './commands/bundle-inspect';
 import { simCommand } from './commands/sim';
+import { serveCommand } from './commands/serve';
 
 export function commandTable(): Map<string, Command> {
   const all: Command[] = [
     statusCommand, installCommand, activateCommand, markGoodCommand, markBadCommand, bootCheckCommand, rebootCommand, historyCommand,
-    keygenCommand, bundleCreateCommand, bundleInspectCommand, simCommand,
+    serveCommand, keygenCommand, bundleCreateCommand, bundleInspectCommand, simCommand,
   ];
   return new Map(all.map((c) => [c.name, c]));
 }
