@@ -5,8 +5,14 @@ import type { BootloaderKind, ImageSet } from './image-set';
 
 export interface DiskBootEnv {
   read(): Record<string, string>;
-  /** Sets the variables in one write of the store (what a factory or a test fixture does). */
-  set(vars: Record<string, string>): void;
+  /** Sets (string) or removes (null) variables in one write of the store (what a factory or a test fixture does). */
+  set(vars: Record<string, string | null>): void;
+}
+
+/** Makes the env hold exactly `vars`: everything else is removed, in the same single write. */
+export function replaceBootEnv(env: DiskBootEnv, vars: Record<string, string>): void {
+  const removed = Object.fromEntries(Object.keys(env.read()).filter((k) => !(k in vars)).map((k) => [k, null]));
+  env.set({ ...removed, ...vars });
 }
 
 /** The env of a disk built by images/build.sh, through the tool that bootloader's users use. */
@@ -32,8 +38,10 @@ function ubootEnv(images: ImageSet, disk: string): DiskBootEnv {
   return {
     read: () => parseAssignments(execFileSync('fw_printenv', ['-c', config], { encoding: 'utf8' })),
     set: (vars) => {
-      const script = Object.entries(vars).map(([k, v]) => `${k} ${v}\n`).join('');
-      execFileSync('fw_setenv', ['-c', config, '-s', '-'], { input: script });
+      // libubootenv's script lines are "name=value"; an empty value removes the variable (as U-Boot's setenv).
+      const script = `${disk}.fw_setenv-script`;
+      fs.writeFileSync(script, Object.entries(vars).map(([k, v]) => `${k}=${v ?? ''}\n`).join(''));
+      execFileSync('fw_setenv', ['-c', config, '-s', script]);
     },
   };
 }
@@ -51,7 +59,11 @@ function grubEnv(images: ImageSet, disk: string): DiskBootEnv {
     },
     set: (vars) => {
       fetch();
-      execFileSync('grub-editenv', [local, 'set', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)]);
+      const entries = Object.entries(vars);
+      const removed = entries.filter(([, v]) => v === null).map(([k]) => k);
+      const kept = entries.filter((e): e is [string, string] => e[1] !== null).map(([k, v]) => `${k}=${v}`);
+      if (removed.length > 0) execFileSync('grub-editenv', [local, 'unset', ...removed]);
+      if (kept.length > 0) execFileSync('grub-editenv', [local, 'set', ...kept]);
       execFileSync('mcopy', ['-o', '-i', image, local, remote]);
     },
   };

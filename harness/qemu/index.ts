@@ -1,5 +1,5 @@
 // The QEMU hardware-in-the-loop harness: point it at any raw disk image (and firmware) to boot, watch and break an appliance.
-export { QemuMachine, type QemuMachineOptions } from './qemu-machine';
+export { QemuMachine, type DiskStats, type QemuMachineOptions } from './qemu-machine';
 export { SerialConsole } from './serial-console';
 export { QmpClient } from './qmp-client';
 export { freeLocalPort } from './unix-socket';

@@ -24,6 +24,13 @@ export interface QemuMachineOptions {
   startTimeoutMs?: number;
 }
 
+export interface DiskStats {
+  /** QEMU's drive id ("virtio0" for the boot disk, then "virtio1", ...). */
+  device: string;
+  readBytes: number;
+  writtenBytes: number;
+}
+
 export class QemuMachine {
   /** The host port forwarded to `forwardGuestPort`, or null without networking. */
   hostPort: number | null = null;
@@ -78,6 +85,12 @@ export class QemuMachine {
   /** What a hardware watchdog does when it fires: reset the machine, disks keep what they had. */
   async reset(): Promise<void> {
     await this.qmp.execute('system_reset');
+  }
+
+  /** Bytes the guest has read from and written to each disk since QEMU started (QMP query-blockstats). */
+  async diskStats(): Promise<DiskStats[]> {
+    const stats = (await this.qmp.execute('query-blockstats')) as Array<{ device: string; qdev?: string; stats: { rd_bytes: number; wr_bytes: number } }>;
+    return stats.map((s) => ({ device: s.device || s.qdev || '', readBytes: s.stats.rd_bytes, writtenBytes: s.stats.wr_bytes }));
   }
 
   /** Power cut: SIGKILL QEMU at once. Writes the guest had not flushed to its virtual disk are lost. */

@@ -58,7 +58,9 @@ export class SerialConsole {
     this.write(`${command}; echo "@@END$((${n}))@@ rc=$?"\n`);
     const match = await this.waitForLine(new RegExp(`^@@END${n}@@ rc=(\\d+)`), timeoutMs);
     const end = this.lines.lastIndexOf(match.input ?? '');
-    const output = this.lines.slice(start, end).filter((l) => !l.includes(`@@END$((${n}))@@`));
+    // Output starts after the shell's echo of the command (anything before it is earlier console noise).
+    const echo = this.lines.findIndex((l, i) => i >= start && i < end && l.includes(`@@END$((${n}))@@`));
+    const output = this.lines.slice(echo < 0 ? start : echo + 1, end);
     return { output: output.join('\n'), status: Number(match[1]) };
   }
 

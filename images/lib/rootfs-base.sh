@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 need_tool strip binutils
 
 rm -rf "$stage"
-mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,data,root,boot/env,etc/abu,opt/abu,usr/lib/abu}
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,data,root,boot/env,etc/abu,opt/abu,usr/lib/abu,mnt/bundle}
 cp /bin/busybox "$stage/bin/busybox"
 for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "$stage/bin/$a"; done
 
@@ -22,6 +22,8 @@ done
 [ -e "$stage/lib64" ] || { mkdir -p "$stage/lib64"; cp -L /lib64/ld-linux-x86-64.so.2 "$stage/lib64/"; }
 
 stage_abu "$repo" "$stage/opt/abu"
+# Which commands this abu has (boot-check, serve), so the guest init needs no extra node start to find out.
+node "$repo/bin/abu" help > "$stage/opt/abu/commands.txt" 2>&1 || true
 cat > "$stage/usr/bin/abu" <<'SH'
 #!/bin/sh
 exec /usr/bin/node /opt/abu/bin/abu "$@"
