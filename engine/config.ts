@@ -36,11 +36,7 @@ export interface AbuConfig {
   factoryVersion?: { slot: string; version: string } | { versionFile: string };
   bootloader: BootFlagBackendConfig;
   policy: { strictChain: boolean; allowDowngrade: boolean };
-  install: {
-    readBack: boolean; activate: boolean; rebootAfterInstall: boolean; inFlightChunks: number; idleTimeoutSeconds: number;
-    /** With read-back on O_DIRECT slots: fdatasync every this many MiB and read those back while writing on (0: read back after the last write). */
-    readBackSyncMiB?: number;
-  };
+  install: { readBack: boolean; activate: boolean; rebootAfterInstall: boolean; inFlightChunks: number; idleTimeoutSeconds: number };
   healthChecks: HealthCheckConfig[];
   /** How to restart: a command, or the simulated appliance's reboot. */
   reboot: { command: string[] } | { simulated: true };
@@ -82,7 +78,6 @@ export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
       rebootAfterInstall: raw.install?.rebootAfterInstall ?? false,
       inFlightChunks: clampInt(raw.install?.inFlightChunks ?? 3, 1, 16, 'install.inFlightChunks'),
       idleTimeoutSeconds: clampInt(raw.install?.idleTimeoutSeconds ?? 30, 1, 3600, 'install.idleTimeoutSeconds'),
-      readBackSyncMiB: clampInt(raw.install?.readBackSyncMiB ?? 64, 0, 65536, 'install.readBackSyncMiB'),
     },
     healthChecks: (raw.healthChecks ?? []).map(parseHealthCheck),
     reboot: raw.reboot?.simulated ? { simulated: true } : { command: raw.reboot?.command ?? ['systemctl', 'reboot'] },

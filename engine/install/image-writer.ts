@@ -6,88 +6,50 @@ import type { BundleChunk, ImageEntry } from '../bundle/bundle-reader';
 import type { SlotHandle } from '../slots/slot-store';
 import type { BufferPool } from './buffer-pool';
 import type { ProgressMeter } from './progress-meter';
-import { ReadBack, canFollowWriter } from './read-back';
+import { ReadBack } from './read-back';
 
 export interface ImageWriteOptions {
+  /** Chunk buffers: the reader fills them, pool.count-1 are in flight; read-back reuses them after the last write. */
   pool: BufferPool;
-  /** READ_BACK_BUFFERS buffers of the pool's size for reading back; required when readBack is on. */
-  readPool?: BufferPool;
   meter: ProgressMeter;
   /** Re-read the slot from the medium and check the whole-image SHA-256 there (default on). */
   readBack: boolean;
-  /**
-   * With read-back on O_DIRECT slots: fdatasync after every this many bytes, so what is already on the
-   * medium is read back and hashed while later chunks are written (0: read everything after the last write).
-   */
-  syncIntervalBytes: number;
   signal?: AbortSignal;
 }
 
 export async function writeImage(entry: ImageEntry, chunks: AsyncIterable<BundleChunk>, slot: SlotHandle, o: ImageWriteOptions): Promise<void> {
   // Without read-back the whole digest is computed from the verified chunks as they stream by.
   const digest = o.readBack ? null : new Sha256Stream();
-  const progress = { reporting: false, readBytes: 0 };
-  const readBack = o.readBack ? new ReadBack(entry, slot, requirePool(o.readPool), (n) => readProgress(progress, n, entry, o), o.signal) : null;
-  const follow = readBack !== null && o.syncIntervalBytes > 0 && canFollowWriter(entry, slot) ? readBack : null;
-  try {
-    await writeChunks(chunks, slot, digest, follow, o);
-    await slot.datasync().catch((e) => Promise.reject(withContext(`fdatasync of slot ${slot.target.slot}`, e, 'ABU_ERR_IO')));
-    const actual = readBack ? await finishReadBack(readBack, progress, entry, o) : (digest as Sha256Stream).digest();
-    checkDigest(entry, slot, actual, o.readBack);
-  } catch (e) {
-    // No read may still be in flight when the caller closes the slot.
-    await readBack?.settle().catch(() => undefined);
-    throw e;
+  await writeChunks(chunks, slot, digest, o);
+  await slot.datasync().catch((e) => Promise.reject(withContext(`fdatasync of slot ${slot.target.slot}`, e, 'ABU_ERR_IO')));
+  const actual = digest ? digest.digest() : await readBackDigest(entry, slot, o);
+  if (!actual.equals(entry.sha256)) {
+    const code = o.readBack ? 'ABU_ERR_READBACK' : 'ABU_ERR_IMAGE_DIGEST';
+    throw new AbuError(code, `image "${entry.name}" in slot ${slot.target.slot}: SHA-256 ${actual.toString('hex')} does not match the signed ${entry.sha256.toString('hex')}`, {
+      details: { image: entry.name, expected: entry.sha256.toString('hex'), actual: actual.toString('hex') },
+    });
   }
 }
 
-/** Verifies and writes chunks with pool.count-1 in flight; every syncIntervalBytes, hands synced bytes to `follow`. */
-async function writeChunks(chunks: AsyncIterable<BundleChunk>, slot: SlotHandle, digest: Sha256Stream | null, follow: ReadBack | null, o: ImageWriteOptions): Promise<void> {
+/** Verifies and writes chunks with pool.count-1 in flight; settles only when none is in flight, even on failure. */
+async function writeChunks(chunks: AsyncIterable<BundleChunk>, slot: SlotHandle, digest: Sha256Stream | null, o: ImageWriteOptions): Promise<void> {
   const maxInFlight = o.pool.count - 1;
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
-  const fail = (e: unknown): void => void (failure ??= e);
-  let segment: Promise<void>[] = [];
-  let segmentStart = 0;
-  let synced: Promise<void> = Promise.resolve();
   try {
     for await (const chunk of chunks) {
       o.signal?.throwIfAborted();
-      const job = writeChunk(chunk, slot, digest, o).catch(fail);
+      const job = writeChunk(chunk, slot, digest, o).catch((e: unknown) => void (failure ??= e));
       inFlight.add(job);
       void job.finally(() => inFlight.delete(job));
-      segment.push(job);
-      const end = chunk.offset + chunk.data.length;
-      if (follow && end - segmentStart >= o.syncIntervalBytes) {
-        // Chained: a sync covers its segment only once every earlier segment is written too.
-        synced = syncSegment(Promise.all([synced, ...segment]), end, slot, follow, () => failure !== undefined).catch(fail);
-        segment = [];
-        segmentStart = end;
-      }
       if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       if (failure) break;
     }
   } finally {
-    // Also when the source fails or the install is cancelled: nothing may be in flight when this returns.
-    await Promise.all([...inFlight, synced]);
+    // Also when the source fails or the install is cancelled: the caller closes the slot next.
+    await Promise.all(inFlight);
   }
   if (failure) throw failure;
-}
-
-/** After every write below `end` has completed: fdatasync, then those bytes may be read back. */
-async function syncSegment(written: Promise<unknown>, end: number, slot: SlotHandle, follow: ReadBack, failed: () => boolean): Promise<void> {
-  await written;
-  if (failed()) return;
-  await slot.datasync().catch((e) => Promise.reject(withContext(`fdatasync of slot ${slot.target.slot}`, e, 'ABU_ERR_IO')));
-  follow.advance(end);
-}
-
-function checkDigest(entry: ImageEntry, slot: SlotHandle, actual: Buffer, readBack: boolean): void {
-  if (actual.equals(entry.sha256)) return;
-  const code = readBack ? 'ABU_ERR_READBACK' : 'ABU_ERR_IMAGE_DIGEST';
-  throw new AbuError(code, `image "${entry.name}" in slot ${slot.target.slot}: SHA-256 ${actual.toString('hex')} does not match the signed ${entry.sha256.toString('hex')}`, {
-    details: { image: entry.name, expected: entry.sha256.toString('hex'), actual: actual.toString('hex') },
-  });
 }
 
 async function writeChunk(chunk: BundleChunk, slot: SlotHandle, digest: Sha256Stream | null, o: ImageWriteOptions): Promise<void> {
@@ -115,21 +77,9 @@ function chunkError(e: unknown, chunk: BundleChunk, slot: SlotHandle): AbuError 
   return withContext(`writing ${where} to slot ${slot.target.slot} (${slot.target.device})`, e, 'ABU_ERR_IO');
 }
 
-/** The read-back phase: progress restarts at what was already read back while writing. */
-async function finishReadBack(readBack: ReadBack, progress: { reporting: boolean; readBytes: number }, entry: ImageEntry, o: ImageWriteOptions): Promise<Buffer> {
+/** Every write has completed and the pool is idle: the read-back uses its buffers. */
+async function readBackDigest(entry: ImageEntry, slot: SlotHandle, o: ImageWriteOptions): Promise<Buffer> {
   o.meter.reset();
   o.meter.phase('readback', entry.name);
-  if (progress.readBytes > 0) o.meter.add(progress.readBytes, 'readback', entry.name);
-  progress.reporting = true;
-  return readBack.finish();
-}
-
-function readProgress(progress: { reporting: boolean; readBytes: number }, n: number, entry: ImageEntry, o: ImageWriteOptions): void {
-  progress.readBytes += n;
-  if (progress.reporting) o.meter.add(n, 'readback', entry.name);
-}
-
-function requirePool(pool: BufferPool | undefined): BufferPool {
-  if (!pool) throw new AbuError('ABU_ERR_INTERNAL', 'read-back needs a buffer pool (ImageWriteOptions.readPool)');
-  return pool;
+  return new ReadBack(entry, slot, o.pool, (n) => o.meter.add(n, 'readback', entry.name), o.signal).wholeDigest();
 }

@@ -15,7 +15,6 @@ import { BufferPool } from './buffer-pool';
 import { writeImage } from './image-writer';
 import { buildInstallPlan, type InstallPlan } from './plan';
 import { ProgressMeter } from './progress-meter';
-import { READ_BACK_BUFFERS } from './read-back';
 
 export interface InstallDeps {
   config: AbuConfig;
@@ -83,9 +82,6 @@ async function markTargetBad(deps: InstallDeps, plan: InstallPlan): Promise<void
 async function writeAll(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle, plan: InstallPlan): Promise<void> {
   const chunkMax = Math.max(...plan.images.map((i) => i.entry.chunkSize));
   const pool = new BufferPool(chunkMax, deps.config.install.inFlightChunks + 1);
-  const readBack = deps.config.install.readBack;
-  const readPool = readBack ? new BufferPool(chunkMax, READ_BACK_BUFFERS) : undefined;
-  const syncIntervalBytes = (deps.config.install.readBackSyncMiB ?? 64) * 1024 * 1024;
   const meter = new ProgressMeter(deps.events, req.op, plan.totalBytes);
   meter.phase('writing');
   let index = 0;
@@ -94,7 +90,7 @@ async function writeAll(deps: InstallDeps, req: InstallRequest, bundle: OpenedBu
     const handle = await deps.slots.openForWrite(planned.target, plan.booted);
     try {
       if (!handle.direct) deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'warn', message: `O_DIRECT refused on ${planned.target.device} (${handle.directFallbackReason}); writing through the page cache`, time: new Date().toISOString() });
-      await writeImage(image.entry, image.chunks, handle, { pool, readPool, meter, readBack, syncIntervalBytes, signal: req.signal });
+      await writeImage(image.entry, image.chunks, handle, { pool, meter, readBack: deps.config.install.readBack, signal: req.signal });
     } finally {
       await handle.close();
     }

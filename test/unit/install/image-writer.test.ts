@@ -1,4 +1,4 @@
-// writeImage on a real O_DIRECT file: read-back follows the writer only behind an fdatasync, and every failure is clean.
+// writeImage on a real O_DIRECT file: read-back only after every write is synced and the cache dropped; every failure is clean.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,6 @@ import type { BundleChunk, ImageEntry } from '../../../engine/bundle/bundle-read
 import { BufferPool } from '../../../engine/install/buffer-pool';
 import { writeImage } from '../../../engine/install/image-writer';
 import { ProgressMeter } from '../../../engine/install/progress-meter';
-import { READ_BACK_BUFFERS } from '../../../engine/install/read-back';
 import { BlockFileSlotHandle } from '../../../engine/slots/block-file-slot-handle';
 import type { SlotHandle } from '../../../engine/slots/slot-store';
 
@@ -28,28 +27,23 @@ type Event = { kind: 'written' | 'sync' | 'synced' | 'drop' | 'dropped' | 'read'
 class RecordingSlot implements SlotHandle {
   readonly events: Event[] = [];
   outstanding = 0;
-  holdLastWrite = false;
   corruptReadAt = -1;
   failWriteAt = -1;
-  directOverride: boolean | undefined;
-  private firstRead: () => void = () => undefined;
-  private readonly firstReadSeen = new Promise<void>((resolve) => (this.firstRead = resolve));
+  failReadAt = -1;
 
   constructor(private readonly inner: SlotHandle) {}
   get target() { return this.inner.target; }
-  get direct() { return this.directOverride ?? this.inner.direct; }
+  get direct() { return this.inner.direct; }
 
   async verifyAndWrite(buf: Buffer, offset: number, crc32: number, sha256: Buffer): Promise<void> {
     if (offset === this.failWriteAt) throw Object.assign(new Error(`EIO: i/o error, write at ${offset}`), { code: 'EIO', errno: -5, syscall: 'write' });
-    // Held until the follower has read something (or 5 s): proves reads overlap the writing.
-    if (this.holdLastWrite && offset + buf.length === SIZE) await Promise.race([this.firstReadSeen, new Promise((r) => setTimeout(r, 5000))]);
     await this.track(this.inner.verifyAndWrite(buf, offset, crc32, sha256));
     this.events.push({ kind: 'written', start: offset, end: offset + buf.length });
   }
   write(buf: Buffer, offset: number): Promise<void> { return this.inner.write(buf, offset); }
   async read(buf: Buffer, offset: number): Promise<number> {
     this.events.push({ kind: 'read', start: offset, end: offset + buf.length });
-    this.firstRead();
+    if (offset === this.failReadAt) throw Object.assign(new Error(`EIO: i/o error, read at ${offset}`), { code: 'EIO', errno: -5, syscall: 'read' });
     const got = await this.track(this.inner.read(buf, offset));
     if (this.corruptReadAt >= offset && this.corruptReadAt < offset + got) buf[this.corruptReadAt - offset] ^= 1;
     return got;
@@ -106,13 +100,13 @@ describe('image writer', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(setup: (s: RecordingSlot) => void, opts: { readBack?: boolean; entry?: ImageEntry; sourceFailsAt?: number } = {}): Promise<{ slot: RecordingSlot; events: ProgressEvent[]; error?: unknown }> {
+  async function run(setup: (s: RecordingSlot) => void, opts: { readBack?: boolean; entry?: ImageEntry; sourceFailsAt?: number; poolSize?: number } = {}): Promise<{ slot: RecordingSlot; events: ProgressEvent[]; error?: unknown }> {
     const file = path.join(dir, `slot-${randomBytes(4).toString('hex')}.img`);
     writeFileSync(file, Buffer.alloc(SIZE + CHUNK));
     const inner = await BlockFileSlotHandle.open({ slot: 'B', slotClass: 'rootfs', device: file, offset: 0, size: SIZE + CHUNK }, true);
     const slot = new RecordingSlot(inner);
     setup(slot);
-    const pool = new BufferPool(CHUNK, 4);
+    const pool = new BufferPool(CHUNK, opts.poolSize ?? 4);
     const events: ProgressEvent[] = [];
     const meter = new ProgressMeter({ progress: (e) => events.push(e), log: () => undefined }, 'test', SIZE);
     const e = opts.entry ?? entry;
@@ -126,7 +120,7 @@ describe('image writer', () => {
       }
     }
     try {
-      await writeImage(e, chunks(), slot, { pool, readPool: new BufferPool(CHUNK, READ_BACK_BUFFERS), meter, readBack: opts.readBack ?? true, syncIntervalBytes: 2 * CHUNK });
+      await writeImage(e, chunks(), slot, { pool, meter, readBack: opts.readBack ?? true });
       return { slot, events };
     } catch (error) {
       return { slot, events, error };
@@ -136,27 +130,19 @@ describe('image writer', () => {
     }
   }
 
-  it('reads back while later chunks are written, each range only after an fdatasync covered it', async function () {
-    const { slot, events, error } = await run((s) => (s.holdLastWrite = true));
-    if (!slot.direct) this.skip(); // the temp dir's filesystem refused O_DIRECT: there is nothing to follow
-    assert.equal(error, undefined);
-    assertReadsBehindSyncs(slot.events);
-    const lastWrite = slot.events.findIndex((e) => e.kind === 'written' && e.end === SIZE);
-    assert.ok(slot.events.slice(0, lastWrite).some((e) => e.kind === 'read'), 'some bytes were read back before the last chunk was written');
-    const reads = slot.events.filter((e) => e.kind === 'read');
-    assert.deepEqual(reads.map((r) => r.start), reads.map((_, i) => i * CHUNK), 'the whole image is read once, in order');
-    assert.equal(reads.at(-1)!.end, SIZE);
-    const last = events.at(-1)!;
-    assert.deepEqual([last.phase, last.bytesDone], ['readback', SIZE]);
-  });
-
-  it('reads everything only after the final cache drop when the slot is not O_DIRECT', async () => {
-    const { slot, error } = await run((s) => (s.directOverride = false));
-    assert.equal(error, undefined);
-    const firstRead = slot.events.findIndex((e) => e.kind === 'read');
-    assert.ok(firstRead > slot.events.findIndex((e) => e.kind === 'dropped'));
-    assertReadsBehindSyncs(slot.events);
-  });
+  for (const poolSize of [2, 4]) {
+    it(`reads the whole image back once, in order, only after the synced writes and a cache drop (pool of ${poolSize})`, async () => {
+      const { slot, events, error } = await run(() => undefined, { poolSize });
+      assert.equal(error, undefined);
+      assertReadsBehindSyncs(slot.events);
+      const reads = slot.events.filter((e) => e.kind === 'read');
+      assert.deepEqual(reads.map((r) => r.start), reads.map((_, i) => i * CHUNK));
+      assert.equal(reads.at(-1)!.end, SIZE);
+      assert.ok(slot.events.findIndex((e) => e.kind === 'read') > slot.events.findIndex((e) => e.kind === 'dropped'));
+      const last = events.at(-1)!;
+      assert.deepEqual([last.phase, last.bytesDone], ['readback', SIZE]);
+    });
+  }
 
   for (const at of [0, 3 * CHUNK + 5, SIZE - 1]) {
     it(`refuses a medium whose byte ${at} reads back flipped with ABU_ERR_READBACK`, async () => {
@@ -173,6 +159,12 @@ describe('image writer', () => {
       assert.ok(!slot.events.some((e) => e.kind === 'read' && e.end! > chunk * CHUNK), 'nothing at or past the failed chunk was read back');
     });
   }
+
+  it('stops with ABU_ERR_IO when a read-back fails, nothing left in flight', async () => {
+    const { error } = await run((s) => (s.failReadAt = 4 * CHUNK));
+    assert.ok(isAbuError(error, 'ABU_ERR_IO'), String(error));
+    assert.match((error as Error).message, /reading back slot B at 262144/);
+  });
 
   it('passes a source failure on with nothing left in flight and nothing read past what was synced', async () => {
     const { slot, error } = await run(() => undefined, { sourceFailsAt: 7 });
