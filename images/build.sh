@@ -30,7 +30,7 @@ if [ ! -f "$keys/system-test.pub" ]; then
     f.writeFileSync(process.argv[1]+'/system-test.pub',k.publicKey.export({type:'spki',format:'pem'}));" "$keys"
 fi
 key=$(hash_inputs "$here" "$ktree/boot" /bin/busybox "$(readlink -f "$(command -v node)")" \
-  "$repo/dist/engine" "$repo/dist/native" "$repo/build/Release/abu_native.node" "$repo/proto" "$repo/bin" \
+  "$repo/dist/engine" "$repo/engine/transports/web" "$repo/dist/native" "$repo/build/Release/abu_native.node" "$repo/proto" "$repo/bin" \
   "$repo/package-lock.json" "$keys/system-test.pub" "$boot_cmd" "$grub_cfg" "$uboot_env" "$grub_env" "$uboot_rom")
 out=$cache/$key
 if [ -f "$out/manifest.json" ]; then echo "$out"; exit 0; fi

@@ -40,6 +40,11 @@ stage_abu() {
   cp -a "$repo/dist/engine" "$dest/dist/"
   [ -d "$repo/dist/native" ] && cp -a "$repo/dist/native" "$dest/dist/"
   [ -d "$repo/proto" ] && cp -a "$repo/proto" "$dest/"
+  # Static files the service serves (the web page) live next to the sources, not in dist/.
+  if [ -d "$repo/engine/transports/web" ]; then
+    mkdir -p "$dest/engine/transports"
+    cp -a "$repo/engine/transports/web" "$dest/engine/transports/"
+  fi
   if [ -f "$repo/build/Release/abu_native.node" ]; then
     cp "$repo/build/Release/abu_native.node" "$dest/build/Release/"
   else
