@@ -53,14 +53,16 @@ async function writeChunks(chunks: AsyncIterable<BundleChunk>, slot: SlotHandle,
 }
 
 async function writeChunk(chunk: BundleChunk, slot: SlotHandle, digest: Sha256Stream | null, o: ImageWriteOptions): Promise<void> {
+  const hashed = digest?.update(chunk.data);
   try {
-    const hashed = digest?.update(chunk.data);
     await slot.verifyAndWrite(chunk.data, chunk.offset, chunk.crc32, chunk.sha256);
     await hashed;
     o.meter.add(chunk.data.length, 'writing', chunk.image.name);
   } catch (e) {
     throw chunkError(e, chunk, slot);
   } finally {
+    // The streamed hash may still read the buffer when the write failed: the reader must not refill it yet.
+    await hashed?.catch(() => undefined);
     o.pool.give(chunk.data);
   }
 }

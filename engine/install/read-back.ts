@@ -17,7 +17,7 @@ interface QueuedRead {
 /**
  * The whole-image SHA-256 of what the slot holds, read from the medium: the cache is dropped first,
  * then up to READ_AHEAD reads run while the previous buffer is hashed. Needs the pool to itself
- * (at least 2 buffers); every buffer is back in the pool when digest() settles, even on failure.
+ * (at least 2 buffers); every buffer is back in the pool when wholeDigest() settles, even on failure.
  */
 export class ReadBack {
   private readonly digest = new Sha256Stream();
