@@ -10,6 +10,7 @@ import { createBootFlagBackend } from './boot/registry';
 import { loadKeyring } from './bundle/bundle-reader';
 import type { ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult } from './facade';
 import { bootConfirm, confirmGood } from './install/boot-confirm';
+import { activateSlot } from './install/activation';
 import { install } from './install/installer';
 import { checkFloor } from './policy/version-policy';
 import { restart } from './reboot';
@@ -78,11 +79,16 @@ export class AbuEngine implements Engine {
         throw new AbuError('ABU_ERR_NOT_INSTALLED', `slot ${slot} holds no verified release; install one before activating it`);
       }
       if (release) checkFloor(release.version, s.floor);
-      await this.parts.boot.activate(slot);
-      await this.parts.state.update((st) => {
-        st.pending = slot === booted ? null : { slot, from: booted, version: release?.version ?? 'unknown', time: new Date().toISOString() };
-        st.history.push(historyEntry('activate', slot, `slot ${slot}${release ? ` (${release.version})` : ''} will boot next`, { version: release?.version }));
-      });
+      const what = `slot ${slot}${release ? ` (${release.version})` : ''} will boot next`;
+      if (slot === booted) {
+        await this.parts.boot.activate(slot);
+        await this.parts.state.update((st) => {
+          st.pending = null;
+          st.history.push(historyEntry('activate', slot, what, { version: release?.version }));
+        });
+      } else {
+        await activateSlot(this.parts, slot, booted, release?.version ?? 'unknown', what);
+      }
     });
   }
 

@@ -5,7 +5,7 @@ import type { SlotName } from '../core/slot';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
 import type { HealthCheckConfig } from '../config';
 import type { SlotStore } from '../slots/slot-store';
-import { historyEntry, type PersistedState, type StateStore } from '../state/state-store';
+import { historyEntry, type PendingActivation, type PersistedState, type StateStore } from '../state/state-store';
 import type { BootCheckResult, HistoryKind } from '../facade';
 import { runHealthChecks } from './health-checks';
 
@@ -66,6 +66,7 @@ export async function confirmGood(deps: Pick<BootConfirmDeps, 'boot' | 'state'>,
 async function recordRollback(deps: BootConfirmDeps, s: PersistedState, booted: SlotName): Promise<BootCheckResult> {
   const p = s.pending!;
   const status = (await deps.boot.status()).find((x) => x.slot === p.slot);
+  if (p.flagsWritten === false && status?.state !== 'trying') return recordInterrupted(deps, p, booted);
   const reason = status?.state === 'bad' || status?.triesLeft === 0 ? 'it used up its boot attempts without being confirmed' : 'the bootloader did not start it';
   const message = `rollback: slot ${p.slot} (${p.version}) was activated but slot ${booted} booted: ${reason}`;
   // The failed slot must not be retried by the bootloader; the running one is confirmed good again.
@@ -84,4 +85,15 @@ async function healthEnv(slots: SlotStore, booted: SlotName): Promise<NodeJS.Pro
   const cls = slots.classes(booted)[0];
   const target = await slots.resolve(booted, cls);
   return { ...process.env, ABU_BOOTED_SLOT: booted, ABU_SLOT_CLASS: cls, ABU_SLOT_DEVICE: target.device, ABU_SLOT_OFFSET: String(target.offset), ABU_SLOT_SIZE: String(target.size) };
+}
+
+/** The switch was cut off before its flag write: the bootloader never saw it, so this is no rollback. */
+async function recordInterrupted(deps: BootConfirmDeps, p: PendingActivation, booted: SlotName): Promise<BootCheckResult> {
+  const message = `activation of slot ${p.slot} (${p.version}) was interrupted before the boot flags were written; slot ${booted} kept`;
+  await deps.state.update((st) => {
+    st.pending = null;
+    st.history.push(historyEntry('activate', p.slot, message, { version: p.version }));
+  });
+  await confirmGood(deps, booted, false);
+  return { booted, outcome: 'already-good', message };
 }

@@ -12,6 +12,7 @@ import type { SlotStore, SlotTarget } from '../slots/slot-store';
 import { historyEntry, type StateStore } from '../state/state-store';
 import type { InstallResult } from '../facade';
 import { BufferPool } from './buffer-pool';
+import { activateSlot } from './activation';
 import { writeImage } from './image-writer';
 import { buildInstallPlan, type InstallPlan } from './plan';
 import { ProgressMeter } from './progress-meter';
@@ -114,10 +115,6 @@ async function recordInstalled(deps: InstallDeps, plan: InstallPlan, bundle: Ope
 
 /** Only after the whole image verified: the bootloader tries the new slot a limited number of times. */
 async function activateVerified(deps: InstallDeps, plan: InstallPlan, log: (m: string) => void): Promise<void> {
-  await deps.boot.activate(plan.targetSlot);
-  await deps.state.update((s) => {
-    s.pending = { slot: plan.targetSlot, from: plan.booted, version: plan.version, time: new Date().toISOString() };
-    s.history.push(historyEntry('activate', plan.targetSlot, `slot ${plan.targetSlot} (${plan.version}) will be tried on the next boot`, { version: plan.version }));
-  });
+  await activateSlot(deps, plan.targetSlot, plan.booted, plan.version, `slot ${plan.targetSlot} (${plan.version}) will be tried on the next boot`);
   log(`slot ${plan.targetSlot} activated: the next boot tries ${plan.version}; ${plan.booted} stays as the fallback`);
 }

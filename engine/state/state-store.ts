@@ -17,6 +17,8 @@ export interface PendingActivation {
   from: SlotName;
   version: string;
   time: string;
+  /** False until the boot-flag write returned: a cut before it means the switch never reached the bootloader. */
+  flagsWritten?: boolean;
 }
 
 export interface PersistedState {

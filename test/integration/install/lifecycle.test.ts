@@ -101,3 +101,29 @@ describe('rollback on the simulated appliance', function () {
     assert.equal(s.slots.find((x) => x.name === 'B')!.state, 'good', 'B stays as the alternate image');
   });
 });
+
+describe('power cut between the activation record and the flag write', function () {
+  this.timeout(120_000);
+  let f: SimFixture;
+  before(async () => {
+    f = await simFixture();
+  });
+  after(async () => f?.cleanup());
+
+  it('is not reported as a rollback: the bootloader never saw the switch', async () => {
+    // Stand-in for the cut: the flag write never happens (the env store itself is real).
+    const boot = f.engine.parts.boot;
+    const realActivate = boot.activate.bind(boot);
+    boot.activate = async () => {
+      throw Object.assign(new Error('power lost'), { code: 'EIO' });
+    };
+    await assert.rejects(f.engine.install(new FileSource(f.sim.bundles[0])));
+    boot.activate = realActivate;
+    await f.engine.reboot();
+    const s = await f.engine.status();
+    assert.equal(s.booted, 'A');
+    const history = await f.engine.history();
+    assert.ok(!history.some((h) => h.kind === 'rollback'), 'no rollback recorded');
+    assert.match(history[0].message, /interrupted before the boot flags were written/);
+  });
+});
