@@ -45,8 +45,12 @@ for v in $VARIANTS; do
   "$here/lib/rootfs.sh" "$out.tmp/stage" "$version" "$kind" "$SLOT_MIB" "$out.tmp/rootfs-$name.ext4"
 done
 rm -rf "$out.tmp/stage"
-"$here/lib/uboot-disk.sh" "$boot_cmd" "$uboot_env" "$out.tmp/rootfs-good-1.0.0.ext4" - "$out.tmp/uboot.img"
-"$here/lib/grub-disk.sh" "$grub_cfg" "$grub_env" "$out.tmp/rootfs-good-1.0.0.ext4" - "$out.tmp/grub.img"
+# abu's factory record of slot A, as a factory provisions it (the guest configs use stateDir /data/abu).
+mkdir -p "$out.tmp/data/abu"
+node "$here/lib/factory-state.js" "$repo" "$out.tmp/data/abu" 1.0.0 "$out.tmp/rootfs-good-1.0.0.ext4"
+"$here/lib/uboot-disk.sh" "$boot_cmd" "$uboot_env" "$out.tmp/rootfs-good-1.0.0.ext4" - "$out.tmp/data" "$out.tmp/uboot.img"
+"$here/lib/grub-disk.sh" "$grub_cfg" "$grub_env" "$out.tmp/rootfs-good-1.0.0.ext4" - "$out.tmp/data" "$out.tmp/grub.img"
+rm -rf "$out.tmp/data"
 # bootdelay=2 is compiled into Debian's qemu-x86 ROM; a same-length patch saves ~2 s per boot (qemu-facts.md §4).
 cp "$uboot_rom" "$out.tmp/u-boot-nodelay.rom"
 sed -i 's/bootdelay=2\x00/bootdelay=0\x00/' "$out.tmp/u-boot-nodelay.rom"

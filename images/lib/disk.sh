@@ -14,11 +14,12 @@ put_part() {
   dd if="$file" of="$disk" bs=1M oflag=seek_bytes seek="$off" conv=notrunc,sparse status=none
 }
 
-# An empty ext4 for abu's state (history, checkpoints); found in the guest by its label.
+# The ext4 for abu's state (history, checkpoints), found in the guest by its label; $2 is its factory content.
 mk_data_fs() {
   rm -f "$1"
+  normalize_tree "$2"
   mke2fs -q -F -t ext4 -b 4096 -L abu-data -U 6162752d-6461-7461-0000-000000000001 \
-    -E hash_seed=6162752d-6461-7461-0000-000000000001,root_owner=0:0 "$1" "${DATA_MIB}M"
+    -E hash_seed=6162752d-6461-7461-0000-000000000001,root_owner=0:0 -d "$2" "$1" "${DATA_MIB}M"
 }
 
 # A FAT boot partition image holding the given files ("src:dest" pairs, dest dirs are created).

@@ -1,8 +1,8 @@
 # Assembles the GRUB BIOS disk: MBR, core.img in the post-MBR gap, FAT partition with grub.cfg + grubenv, slots, abu data.
-# usage: grub-disk.sh <grub.cfg> <grubenv-assignments-file> <slotA.ext4|-> <slotB.ext4|-> <out.img>
+# usage: grub-disk.sh <grub.cfg> <grubenv-assignments-file> <slotA.ext4|-> <slotB.ext4|-> <data-dir> <out.img>
 . "$(dirname "$0")/disk.sh"
 . "$(dirname "$0")/layout.sh"
-cfg=$1 envvars=$2 slot_a=$3 slot_b=$4 out=$5
+cfg=$1 envvars=$2 slot_a=$3 slot_b=$4 datadir=$5 out=$6
 need_tool grub-mkimage grub-common
 need_tool grub-editenv grub-common
 [ -f /usr/lib/grub/i386-pc/boot.img ] || die "/usr/lib/grub/i386-pc/boot.img is missing; install grub-pc-bin"
@@ -16,7 +16,7 @@ grub-editenv "$work/grubenv" create
 eval "set -- $(grep -v '^#' "$envvars" | tr '\n' ' ')"
 [ $# -eq 0 ] || grub-editenv "$work/grubenv" set "$@"
 mk_fat "$work/boot.fat" "$cfg:/grub/grub.cfg" "$work/grubenv:/grub/grubenv"
-mk_data_fs "$work/data.ext4"
+mk_data_fs "$work/data.ext4" "$datadir"
 
 rm -f "$out"
 truncate -s $(( (1 + BOOT_MIB + 2 * SLOT_MIB + DATA_MIB) * 1024 * 1024 )) "$out"

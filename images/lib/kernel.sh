@@ -7,7 +7,13 @@ need_tool dpkg dpkg
 
 # The cloud flavour: LZ4-compressed, ~3.5 s to userspace under TCG (the generic XZ kernel takes ~11 s).
 meta=linux-image-cloud-amd64
-pkg=$(apt-cache depends "$meta" 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -n1)
+cloud_pkg() { apt-cache depends "$meta" 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -n1; }
+pkg=$(cloud_pkg)
+if [ -z "$pkg" ] && [ "$(id -u)" = 0 ] && ! ls "$cache"/linux-image-*-cloud-amd64_*.deb >/dev/null 2>&1; then
+  log "apt knows no $meta: running apt-get update"
+  apt-get update -qq >&2 || true
+  pkg=$(cloud_pkg)
+fi
 if [ -z "$pkg" ]; then
   # No apt lists (offline CI cache): reuse whatever kernel was fetched before.
   pkg=$(ls "$cache"/linux-image-*-cloud-amd64_*.deb 2>/dev/null | sed 's#.*/##; s/_.*//' | sort -V | tail -n1)

@@ -1,8 +1,8 @@
 # Assembles the U-Boot disk: GPT with boot.scr on a FAT partition, a redundant raw env partition, slots A and B, abu data.
-# usage: uboot-disk.sh <boot.cmd> <env.txt> <slotA.ext4|-> <slotB.ext4|-> <out.img>   ("-" leaves a slot empty)
+# usage: uboot-disk.sh <boot.cmd> <env.txt> <slotA.ext4|-> <slotB.ext4|-> <data-dir> <out.img>   ("-" leaves a slot empty)
 . "$(dirname "$0")/disk.sh"
 . "$(dirname "$0")/layout.sh"
-bootcmd=$1 envtxt=$2 slot_a=$3 slot_b=$4 out=$5
+bootcmd=$1 envtxt=$2 slot_a=$3 slot_b=$4 datadir=$5 out=$6
 need_tool mkimage u-boot-tools
 need_tool mkenvimage u-boot-tools
 need_tool sfdisk fdisk
@@ -15,7 +15,7 @@ mkimage -q -A x86 -O linux -T script -C none -n "abu A/B boot script" -d "$bootc
 mk_fat "$work/boot.fat" "$work/boot.scr:/boot.scr"
 # Both copies of the redundant env start identical; U-Boot and libubootenv then agree on copy 1.
 mkenvimage -r -s "$ENV_SIZE" -o "$work/env.bin" "$envtxt"
-mk_data_fs "$work/data.ext4"
+mk_data_fs "$work/data.ext4" "$datadir"
 
 rm -f "$out"
 truncate -s $(( (1 + BOOT_MIB + ENV_MIB + 2 * SLOT_MIB + DATA_MIB + 1) * 1024 * 1024 )) "$out"

@@ -27,6 +27,8 @@ export class Appliance {
   private runs = 0;
 
   constructor(readonly images: ImageSet, readonly kind: BootloaderKind, readonly name: string) {
+    // Logs of an earlier run of the same test would mix with this run's.
+    fs.rmSync(path.join(ARTIFACTS, kind, name), { recursive: true, force: true });
     this.disk = copyFactoryDisk(images, kind, path.join(WORK, `${kind}-${name}`, 'disk.img'));
     this.env = diskBootEnv(images, kind, this.disk);
   }

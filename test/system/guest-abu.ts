@@ -38,9 +38,13 @@ export function abuHasServe(): boolean {
   return hasServe;
 }
 
-/** HTTP when the guest runs abu serve; otherwise the console, with `bundles` on extra disks. */
+/**
+ * HTTP when the guest runs abu serve; otherwise (or with ABU_SYSTEM_VIA=console) the console, with `bundles`
+ * on extra disks.
+ */
 export function guestAbu(app: Appliance, bundles: string[] = []): GuestAbu {
-  return abuHasServe() ? new HttpGuestAbu(app) : new ConsoleGuestAbu(app, bundles, bundles.map(bundleDisk));
+  const http = abuHasServe() && process.env.ABU_SYSTEM_VIA !== 'console';
+  return http ? new HttpGuestAbu(app) : new ConsoleGuestAbu(app, bundles, bundles.map(bundleDisk));
 }
 
 /** The install's result, or a failure naming what abu answered. */
