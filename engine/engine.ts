@@ -18,7 +18,7 @@ import { bootedSlot } from './slots/booted-slot';
 import { DeviceSlotStore } from './slots/device-slot-store';
 import type { SlotStore } from './slots/slot-store';
 import type { ImageSource } from './sources/image-source';
-import { historyEntry, StateStore } from './state/state-store';
+import { historyEntry, StateStore, type SlotRecord } from './state/state-store';
 import { buildStatus } from './status';
 
 export interface EngineParts {
@@ -74,7 +74,7 @@ export class AbuEngine implements Engine {
       const booted = await this.booted();
       const slot = target === 'other' ? this.alternateOf(booted) : target;
       const s = await this.parts.state.load();
-      const release = s.slots[slot];
+      const release = s.slots[slot] ?? this.factoryRelease(slot);
       if (slot !== booted && !release?.verified) {
         throw new AbuError('ABU_ERR_NOT_INSTALLED', `slot ${slot} holds no verified release; install one before activating it`);
       }
@@ -174,6 +174,13 @@ export class AbuEngine implements Engine {
     if (!f) return null;
     if ('versionFile' in f) return (await fs.readFile(f.versionFile, 'utf8').catch(() => '')).trim() || null;
     return f.slot === booted ? f.version : null;
+  }
+
+  /** The factory image named by config ({ slot, version }) counts as a verified release of that slot. */
+  private factoryRelease(slot: SlotName): SlotRecord | null {
+    const f = this.parts.config.factoryVersion;
+    if (!f || !('slot' in f) || f.slot !== slot) return null;
+    return { version: f.version, description: `factory image ${f.version}`, irreversible: false, installedAt: '', manifestSha256: '', verified: true };
   }
 
   private fanout(): EventSink {

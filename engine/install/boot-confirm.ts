@@ -42,6 +42,10 @@ async function rejectBooted(deps: BootConfirmDeps, booted: SlotName, reason: str
     return { booted, outcome: 'unhealthy-no-fallback', message };
   }
   await recordProblem(deps, booted, 'mark-bad', reason);
+  // The fallback boot reports the rollback; it should name this reason, not spent boot attempts.
+  await deps.state.update((st) => {
+    if (st.pending?.slot === booted) st.pending.rejected = reason;
+  });
   return { booted, outcome: 'marked-bad', message: reason };
 }
 
@@ -67,7 +71,7 @@ async function recordRollback(deps: BootConfirmDeps, s: PersistedState, booted: 
   const p = s.pending!;
   const status = (await deps.boot.status()).find((x) => x.slot === p.slot);
   if (p.flagsWritten === false && status?.state !== 'trying') return recordInterrupted(deps, p, booted);
-  const reason = status?.state === 'bad' || status?.triesLeft === 0 ? 'it used up its boot attempts without being confirmed' : 'the bootloader did not start it';
+  const reason = p.rejected ?? (status?.state === 'bad' || status?.triesLeft === 0 ? 'it used up its boot attempts without being confirmed' : 'the bootloader did not start it');
   const message = `rollback: slot ${p.slot} (${p.version}) was activated but slot ${booted} booted: ${reason}`;
   // The failed slot must not be retried by the bootloader; the running one is confirmed good again.
   await deps.boot.markBad(p.slot);

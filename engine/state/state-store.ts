@@ -19,6 +19,8 @@ export interface PendingActivation {
   time: string;
   /** False until the boot-flag write returned: a cut before it means the switch never reached the bootloader. */
   flagsWritten?: boolean;
+  /** Set when boot-check rejected the slot (failed health check): the reason the fallback will report. */
+  rejected?: string;
 }
 
 export interface PersistedState {

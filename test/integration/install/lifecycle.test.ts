@@ -86,6 +86,7 @@ describe('rollback on the simulated appliance', function () {
     const history = await f.engine.history();
     assert.equal(history[0].kind, 'rollback');
     assert.match(history[0].message, /slot B \(1\.1\.0\)/);
+    assert.match(history[0].message, /health check/, 'the rollback names the failed health check');
     assert.ok(history.some((h) => h.kind === 'mark-bad' && h.code === 'ABU_ERR_HEALTH_CHECK'));
   });
 
