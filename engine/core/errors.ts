@@ -67,6 +67,12 @@ export const ERROR_CODES = {
   ABU_ERR_NOTHING_RUNNING: 'no operation is running, so there is nothing to cancel',
   ABU_ERR_UNSUPPORTED_MEDIA: 'the request body has a content type this endpoint does not take',
   ABU_ERR_QUEUE_CHAIN: 'the queued bundles do not form an unbroken version chain from the running version',
+  ABU_ERR_SERIAL_LINE_TOO_LONG: 'a serial console line exceeded the line limit and was discarded',
+  ABU_ERR_SERIAL_GARBAGE: 'a serial console line held control characters or bytes that are not text',
+  ABU_ERR_SERIAL_BLOCK: 'a serial upload block was malformed, out of order or beyond the announced size',
+  ABU_ERR_SERIAL_SHA256: 'the bytes uploaded over the serial line do not match the announced SHA-256',
+  ABU_ERR_SERIAL_TIMEOUT: 'the other end of the serial line stopped answering',
+  ABU_ERR_SERIAL_DEVICE: 'the serial device could not be opened or failed',
 } as const;
 
 export type AbuErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,91 @@
+// `abu console`: the serial console recovery path (device side), and `abu console push` to send a bundle over it (host side).
+import { SerialPort } from 'serialport';
+import { AbuError } from '../../../core/errors';
+import { ConsoleServer } from '../../serial/console-server';
+import { pushBundle } from '../../serial/push-client';
+import type { Command, CliContext } from '../command';
+import { humanBytes, parse, withEngine } from '../cli-support';
+
+const DEFAULT_BAUD = 115200;
+
+export const consoleCommand: Command = {
+  name: 'console',
+  summary: 'serve the recovery console on a serial line (push: send a bundle to one from the host)',
+  usage: 'abu console --device PATH [--baud N] [--config FILE] | abu console push --device PATH [--baud N] FILE',
+  async run(args, ctx) {
+    if (args[0] === 'push') return push(args.slice(1), ctx);
+    const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' } }, false);
+    if (positionals.length > 0) throw usage();
+    const port = await openPort(device(values.device), baud(values.baud));
+    await withEngine(values, ctx, async (engine) => {
+      const server = new ConsoleServer(engine, port);
+      server.start();
+      ctx.stderr.write(`abu console: serving on ${port.path} at ${port.baudRate} baud; Ctrl-C stops\n`);
+      await untilStoppedOrClosed(port);
+      await server.stop();
+    });
+    if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    return 0;
+  },
+};
+
+async function push(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' } });
+  if (positionals.length !== 1) throw usage();
+  const rate = baud(values.baud);
+  const port = await openPort(device(values.device), rate);
+  try {
+    // A block of 4 KiB of base64 takes ~0.36 s at 115200 baud; allow ten times that on slow lines.
+    const ackTimeoutMs = Math.max(5000, Math.ceil((4200 * 10 * 1000 * 10) / rate));
+    let shown = -1;
+    const result = await pushBundle(port, positionals[0], {
+      ackTimeoutMs,
+      onProgress: (p) => {
+        if (p.deviceLine) return void ctx.stderr.write(`${p.deviceLine}\n`);
+        const pct = Math.floor((p.sent * 100) / p.total);
+        if (pct !== shown && !values.json) ctx.stderr.write(`\rsent ${humanBytes(p.sent)} of ${humanBytes(p.total)} (${pct}%)${pct === 100 ? '\n' : ''}`);
+        shown = pct;
+      },
+    });
+    if (values.json) ctx.stdout.write(JSON.stringify(result) + '\n');
+    else ctx.stdout.write([...result.lines, `sent ${humanBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${humanBytes(result.bytes / Math.max(result.seconds, 0.001))}/s, ${result.retransmits} resent)`].join('\n') + '\n');
+    return 0;
+  } finally {
+    if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+}
+
+/** Opens the tty; serialport's errors lose the errno, so the message keeps the device path and what it said. */
+function openPort(path: string, baudRate: number): Promise<SerialPort> {
+  return new Promise((resolve, reject) => {
+    const port = new SerialPort({ path, baudRate, autoOpen: false });
+    port.open((err) => {
+      if (err) reject(new AbuError('ABU_ERR_SERIAL_DEVICE', `cannot open serial device ${path}: ${err.message}`, { cause: err, details: { path } }));
+      else resolve(port);
+    });
+  });
+}
+
+function device(raw: string | boolean | undefined): string {
+  if (typeof raw !== 'string' || raw === '') throw new AbuError('ABU_ERR_USAGE', 'give the serial device with --device PATH (e.g. /dev/ttyS0)');
+  return raw;
+}
+
+function baud(raw: string | boolean | undefined): number {
+  if (raw === undefined) return DEFAULT_BAUD;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 50 || n > 4_000_000) throw new AbuError('ABU_ERR_USAGE', `--baud must be a rate like 115200, not ${String(raw)}`);
+  return n;
+}
+
+function untilStoppedOrClosed(port: SerialPort): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+    port.once('close', () => resolve());
+  });
+}
+
+function usage(): AbuError {
+  return new AbuError('ABU_ERR_USAGE', 'usage: ' + consoleCommand.usage);
+}

@@ -1,0 +1,157 @@
+// The serial console's line protocol: bounded line splitting, command parsing and the upload block codec.
+import * as CRC32 from 'crc-32';
+import { AbuError } from '../../core/errors';
+
+export const PROMPT = 'abu> ';
+/** Longest line kept; a D line carries at most 4 KiB of base64, so 8 KiB leaves room and bounds memory. */
+export const MAX_LINE = 8 * 1024;
+/** Payload bytes per upload block: 4 KiB of base64, small enough that a retransmit at 115200 baud costs under half a second. */
+export const BLOCK_BYTES = 3072;
+
+export type LineItem = { line: string } | { error: AbuError };
+
+/**
+ * Splits a byte stream into lines ("\n", an optional "\r" before it dropped). A line longer than
+ * `max` is discarded up to its newline and reported once, so a flood never grows memory.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private length = 0;
+  private overflowing = false;
+
+  constructor(private readonly max = MAX_LINE) {}
+
+  push(bytes: Buffer): LineItem[] {
+    const out: LineItem[] = [];
+    let start = 0;
+    for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, start)) {
+      this.keep(bytes.subarray(start, nl));
+      out.push(this.take());
+      start = nl + 1;
+    }
+    this.keep(bytes.subarray(start));
+    return out;
+  }
+
+  private keep(piece: Buffer): void {
+    if (this.overflowing || piece.length === 0) return;
+    if (this.length + piece.length > this.max) {
+      this.overflowing = true;
+      this.parts = [];
+      this.length = 0;
+      return;
+    }
+    this.parts.push(piece);
+    this.length += piece.length;
+  }
+
+  private take(): LineItem {
+    if (this.overflowing) {
+      this.overflowing = false;
+      return { error: new AbuError('ABU_ERR_SERIAL_LINE_TOO_LONG', `line longer than ${this.max} bytes discarded; keep lines shorter`) };
+    }
+    let raw = Buffer.concat(this.parts, this.length);
+    this.parts = [];
+    this.length = 0;
+    if (raw.length > 0 && raw[raw.length - 1] === 13) raw = raw.subarray(0, raw.length - 1);
+    return textLine(raw);
+  }
+}
+
+/** Only printable ASCII and tabs: a console line with other bytes is line noise or a wrong baud rate. */
+function textLine(raw: Buffer): LineItem {
+  for (const b of raw) {
+    if ((b < 0x20 && b !== 9) || b > 0x7e) {
+      return { error: new AbuError('ABU_ERR_SERIAL_GARBAGE', `line holds byte 0x${b.toString(16).padStart(2, '0')}, which is not text; check the baud rate`) };
+    }
+  }
+  return { line: raw.toString('latin1') };
+}
+
+export interface ConsoleCommand {
+  verb: string;
+  args: string[];
+}
+
+const ARITY: Record<string, [number, number]> = {
+  help: [0, 0], status: [0, 0], history: [0, 1], activate: [1, 1], 'mark-good': [0, 1], 'mark-bad': [0, 1],
+  reboot: [0, 0], install: [2, 2], cancel: [0, 0],
+};
+
+/** Parses a command line; unknown verbs and wrong argument counts are ABU_ERR_USAGE. Empty lines give null. */
+export function parseCommand(line: string): ConsoleCommand | null {
+  const words = line.trim().split(/[ \t]+/).filter((w) => w.length > 0);
+  if (words.length === 0) return null;
+  const [verb, ...args] = words;
+  const arity = ARITY[verb];
+  if (!arity) throw new AbuError('ABU_ERR_USAGE', `unknown command "${clip(verb)}"; type help`);
+  if (args.length < arity[0] || args.length > arity[1]) throw new AbuError('ABU_ERR_USAGE', `${verb} takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]}-${arity[1]}`} argument(s); type help`);
+  return { verb, args };
+}
+
+export interface InstallAnnounce {
+  size: number;
+  sha256: string;
+}
+
+export function parseInstallArgs(args: string[]): InstallAnnounce {
+  const [size, sha] = args;
+  if (!/^[1-9][0-9]{0,15}$/.test(size) || !Number.isSafeInteger(Number(size))) throw new AbuError('ABU_ERR_USAGE', `install SIZE must be a positive byte count, not "${clip(size)}"`);
+  if (!/^[0-9a-fA-F]{64}$/.test(sha)) throw new AbuError('ABU_ERR_USAGE', 'install SHA256HEX must be 64 hex digits');
+  return { size: Number(size), sha256: sha.toLowerCase() };
+}
+
+export interface DataBlock {
+  seq: number;
+  data: Buffer;
+}
+
+export function crc32Hex(data: Buffer): string {
+  return (CRC32.buf(data) >>> 0).toString(16).padStart(8, '0');
+}
+
+/** `D <seq> <base64> <crc32hex>`: the CRC covers the decoded bytes, so a flipped base64 character is caught. */
+export function encodeBlock(seq: number, data: Buffer): string {
+  return `D ${seq} ${data.toString('base64')} ${crc32Hex(data)}`;
+}
+
+/** Decodes a D line; throws ABU_ERR_SERIAL_BLOCK with `details.seq` (when readable) and `details.reason`. */
+export function decodeBlock(line: string): DataBlock {
+  const m = /^D ([0-9]{1,10}) ([A-Za-z0-9+/]*={0,2}) ([0-9a-fA-F]{8})$/.exec(line);
+  const seqMatch = /^D ([0-9]{1,10}) /.exec(line);
+  const seq = seqMatch ? Number(seqMatch[1]) : undefined;
+  if (!m || m[2].length % 4 !== 0) throw blockError('malformed', 'block line is not "D <seq> <base64> <crc32hex>"', seq);
+  const data = Buffer.from(m[2], 'base64');
+  if (data.length === 0 || data.length > BLOCK_BYTES) throw blockError('bad-length', `block carries ${data.length} bytes; 1-${BLOCK_BYTES} allowed`, seq);
+  if (crc32Hex(data) !== m[3].toLowerCase()) throw blockError('crc-mismatch', `block ${seq} failed its CRC32 check`, seq);
+  return { seq: Number(m[1]), data };
+}
+
+function blockError(reason: string, message: string, seq?: number): AbuError {
+  return new AbuError('ABU_ERR_SERIAL_BLOCK', message, { details: { reason, seq } });
+}
+
+/** One line, no control characters: a message must never break the line framing. */
+export function oneLine(text: string): string {
+  return text.replace(/[^\x20-\x7e]+/g, ' ').trim();
+}
+
+export function errLine(code: string, message: string): string {
+  return `ERR ${code} ${oneLine(message)}`;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
+}
+
+export const HELP_TEXT = [
+  'help                     this list',
+  'status                   slots, versions, states, booted, primary, floor, last error',
+  'history [N]              the last N history entries (default 10)',
+  'activate other|SLOT      boot the other image (or SLOT) next',
+  'mark-good [SLOT]         confirm a slot (default: booted)',
+  'mark-bad [SLOT]          mark a slot bad (default: booted)',
+  'reboot                   restart the appliance',
+  'install SIZE SHA256HEX   upload a bundle: READY, then "D <seq> <base64> <crc32>" lines answered OK/NAK <seq>, then END',
+  'cancel                   stop a running upload; nothing is activated',
+];

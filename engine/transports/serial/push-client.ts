@@ -1,0 +1,160 @@
+// The host side of a serial upload: announce size and SHA-256, send blocks stop-and-wait with retransmits, read the result.
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { AbuError, type AbuErrorCode } from '../../core/errors';
+import { BLOCK_BYTES, LineSplitter, PROMPT, encodeBlock } from './console-protocol';
+
+export interface PushOptions {
+  /** Wait for one block's OK/NAK before sending it again (default 5 s; raise it below 38400 baud). */
+  ackTimeoutMs?: number;
+  /** Sends of one block before giving up (default 8). */
+  attempts?: number;
+  /** Longest silence after END while the device verifies and writes (default 120 s; PROGRESS lines reset it). */
+  finishTimeoutMs?: number;
+  /** Announce this SHA-256 (e.g. the published one) instead of the file's own: the device refuses the upload when they differ. */
+  sha256?: string;
+  /** Called after each acknowledged block and for each PROGRESS line from the device. */
+  onProgress?: (e: { sent: number; total: number; deviceLine?: string }) => void;
+}
+
+export interface PushResult {
+  bytes: number;
+  seconds: number;
+  retransmits: number;
+  /** The device's answer lines before its final OK. */
+  lines: string[];
+}
+
+/** Lines from the device, prompts stripped; `next` waits at most `ms`. */
+export class LineReader {
+  private readonly splitter = new LineSplitter(64 * 1024);
+  private readonly lines: string[] = [];
+  private waiter: (() => void) | null = null;
+  private readonly onData = (b: Buffer) => {
+    for (const item of this.splitter.push(b)) if ('line' in item) this.lines.push(stripPrompt(item.line));
+    this.waiter?.();
+  };
+
+  constructor(private readonly io: Duplex) {
+    io.on('data', this.onData);
+  }
+
+  async next(ms: number): Promise<string> {
+    while (this.lines.length === 0) {
+      const got = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), ms);
+        this.waiter = () => { clearTimeout(t); resolve(true); };
+      });
+      this.waiter = null;
+      if (!got) throw new AbuError('ABU_ERR_SERIAL_TIMEOUT', `the device sent no line for ${ms / 1000} s; check the cable, the baud rate and that abu console runs`);
+    }
+    return this.lines.shift()!;
+  }
+
+  close(): void {
+    this.io.off('data', this.onData);
+  }
+}
+
+function stripPrompt(line: string): string {
+  let l = line;
+  while (l.startsWith(PROMPT)) l = l.slice(PROMPT.length);
+  return l;
+}
+
+/** `ERR <code> <message>` from the device as an AbuError with the device's code. */
+export function deviceError(line: string): AbuError {
+  const m = /^ERR (\S+) ?(.*)$/.exec(line);
+  const code = (m?.[1] ?? 'ABU_ERR_INTERNAL') as AbuErrorCode;
+  return new AbuError(code, `device: ${m?.[2] ?? line}`);
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const piece of createReadStream(file)) hash.update(piece as Buffer);
+  return hash.digest('hex');
+}
+
+/** Pushes `file` over `io` to a device running the console; resolves when the device answered OK. */
+export async function pushBundle(io: Duplex, file: string, o: PushOptions = {}): Promise<PushResult> {
+  const size = (await fs.stat(file)).size;
+  const sha = o.sha256 ?? (await sha256File(file));
+  const reader = new LineReader(io);
+  const started = Date.now();
+  try {
+    io.write(`install ${size} ${sha}\n`);
+    await expectReady(reader, o);
+    const retransmits = await sendBlocks(io, reader, file, size, o);
+    io.write('END\n');
+    const lines = await awaitResult(reader, o, size);
+    return { bytes: size, seconds: (Date.now() - started) / 1000, retransmits, lines };
+  } finally {
+    reader.close();
+  }
+}
+
+async function expectReady(reader: LineReader, o: PushOptions): Promise<void> {
+  for (;;) {
+    const line = await reader.next(o.ackTimeoutMs ?? 10_000);
+    if (line.startsWith('READY')) return;
+    if (line.startsWith('ERR ')) throw deviceError(line);
+  }
+}
+
+async function sendBlocks(io: Duplex, reader: LineReader, file: string, size: number, o: PushOptions): Promise<number> {
+  const fh = await fs.open(file, 'r');
+  const buf = Buffer.alloc(BLOCK_BYTES);
+  let retransmits = 0;
+  try {
+    for (let seq = 0, at = 0; at < size; seq++) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(BLOCK_BYTES, size - at), at);
+      retransmits += await sendOne(io, reader, encodeBlock(seq, buf.subarray(0, bytesRead)), seq, o);
+      at += bytesRead;
+      o.onProgress?.({ sent: at, total: size });
+    }
+  } finally {
+    await fh.close();
+  }
+  return retransmits;
+}
+
+/** Sends one block until the device answers `OK <seq>`; returns how many resends it took. */
+async function sendOne(io: Duplex, reader: LineReader, line: string, seq: number, o: PushOptions): Promise<number> {
+  const attempts = o.attempts ?? 8;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    io.write(`${line}\n`);
+    if (await awaitAck(reader, seq, o)) return attempt;
+  }
+  throw new AbuError('ABU_ERR_SERIAL_TIMEOUT', `block ${seq} was not accepted after ${attempts} sends; the line is too noisy or the device stopped`);
+}
+
+/** true on `OK <seq>`, false on NAK or silence (send again); a device ERR ends the upload. */
+async function awaitAck(reader: LineReader, seq: number, o: PushOptions): Promise<boolean> {
+  const deadline = Date.now() + (o.ackTimeoutMs ?? 5000);
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    let line: string;
+    try {
+      line = await reader.next(left);
+    } catch {
+      return false;
+    }
+    if (line === `OK ${seq}`) return true;
+    if (line.startsWith(`NAK ${seq} `) || line.startsWith('NAK - ')) return false;
+    if (line.startsWith('ERR ')) throw deviceError(line);
+    // Anything else (PROGRESS, the OK of an earlier duplicate) is not this block's answer.
+  }
+}
+
+async function awaitResult(reader: LineReader, o: PushOptions, size: number): Promise<string[]> {
+  const lines: string[] = [];
+  for (;;) {
+    const line = await reader.next(o.finishTimeoutMs ?? 120_000);
+    if (line === 'OK') return lines;
+    if (line.startsWith('ERR ')) throw deviceError(line);
+    if (line.startsWith('PROGRESS ')) o.onProgress?.({ sent: size, total: size, deviceLine: line });
+    else if (!/^(OK|NAK) /.test(line)) lines.push(line);
+  }
+}

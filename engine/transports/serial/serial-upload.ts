@@ -1,0 +1,121 @@
+// One bundle upload over the console: blocks in order into a bounded pipe the engine installs from, SHA-256 checked before the end.
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { AbuError, isAbuError } from '../../core/errors';
+import type { Engine, InstallResult } from '../../facade';
+import { StreamSource } from '../../sources/stream-source';
+import { decodeBlock, type InstallAnnounce } from './console-protocol';
+
+/** Bytes buffered between the serial line and the installer: a few blocks, so memory stays flat. */
+const PIPE_BYTES = 256 * 1024;
+
+/** A StreamSource that says when the engine opened it, i.e. when the install got past the busy lock. */
+class NotifyingSource extends StreamSource {
+  constructor(stream: Readable, size: number, private readonly onOpen: () => void) {
+    super(stream, 'serial console upload', size);
+  }
+
+  override async open(): Promise<Readable> {
+    const s = await super.open();
+    this.onOpen();
+    return s;
+  }
+}
+
+export class SerialUpload {
+  private readonly hash = createHash('sha256');
+  private readonly pipe = new PassThrough({ highWaterMark: PIPE_BYTES });
+  private readonly abort = new AbortController();
+  private received = 0;
+  private nextSeq = 0;
+  private ended = false;
+  /** Why this side stopped the upload: the engine reports it as a source failure, this keeps the precise code. */
+  private failure: AbuError | null = null;
+  /** Settles with the engine's answer; never rejects unhandled (see `settled`). */
+  readonly result: Promise<InstallResult>;
+  readonly settled: Promise<void>;
+  private readonly opened: Promise<void>;
+
+  constructor(engine: Engine, private readonly announce: InstallAnnounce) {
+    let onOpen!: () => void;
+    this.opened = new Promise((resolve) => { onOpen = resolve; });
+    this.result = engine.install(new NotifyingSource(this.pipe, announce.size, onOpen), { signal: this.abort.signal });
+    this.settled = this.result.then(() => undefined, () => undefined);
+  }
+
+  /** Resolves once the engine reads from the upload; rejects with its error (ABU_ERR_BUSY, ...) otherwise. */
+  async started(): Promise<void> {
+    await Promise.race([this.opened, this.result.then(() => undefined)]);
+  }
+
+  get bytesReceived(): number {
+    return this.received;
+  }
+
+  /**
+   * Handles a D line: the answer is `OK <seq>` once the bytes are in the pipe (so a slow disk slows the
+   * sender), or `NAK <seq> <reason>` for a block to send again. Throws only when the upload cannot go on.
+   */
+  async block(line: string): Promise<string> {
+    let seq: number;
+    let data: Buffer;
+    try {
+      ({ seq, data } = decodeBlock(line));
+    } catch (e) {
+      const d = isAbuError(e) ? e.details : {};
+      return `NAK ${d.seq ?? '-'} ${String(d.reason ?? 'malformed')}`;
+    }
+    if (this.ended) throw new AbuError('ABU_ERR_SERIAL_BLOCK', `block ${seq} arrived after END`);
+    if (seq < this.nextSeq) return `OK ${seq}`; // a retransmit whose OK was lost: already taken, ignore it
+    if (seq > this.nextSeq) return `NAK ${seq} out-of-order expected ${this.nextSeq}`;
+    if (this.received + data.length > this.announce.size) {
+      throw new AbuError('ABU_ERR_SERIAL_BLOCK', `block ${seq} goes past the announced ${this.announce.size} bytes`);
+    }
+    this.hash.update(data);
+    this.received += data.length;
+    this.nextSeq++;
+    if (!this.pipe.write(data)) await this.drained();
+    return `OK ${seq}`;
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => { this.pipe.off('drain', done).off('close', done); resolve(); };
+      this.pipe.on('drain', done).on('close', done);
+      void this.settled.then(done);
+    });
+  }
+
+  /** END: the stream ends only when every announced byte arrived and the SHA-256 matches, else it errors. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.received !== this.announce.size) {
+      return this.fail(new AbuError('ABU_ERR_SOURCE', `serial upload ended after ${this.received} of the ${this.announce.size} announced bytes`));
+    }
+    const digest = this.hash.digest('hex');
+    if (digest !== this.announce.sha256) {
+      return this.fail(new AbuError('ABU_ERR_SERIAL_SHA256', `uploaded bytes hash to ${digest}, not the announced ${this.announce.sha256}; nothing was activated`));
+    }
+    this.pipe.end();
+  }
+
+  /** Makes the engine's read fail, so the install stops before anything is activated. */
+  fail(e: AbuError): void {
+    this.ended = true;
+    this.failure ??= e;
+    if (!this.pipe.destroyed) this.pipe.destroy(e);
+  }
+
+  /** The engine's error, carrying this side's code when the upload was stopped here (SHA-256, timeout, cancel). */
+  explain(e: unknown): AbuError {
+    const err = isAbuError(e) ? e : new AbuError('ABU_ERR_INTERNAL', e instanceof Error ? e.message : String(e));
+    if (!this.failure || err.code === this.failure.code) return err;
+    return new AbuError(this.failure.code, err.message, { cause: err, details: err.details });
+  }
+
+  cancel(): void {
+    this.abort.abort(new AbuError('ABU_ERR_CANCELLED', 'upload cancelled from the serial console'));
+    this.fail(new AbuError('ABU_ERR_CANCELLED', 'upload cancelled from the serial console; nothing was activated'));
+  }
+}

@@ -1,0 +1,72 @@
+// Test helper: a real pseudo-terminal pair made by socat, both ends opened with serialport, plus a line-driving host.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { SerialPort } from 'serialport';
+import { LineReader } from '../../../engine/transports/serial/push-client';
+
+export interface PtyPair {
+  device: SerialPort;
+  host: SerialPort;
+  close: () => Promise<void>;
+}
+
+export function haveSocat(): boolean {
+  return spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
+}
+
+/** socat links `<dir>/dev` and `<dir>/host`; the links appear once socat has made both ptys. */
+export async function ptyPair(dir: string): Promise<PtyPair> {
+  const dev = path.join(dir, 'dev');
+  const hostPath = path.join(dir, 'host');
+  const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${dev}`, `pty,raw,echo=0,link=${hostPath}`], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !(existsSync(dev) && existsSync(hostPath)); i++) await new Promise((r) => setTimeout(r, 20));
+  const device = await open(dev);
+  const host = await open(hostPath);
+  return { device, host, close: () => closeAll(socat, [device, host]) };
+}
+
+function open(p: string): Promise<SerialPort> {
+  return new Promise((resolve, reject) => {
+    const port = new SerialPort({ path: p, baudRate: 115200, autoOpen: false });
+    port.open((err) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+async function closeAll(socat: ChildProcess, ports: SerialPort[]): Promise<void> {
+  for (const port of ports) if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  socat.kill();
+}
+
+/** Sends a command line and collects the answer up to its final `OK` or `ERR ...` line. */
+export class HostConsole {
+  reader: LineReader;
+
+  constructor(private readonly port: SerialPort) {
+    this.reader = new LineReader(port);
+  }
+
+  /** Forgets lines read so far (another reader, such as pushBundle, already consumed them). */
+  fresh(): void {
+    this.reader.close();
+    this.reader = new LineReader(this.port);
+  }
+
+  send(raw: string | Buffer): void {
+    this.port.write(raw);
+  }
+
+  async command(line: string): Promise<string[]> {
+    this.port.write(`${line}\n`);
+    return this.answer();
+  }
+
+  async answer(ms = 10_000): Promise<string[]> {
+    const lines: string[] = [];
+    for (;;) {
+      const l = await this.reader.next(ms);
+      lines.push(l);
+      if (l === 'OK' || l.startsWith('ERR ')) return lines;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// The serial console over a real pty pair (socat): status, switching slots, pushing a bundle, retransmits and refusals.
+import assert from 'node:assert/strict';
+import { Duplex, PassThrough } from 'node:stream';
+import type { SerialPort } from 'serialport';
+import { isAbuError } from '../../../engine/core/errors';
+import { StreamSource } from '../../../engine/sources/stream-source';
+import { BLOCK_BYTES } from '../../../engine/transports/serial/console-protocol';
+import { ConsoleServer } from '../../../engine/transports/serial/console-server';
+import { pushBundle } from '../../../engine/transports/serial/push-client';
+import { simFixture, slotHash, type SimFixture } from '../../helpers/sim-fixture';
+import { tempDir } from '../../helpers/bundle-fixtures';
+import { HostConsole, haveSocat, ptyPair, type PtyPair } from './pty-pair';
+
+/** Passes the host's writes to the port, flipping one base64 character in the first send of block `seq`. */
+function corruptFirstSend(port: SerialPort, seq: number): Duplex {
+  let done = false;
+  const wrapper = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      let text = chunk.toString('latin1');
+      if (!done && text.startsWith(`D ${seq} `)) {
+        done = true;
+        const at = `D ${seq} `.length + 10;
+        text = text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+      }
+      port.write(text, cb);
+    },
+  });
+  port.on('data', (d: Buffer) => wrapper.push(d));
+  return wrapper;
+}
+
+describe('serial console over a pty pair', function () {
+  this.timeout(30_000);
+  let fx: SimFixture;
+  let pty: PtyPair;
+  let server: ConsoleServer;
+  let host: HostConsole;
+  let cleanDir: () => Promise<void>;
+
+  beforeEach(async function () {
+    if (!haveSocat()) this.skip(); // the pty pair needs socat (apt-get install socat; CI has it)
+    fx = await simFixture();
+    const t = await tempDir('abu-pty-');
+    cleanDir = t.cleanup;
+    pty = await ptyPair(t.dir);
+    server = new ConsoleServer(fx.engine, pty.device);
+    server.start();
+    host = new HostConsole(pty.host);
+  });
+
+  afterEach(async function () {
+    if (!pty) return;
+    await server.stop();
+    host.reader.close();
+    await pty.close();
+    await fx.cleanup();
+    await cleanDir();
+  });
+
+  it('answers status with slots, versions, states, booted and primary', async () => {
+    const lines = await host.command('status');
+    assert.equal(lines.at(-1), 'OK');
+    assert.ok(lines.some((l) => /^slot A version=1\.0\.0 state=good .*booted primary/.test(l)), lines.join('\n'));
+    assert.ok(lines.includes('booted A'));
+    assert.ok(lines.some((l) => l.startsWith('floor ')));
+    assert.ok(lines.some((l) => l.startsWith('last-error ')));
+  });
+
+  it('pushes the 1.1.0 bundle into B, then activate other and reboot switch back to A', async () => {
+    const before = await slotHash(fx.sim, 'A');
+    const result = await pushBundle(pty.host, fx.sim.bundles[0]);
+    host.fresh();
+    assert.ok(result.lines.some((l) => l.startsWith('installed 1.1.0 into slot B')), result.lines.join('\n'));
+    console.log(`      serial push: ${result.bytes} bytes in ${result.seconds.toFixed(2)} s = ${(result.bytes / result.seconds / 1024).toFixed(0)} KiB/s`);
+    const s = await fx.engine.status();
+    assert.equal(s.slots.find((v) => v.name === 'B')?.version, '1.1.0');
+    assert.equal(await slotHash(fx.sim, 'A'), before);
+    assert.equal((await host.command('reboot')).at(-1), 'OK');
+    assert.ok((await host.command('status')).includes('booted B'));
+    assert.equal((await host.command('activate other')).at(-1), 'OK');
+    assert.equal((await host.command('reboot')).at(-1), 'OK');
+    assert.ok((await host.command('status')).includes('booted A'));
+    assert.ok((await host.command('history 5')).some((l) => / activate /.test(l)));
+  });
+
+  it('NAKs a corrupted block and installs after the retransmit', async () => {
+    // An ack timeout longer than the test's: only a NAK can trigger the resend, so passing proves the NAK path.
+    const result = await pushBundle(corruptFirstSend(pty.host, 3), fx.sim.bundles[0], { ackTimeoutMs: 60_000 });
+    assert.equal(result.retransmits, 1);
+    assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
+  });
+
+  it('fails the install when the announced SHA-256 is wrong, with nothing activated', async () => {
+    const before = await fx.engine.status();
+    await assert.rejects(pushBundle(pty.host, fx.sim.bundles[0], { sha256: 'ab'.repeat(32) }), (e) => isAbuError(e, 'ABU_ERR_SERIAL_SHA256') && /hash to/.test(e.message));
+    host.fresh();
+    const after = await fx.engine.status();
+    assert.equal(after.slots.find((v) => v.name === 'B')?.version, before.slots.find((v) => v.name === 'B')?.version);
+    assert.equal(after.slots.find((v) => v.primary)?.name, 'A');
+    assert.equal((await host.command('status')).at(-1), 'OK');
+  });
+
+  it('refuses an over-long line and binary garbage and keeps answering', async () => {
+    host.send(`${'x'.repeat(20_000)}\n`);
+    assert.match((await host.answer()).at(-1)!, /^ERR ABU_ERR_SERIAL_LINE_TOO_LONG /);
+    host.send(Buffer.from([0x00, 0xff, 0x1b, 0x5b, 0x41, 0x0a]));
+    assert.match((await host.answer()).at(-1)!, /^ERR ABU_ERR_SERIAL_GARBAGE /);
+    assert.match((await host.command('frobnicate')).at(-1)!, /^ERR ABU_ERR_USAGE /);
+    assert.equal((await host.command('status')).at(-1), 'OK');
+  });
+
+  it('answers ERR ABU_ERR_BUSY to a second install while one runs, and cancel stops the first', async () => {
+    const announce = `install 1000 ${'cd'.repeat(32)}`;
+    host.send(`${announce}\n`);
+    assert.equal(await host.reader.next(5000), `READY ${BLOCK_BYTES}`);
+    assert.match((await host.command(announce)).at(-1)!, /^ERR ABU_ERR_BUSY /);
+    assert.match((await host.command('cancel')).at(-1)!, /^ERR ABU_ERR_CANCELLED /);
+    // Now an install from another transport (a stream that never finishes) holds the engine.
+    const other = new PassThrough();
+    const running = fx.engine.install(new StreamSource(other, 'test stream'));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.match((await host.command(announce)).at(-1)!, /^ERR ABU_ERR_BUSY /);
+    other.destroy(new Error('test stream closed'));
+    await assert.rejects(running);
+    assert.equal((await host.command('status')).at(-1), 'OK');
+  });
+});
