@@ -1,7 +1,7 @@
 // The host side of a serial upload: announce size and SHA-256, send blocks stop-and-wait with retransmits, read the result.
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { AbuError, type AbuErrorCode } from '../../core/errors';
 import { BLOCK_BYTES, LineSplitter, PROMPT, encodeBlock } from './console-protocol';
 
@@ -36,7 +36,7 @@ export class LineReader {
     this.waiter?.();
   };
 
-  constructor(private readonly io: Duplex) {
+  constructor(private readonly io: Readable) {
     io.on('data', this.onData);
   }
 
@@ -144,7 +144,8 @@ async function awaitAck(reader: LineReader, seq: number, o: PushOptions): Promis
     if (line === `OK ${seq}`) return true;
     if (line.startsWith(`NAK ${seq} `) || line.startsWith('NAK - ')) return false;
     if (line.startsWith('ERR ')) throw deviceError(line);
-    // Anything else (PROGRESS, the OK of an earlier duplicate) is not this block's answer.
+    if (line.startsWith('PROGRESS ')) o.onProgress?.({ sent: -1, total: -1, deviceLine: line });
+    // Anything else (the OK of an earlier duplicate) is not this block's answer.
   }
 }
 

@@ -1,10 +1,13 @@
 // The serial console over a real pty pair (socat): status, switching slots, pushing a bundle, retransmits and refusals.
 import assert from 'node:assert/strict';
-import { Duplex, PassThrough } from 'node:stream';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { Duplex, PassThrough, Writable } from 'node:stream';
 import type { SerialPort } from 'serialport';
 import { isAbuError } from '../../../engine/core/errors';
 import { StreamSource } from '../../../engine/sources/stream-source';
 import { BLOCK_BYTES } from '../../../engine/transports/serial/console-protocol';
+import { consoleCommand } from '../../../engine/transports/cli/commands/console';
 import { ConsoleServer } from '../../../engine/transports/serial/console-server';
 import { pushBundle } from '../../../engine/transports/serial/push-client';
 import { simFixture, slotHash, type SimFixture } from '../../helpers/sim-fixture';
@@ -28,6 +31,22 @@ function corruptFirstSend(port: SerialPort, seq: number): Duplex {
   });
   port.on('data', (d: Buffer) => wrapper.push(d));
   return wrapper;
+}
+
+/** `abu console` in a child process (it runs until SIGTERM), driven through the command module itself. */
+function spawnConsole(device: string, config: string): ChildProcess {
+  const mod = path.join(__dirname, '../../../engine/transports/cli/commands/console.js');
+  const script = `require(${JSON.stringify(mod)}).consoleCommand.run(${JSON.stringify(['--device', device, '--config', config, '--direct'])},
+    { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env }).then((c) => process.exit(c), (e) => { console.error(e); process.exit(1); });`;
+  return spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function untilStderr(child: ChildProcess, re: RegExp): Promise<void> {
+  let seen = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => { seen += String(d); if (re.test(seen)) resolve(); });
+    child.once('exit', (code) => reject(new Error(`abu console exited with ${code}: ${seen}`)));
+  });
 }
 
 describe('serial console over a pty pair', function () {
@@ -69,8 +88,10 @@ describe('serial console over a pty pair', function () {
 
   it('pushes the 1.1.0 bundle into B, then activate other and reboot switch back to A', async () => {
     const before = await slotHash(fx.sim, 'A');
-    const result = await pushBundle(pty.host, fx.sim.bundles[0]);
+    const progress: string[] = [];
+    const result = await pushBundle(pty.host, fx.sim.bundles[0], { onProgress: (p) => p.deviceLine && progress.push(p.deviceLine) });
     host.fresh();
+    assert.ok(progress.some((l) => /^PROGRESS writing \d+\/\d+$/.test(l)), progress.join('\n'));
     assert.ok(result.lines.some((l) => l.startsWith('installed 1.1.0 into slot B')), result.lines.join('\n'));
     console.log(`      serial push: ${result.bytes} bytes in ${result.seconds.toFixed(2)} s = ${(result.bytes / result.seconds / 1024).toFixed(0)} KiB/s`);
     const s = await fx.engine.status();
@@ -82,6 +103,32 @@ describe('serial console over a pty pair', function () {
     assert.equal((await host.command('reboot')).at(-1), 'OK');
     assert.ok((await host.command('status')).includes('booted A'));
     assert.ok((await host.command('history 5')).some((l) => / activate /.test(l)));
+  });
+
+  it('abu console push sends a file from the command line', async () => {
+    const out: string[] = [];
+    const sink = new Writable({ write(c, _e, cb) { out.push(String(c)); cb(); } });
+    const ctx = { stdin: process.stdin, stdout: sink, stderr: new Writable({ write: (_c, _e, cb) => cb() }), cwd: process.cwd(), env: {} };
+    const hostPath = pty.host.path;
+    await new Promise<void>((resolve) => pty.host.close(() => resolve()));
+    assert.equal(await consoleCommand.run(['push', '--device', hostPath, fx.sim.bundles[0]], ctx), 0);
+    assert.match(out.join(''), /installed 1\.1\.0 into slot B/);
+    await assert.rejects(consoleCommand.run(['push', '--device', '/nonexistent/tty', fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_SERIAL_DEVICE'));
+  });
+
+  it('abu console serves the device end of the line until it is stopped', async () => {
+    await server.stop();
+    const devPath = pty.device.path;
+    await new Promise<void>((resolve) => pty.device.close(() => resolve()));
+    const child = spawnConsole(devPath, fx.sim.configPath);
+    try {
+      await untilStderr(child, /serving on/);
+      host.fresh();
+      assert.ok((await host.command('status')).includes('booted A'));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
   });
 
   it('NAKs a corrupted block and installs after the retransmit', async () => {

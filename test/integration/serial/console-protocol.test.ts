@@ -1,0 +1,133 @@
+// The console protocol without a tty: the line splitter and block codec, and the server over a PassThrough pair.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { Duplex, PassThrough } from 'node:stream';
+import { AbuError } from '../../../engine/core/errors';
+import { ConsoleServer } from '../../../engine/transports/serial/console-server';
+import { BLOCK_BYTES, LineSplitter, decodeBlock, encodeBlock, parseCommand, parseInstallArgs } from '../../../engine/transports/serial/console-protocol';
+import { LineReader } from '../../../engine/transports/serial/push-client';
+import { simFixture, type SimFixture } from '../../helpers/sim-fixture';
+
+describe('serial console protocol', () => {
+  it('splits lines across chunks, drops a CR before LF and keeps a partial line', () => {
+    const s = new LineSplitter(16);
+    assert.deepEqual(s.push(Buffer.from('sta')), []);
+    assert.deepEqual(s.push(Buffer.from('tus\r\nhis')), [{ line: 'status' }]);
+    assert.deepEqual(s.push(Buffer.from('tory 3\n')), [{ line: 'history 3' }]);
+  });
+
+  it('discards an over-long line once, then reads the next line normally', () => {
+    const s = new LineSplitter(16);
+    const out = s.push(Buffer.from(`${'y'.repeat(40)}\nstatus\n`));
+    assert.equal(out.length, 2);
+    assert.ok('error' in out[0] && out[0].error.code === 'ABU_ERR_SERIAL_LINE_TOO_LONG');
+    assert.deepEqual(out[1], { line: 'status' });
+  });
+
+  it('refuses control characters and bytes above 0x7e', () => {
+    for (const bad of [[0x73, 0x00], [0x1b, 0x5b, 0x41], [0xc3, 0xa9]]) {
+      const [item] = new LineSplitter().push(Buffer.from([...bad, 0x0a]));
+      assert.ok('error' in item && item.error.code === 'ABU_ERR_SERIAL_GARBAGE', JSON.stringify(bad));
+    }
+  });
+
+  it('parses commands with their argument counts', () => {
+    assert.deepEqual(parseCommand('  activate   other '), { verb: 'activate', args: ['other'] });
+    assert.equal(parseCommand('   '), null);
+    assert.throws(() => parseCommand('activate'), (e) => e instanceof AbuError && e.code === 'ABU_ERR_USAGE');
+    assert.throws(() => parseCommand('rm -rf /'), (e) => e instanceof AbuError && e.code === 'ABU_ERR_USAGE');
+    assert.deepEqual(parseInstallArgs(['12', 'AB'.repeat(32)]), { size: 12, sha256: 'ab'.repeat(32) });
+    assert.throws(() => parseInstallArgs(['0', 'ab'.repeat(32)]), /positive byte count/);
+    assert.throws(() => parseInstallArgs(['12', 'xyz']), /64 hex digits/);
+  });
+
+  it('round-trips a block and catches a flipped character, an empty block and an oversized one', () => {
+    const data = Buffer.from(Array.from({ length: BLOCK_BYTES }, (_, i) => i % 251));
+    const line = encodeBlock(7, data);
+    assert.deepEqual(decodeBlock(line), { seq: 7, data });
+    const flipped = line.slice(0, 20) + (line[20] === 'A' ? 'B' : 'A') + line.slice(21);
+    assert.throws(() => decodeBlock(flipped), (e) => e instanceof AbuError && e.details.reason === 'crc-mismatch' && e.details.seq === 7);
+    assert.throws(() => decodeBlock(encodeBlock(1, Buffer.alloc(0))), (e) => e instanceof AbuError && e.details.reason === 'bad-length');
+    assert.throws(() => decodeBlock(encodeBlock(1, Buffer.alloc(BLOCK_BYTES + 1))), (e) => e instanceof AbuError && e.details.reason === 'bad-length');
+    assert.throws(() => decodeBlock('D x y z'), (e) => e instanceof AbuError && e.details.reason === 'malformed');
+  });
+});
+
+describe('serial console server over a PassThrough pair', function () {
+  this.timeout(20_000);
+  let fx: SimFixture;
+  let server: ConsoleServer;
+  let toDevice: PassThrough;
+  let reader: LineReader;
+  let bundle: Buffer;
+
+  const send = (line: string) => toDevice.write(`${line}\n`);
+  const next = () => reader.next(5000);
+  async function answer(): Promise<string[]> {
+    const lines: string[] = [];
+    for (let l = await next(); ; l = await next()) {
+      lines.push(l);
+      if (l === 'OK' || l.startsWith('ERR ')) return lines;
+    }
+  }
+
+  beforeEach(async () => {
+    fx = await simFixture();
+    bundle = await fs.readFile(fx.sim.bundles[0]);
+    toDevice = new PassThrough();
+    const fromDevice = new PassThrough();
+    server = new ConsoleServer(fx.engine, Duplex.from({ readable: toDevice, writable: fromDevice }), { idleTimeoutMs: 300 });
+    reader = new LineReader(fromDevice);
+    server.start();
+  });
+
+  afterEach(async () => {
+    await server.stop();
+    reader.close();
+    await fx.cleanup();
+  });
+
+  function announce(size = bundle.length, sha = createHash('sha256').update(bundle).digest('hex')): Promise<string> {
+    send(`install ${size} ${sha}`);
+    return next();
+  }
+
+  it('acks a duplicate block without taking it twice and refuses one out of order', async () => {
+    assert.equal(await announce(), `READY ${BLOCK_BYTES}`);
+    send(encodeBlock(0, bundle.subarray(0, BLOCK_BYTES)));
+    assert.equal(await next(), 'OK 0');
+    send(encodeBlock(0, bundle.subarray(0, BLOCK_BYTES)));
+    assert.equal(await next(), 'OK 0');
+    send(encodeBlock(2, bundle.subarray(2 * BLOCK_BYTES, 3 * BLOCK_BYTES)));
+    assert.equal(await next(), 'NAK 2 out-of-order expected 1');
+    send('END');
+    assert.match((await answer()).at(-1)!, new RegExp(`^ERR ABU_ERR_SOURCE .*after ${BLOCK_BYTES} of the ${bundle.length} announced bytes`));
+    assert.equal((await fx.engine.status()).operation, null);
+  });
+
+  it('ends the upload with ERR when a block goes past the announced size', async () => {
+    assert.equal(await announce(100), `READY ${BLOCK_BYTES}`);
+    send(encodeBlock(0, bundle.subarray(0, 200)));
+    assert.match((await answer()).at(-1)!, /^ERR ABU_ERR_SERIAL_BLOCK .*past the announced 100 bytes/);
+    send('status');
+    assert.equal((await answer()).at(-1), 'OK');
+  });
+
+  it('abandons an upload whose host goes silent, so the engine is free again', async () => {
+    assert.equal(await announce(), `READY ${BLOCK_BYTES}`);
+    assert.match((await answer()).at(-1)!, /^ERR ABU_ERR_SERIAL_TIMEOUT /);
+    assert.equal((await fx.engine.status()).operation, null);
+  });
+
+  it('answers help, history and an unknown slot with a final OK or ERR line', async () => {
+    send('help');
+    assert.ok((await answer()).some((l) => l.startsWith('install SIZE SHA256HEX')));
+    send('history 2');
+    assert.equal((await answer()).at(-1), 'OK');
+    send('mark-bad Z');
+    assert.match((await answer()).at(-1)!, /^ERR ABU_ERR_/);
+    send('cancel');
+    assert.match((await answer()).at(-1)!, /^ERR ABU_ERR_NOTHING_RUNNING /);
+  });
+});
