@@ -11,26 +11,48 @@ export const BLOCK_BYTES = 3072;
 export type LineItem = { line: string } | { error: AbuError };
 
 /**
- * Splits a byte stream into lines ("\n", an optional "\r" before it dropped). A line longer than
- * `max` is discarded up to its newline and reported once, so a flood never grows memory.
+ * Splits a byte stream into lines ended by LF, CR or CRLF (terminals send CR for Enter). A line longer
+ * than `max` is discarded up to its end and reported once, so a flood never grows memory. With
+ * `editing`, DEL and BS erase the previous character, for an operator typing at a terminal.
  */
 export class LineSplitter {
   private parts: Buffer[] = [];
   private length = 0;
   private overflowing = false;
+  private afterCR = false;
 
-  constructor(private readonly max = MAX_LINE) {}
+  constructor(private readonly max = MAX_LINE, private readonly editing = false) {}
 
   push(bytes: Buffer): LineItem[] {
     const out: LineItem[] = [];
     let start = 0;
-    for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, start)) {
-      this.keep(bytes.subarray(start, nl));
-      out.push(this.take());
-      start = nl + 1;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (b === 10 && this.afterCR) {
+        this.afterCR = false; // the LF of a CRLF: that line already ended
+        start = i + 1;
+        continue;
+      }
+      this.afterCR = b === 13;
+      if (b === 10 || b === 13) {
+        this.keep(bytes.subarray(start, i));
+        out.push(this.take());
+        start = i + 1;
+      } else if (this.editing && (b === 0x7f || b === 8)) {
+        this.keep(bytes.subarray(start, i));
+        this.erase();
+        start = i + 1;
+      }
     }
     this.keep(bytes.subarray(start));
     return out;
+  }
+
+  private erase(): void {
+    const last = this.parts.pop();
+    if (!last || this.overflowing) return;
+    if (last.length > 1) this.parts.push(last.subarray(0, last.length - 1));
+    this.length--;
   }
 
   private keep(piece: Buffer): void {
@@ -50,10 +72,9 @@ export class LineSplitter {
       this.overflowing = false;
       return { error: new AbuError('ABU_ERR_SERIAL_LINE_TOO_LONG', `line longer than ${this.max} bytes discarded; keep lines shorter`) };
     }
-    let raw = Buffer.concat(this.parts, this.length);
+    const raw = Buffer.concat(this.parts, this.length);
     this.parts = [];
     this.length = 0;
-    if (raw.length > 0 && raw[raw.length - 1] === 13) raw = raw.subarray(0, raw.length - 1);
     return textLine(raw);
   }
 }
@@ -66,6 +87,19 @@ function textLine(raw: Buffer): LineItem {
     }
   }
   return { line: raw.toString('latin1') };
+}
+
+/** What a terminal should show for typed bytes: Enter as a new line, DEL/BS as a rub-out, control bytes not at all. */
+export function echoBytes(bytes: Buffer): string {
+  let out = '';
+  let afterCR = false;
+  for (const b of bytes) {
+    if (b === 13 || (b === 10 && !afterCR)) out += '\r\n';
+    else if (b === 0x7f || b === 8) out += '\b \b';
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    afterCR = b === 13;
+  }
+  return out;
 }
 
 export interface ConsoleCommand {

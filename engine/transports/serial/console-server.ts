@@ -5,12 +5,14 @@ import type { ProgressEvent } from '../../core/progress';
 import type { SlotName } from '../../core/slot';
 import type { Engine } from '../../facade';
 import { formatHistory, formatInstalled, formatStatus } from './console-format';
-import { BLOCK_BYTES, HELP_TEXT, LineSplitter, PROMPT, errLine, parseCommand, parseInstallArgs, type LineItem } from './console-protocol';
+import { BLOCK_BYTES, HELP_TEXT, LineSplitter, MAX_LINE, PROMPT, echoBytes, errLine, parseCommand, parseInstallArgs, type LineItem } from './console-protocol';
 import { SerialUpload } from './serial-upload';
 
 export interface ConsoleServerOptions {
   /** An upload with no line for this long is abandoned, so a vanished host never holds the engine (default 60 s). */
   idleTimeoutMs?: number;
+  /** Echo typed characters and allow DEL/BS editing, for an operator at a terminal (scripts leave it off). */
+  echo?: boolean;
 }
 
 /** Queued lines before reading pauses: the host waits for each answer, so more means a flood. */
@@ -18,7 +20,7 @@ const MAX_QUEUED = 32;
 const PROGRESS_EVERY_MS = 500;
 
 export class ConsoleServer {
-  private readonly splitter = new LineSplitter();
+  private readonly splitter: LineSplitter;
   private readonly queue: LineItem[] = [];
   private pumping = false;
   private upload: SerialUpload | null = null;
@@ -27,7 +29,9 @@ export class ConsoleServer {
   private unsubscribe: (() => void) | null = null;
   private readonly onData = (b: Buffer) => this.receive(b);
 
-  constructor(private readonly engine: Engine, private readonly io: Duplex, private readonly o: ConsoleServerOptions = {}) {}
+  constructor(private readonly engine: Engine, private readonly io: Duplex, private readonly o: ConsoleServerOptions = {}) {
+    this.splitter = new LineSplitter(MAX_LINE, o.echo === true);
+  }
 
   start(): void {
     this.io.on('data', this.onData);
@@ -50,6 +54,8 @@ export class ConsoleServer {
   }
 
   private receive(bytes: Buffer): void {
+    // Upload blocks are never echoed: they would double the traffic on a slow line.
+    if (this.o.echo && !this.upload && this.io.writable) this.io.write(echoBytes(bytes));
     for (const item of this.splitter.push(bytes)) {
       // cancel jumps the queue: the line ahead of it may be a block waiting for a stalled disk.
       if ('line' in item && item.line.trim() === 'cancel' && this.upload) this.upload.cancel();
@@ -127,6 +133,8 @@ export class ConsoleServer {
     this.touch();
     if ('error' in item) return this.say(`NAK - ${item.error.code}`);
     const line = item.line.trim();
+    if (line === '') return;
+    if (line === 'cancel') return upload.cancel(); // queued behind the install line that started the upload
     if (line.startsWith('D ')) {
       const reply = await upload.block(line);
       if (this.upload === upload) this.say(reply);

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import { Duplex, PassThrough } from 'node:stream';
 import { AbuError } from '../../../engine/core/errors';
 import { ConsoleServer } from '../../../engine/transports/serial/console-server';
-import { BLOCK_BYTES, LineSplitter, decodeBlock, encodeBlock, parseCommand, parseInstallArgs } from '../../../engine/transports/serial/console-protocol';
+import { BLOCK_BYTES, LineSplitter, decodeBlock, echoBytes, encodeBlock, parseCommand, parseInstallArgs } from '../../../engine/transports/serial/console-protocol';
 import { LineReader } from '../../../engine/transports/serial/push-client';
 import { simFixture, type SimFixture } from '../../helpers/sim-fixture';
 
@@ -15,6 +15,19 @@ describe('serial console protocol', () => {
     assert.deepEqual(s.push(Buffer.from('sta')), []);
     assert.deepEqual(s.push(Buffer.from('tus\r\nhis')), [{ line: 'status' }]);
     assert.deepEqual(s.push(Buffer.from('tory 3\n')), [{ line: 'history 3' }]);
+  });
+
+  it('ends lines at CR as terminals send on Enter, and counts a CRLF split across chunks once', () => {
+    const s = new LineSplitter(16);
+    assert.deepEqual(s.push(Buffer.from('status\rhelp\r')), [{ line: 'status' }, { line: 'help' }]);
+    assert.deepEqual(s.push(Buffer.from('\nreboot\n')), [{ line: 'reboot' }]);
+  });
+
+  it('lets an operator rub out typing with DEL or BS only when editing is on', () => {
+    assert.deepEqual(new LineSplitter(64, true).push(Buffer.from('stax\x7ft\x08tus\r')), [{ line: 'status' }]);
+    const [plain] = new LineSplitter(64).push(Buffer.from('stax\x7ftus\n'));
+    assert.ok('error' in plain && plain.error.code === 'ABU_ERR_SERIAL_GARBAGE');
+    assert.equal(echoBytes(Buffer.from('ab\x7f\x1b\r\n')), 'ab\b \b\r\n');
   });
 
   it('discards an over-long line once, then reads the next line normally', () => {
@@ -118,6 +131,28 @@ describe('serial console server over a PassThrough pair', function () {
     assert.equal(await announce(), `READY ${BLOCK_BYTES}`);
     assert.match((await answer()).at(-1)!, /^ERR ABU_ERR_SERIAL_TIMEOUT /);
     assert.equal((await fx.engine.status()).operation, null);
+  });
+
+  it('cancel typed right behind the install line stops the upload it started', async () => {
+    send(`install 10 ${'ab'.repeat(32)}\ncancel`);
+    assert.equal(await next(), `READY ${BLOCK_BYTES}`);
+    assert.match((await answer()).at(-1)!, /^ERR ABU_ERR_CANCELLED /);
+  });
+
+  it('with echo on, shows typing and takes a line edited with DEL', async () => {
+    await server.stop();
+    const fromDevice = new PassThrough();
+    toDevice = new PassThrough();
+    server = new ConsoleServer(fx.engine, Duplex.from({ readable: toDevice, writable: fromDevice }), { echo: true });
+    const echoed: string[] = [];
+    fromDevice.on('data', (d: Buffer) => echoed.push(String(d)));
+    reader.close();
+    reader = new LineReader(fromDevice);
+    server.start();
+    toDevice.write('stax\x7ftus\r');
+    const lines = await answer();
+    assert.ok(lines.includes('booted A') && lines.at(-1) === 'OK', lines.join('\n'));
+    assert.ok(echoed.join('').includes('stax\b \btus\r\n'));
   });
 
   it('answers help, history and an unknown slot with a final OK or ERR line', async () => {

@@ -11,14 +11,14 @@ const DEFAULT_BAUD = 115200;
 export const consoleCommand: Command = {
   name: 'console',
   summary: 'serve the recovery console on a serial line (push: send a bundle to one from the host)',
-  usage: 'abu console --device PATH [--baud N] [--config FILE] | abu console push --device PATH [--baud N] FILE',
+  usage: 'abu console --device PATH [--baud N] [--echo] [--config FILE] | abu console push --device PATH [--baud N] [--sha256 HEX] FILE',
   async run(args, ctx) {
     if (args[0] === 'push') return push(args.slice(1), ctx);
-    const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' } }, false);
+    const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' }, echo: { type: 'boolean' } }, false);
     if (positionals.length > 0) throw usage();
     const port = await openPort(device(values.device), baud(values.baud));
     await withEngine(values, ctx, async (engine) => {
-      const server = new ConsoleServer(engine, port);
+      const server = new ConsoleServer(engine, port, { echo: values.echo === true });
       server.start();
       ctx.stderr.write(`abu console: serving on ${port.path} at ${port.baudRate} baud; Ctrl-C stops\n`);
       await untilStoppedOrClosed(port);
@@ -30,7 +30,7 @@ export const consoleCommand: Command = {
 };
 
 async function push(args: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' } });
+  const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' } });
   if (positionals.length !== 1) throw usage();
   const rate = baud(values.baud);
   const port = await openPort(device(values.device), rate);
@@ -40,6 +40,7 @@ async function push(args: string[], ctx: CliContext): Promise<number> {
     let shown = -1;
     const result = await pushBundle(port, positionals[0], {
       ackTimeoutMs,
+      sha256: typeof values.sha256 === 'string' ? values.sha256.toLowerCase() : undefined,
       onProgress: (p) => {
         if (p.deviceLine) return void ctx.stderr.write(`${p.deviceLine}\n`);
         const pct = Math.floor((p.sent * 100) / p.total);
