@@ -28,6 +28,8 @@ export class ConsoleServer {
   private lastProgress = { phase: '', at: 0 };
   private unsubscribe: (() => void) | null = null;
   private readonly onData = (b: Buffer) => this.receive(b);
+  /** A failing line (unplugged adapter) must not crash the device: cancel any upload and go quiet. */
+  private readonly onError = () => this.upload?.cancel();
 
   constructor(private readonly engine: Engine, private readonly io: Duplex, private readonly o: ConsoleServerOptions = {}) {
     this.splitter = new LineSplitter(MAX_LINE, o.echo === true);
@@ -35,12 +37,14 @@ export class ConsoleServer {
 
   start(): void {
     this.io.on('data', this.onData);
+    this.io.on('error', this.onError);
     this.io.write(PROMPT);
   }
 
   /** Stops reading; a running upload is cancelled so nothing half-sent is activated. */
   async stop(): Promise<void> {
     this.io.off('data', this.onData);
+    this.io.off('error', this.onError);
     const upload = this.upload;
     if (upload) {
       upload.cancel();
@@ -138,8 +142,10 @@ export class ConsoleServer {
     if (line.startsWith('D ')) {
       const reply = await upload.block(line);
       if (this.upload === upload) this.say(reply);
+      this.touch(); // the wait for the disk to drain is not the host's silence
     } else if (line === 'END') {
       upload.end();
+      this.touch();
     } else {
       this.say(errLine('ABU_ERR_BUSY', 'an upload is running on this console; send D lines, END or cancel'));
     }
@@ -154,8 +160,10 @@ export class ConsoleServer {
     this.answer(result);
   }
 
+  /** Re-arms the idle timer; after END the engine is working, not the host, so no timer runs. */
   private touch(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (!this.upload || this.upload.done) return;
     const ms = this.o.idleTimeoutMs ?? 60_000;
     this.idleTimer = setTimeout(() => this.upload?.fail(new AbuError('ABU_ERR_SERIAL_TIMEOUT', `no upload line for ${ms / 1000} s; upload abandoned, nothing was activated`)), ms);
   }

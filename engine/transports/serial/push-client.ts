@@ -83,7 +83,8 @@ export async function pushBundle(io: Duplex, file: string, o: PushOptions = {}):
   const reader = new LineReader(io);
   const started = Date.now();
   try {
-    io.write(`install ${size} ${sha}\n`);
+    // The leading newline ends whatever half line (noise, a typed word) the device holds, so install starts clean.
+    io.write(`\ninstall ${size} ${sha}\n`);
     await expectReady(reader, o);
     const retransmits = await sendBlocks(io, reader, file, size, o);
     io.write('END\n');

@@ -52,6 +52,11 @@ export class SerialUpload {
     return this.received;
   }
 
+  /** True after END (or a failure): only the engine's answer is still to come. */
+  get done(): boolean {
+    return this.ended;
+  }
+
   /**
    * Handles a D line: the answer is `OK <seq>` once the bytes are in the pipe (so a slow disk slows the
    * sender), or `NAK <seq> <reason>` for a block to send again. Throws only when the upload cannot go on.

@@ -84,6 +84,7 @@ function untilStoppedOrClosed(port: SerialPort): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
     port.once('close', () => resolve());
+    port.once('error', () => resolve());
   });
 }
 
