@@ -8,11 +8,12 @@ import { bundleCreateCommand } from './commands/bundle-create';
 import { bundleInspectCommand } from './commands/bundle-inspect';
 import { simCommand } from './commands/sim';
 import { serveCommand } from './commands/serve';
+import { consoleCommand } from './commands/console';
 
 export function commandTable(): Map<string, Command> {
   const all: Command[] = [
     statusCommand, installCommand, activateCommand, markGoodCommand, markBadCommand, bootCheckCommand, rebootCommand, historyCommand,
-    serveCommand, keygenCommand, bundleCreateCommand, bundleInspectCommand, simCommand,
+    serveCommand, consoleCommand, keygenCommand, bundleCreateCommand, bundleInspectCommand, simCommand,
   ];
   return new Map(all.map((c) => [c.name, c]));
 }
