@@ -1,6 +1,7 @@
 // The engine: builds implementations from config (the only place that does) and runs one operation at a time.
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { AbuError, isAbuError } from './core/errors';
 import { PROGRESS_SCHEMA, type EventSink, type LogEvent, type ProgressEvent } from './core/progress';
 import type { SlotName } from './core/slot';
@@ -8,16 +9,17 @@ import { loadConfig, type AbuConfig } from './config';
 import type { BootFlagBackend } from './boot/boot-flag-backend';
 import { createBootFlagBackend } from './boot/registry';
 import { loadKeyring } from './bundle/bundle-reader';
-import type { ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult } from './facade';
+import type { ActivateOptions, ActivateResult, ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult } from './facade';
 import { bootConfirm, confirmGood } from './install/boot-confirm';
-import { activateSlot } from './install/activation';
+import { activateSlot, keepBooted } from './install/activation';
 import { install } from './install/installer';
-import { checkFloor } from './policy/version-policy';
+import { checkFloor, checkIrreversibleAccepted } from './policy/version-policy';
 import { restart } from './reboot';
 import { bootedSlot } from './slots/booted-slot';
 import { DeviceSlotStore } from './slots/device-slot-store';
 import type { SlotStore } from './slots/slot-store';
 import type { ImageSource } from './sources/image-source';
+import { ApplianceLock } from './state/appliance-lock';
 import { historyEntry, StateStore, type SlotRecord } from './state/state-store';
 import { buildStatus } from './status';
 
@@ -26,16 +28,29 @@ export interface EngineParts {
   slots: SlotStore;
   boot: BootFlagBackend;
   state: StateStore;
+  lock: ApplianceLock;
 }
 
-export async function createEngine(configPath: string): Promise<AbuEngine> {
+export interface EngineOptions {
+  /** The entry point named to a second writer refused by the appliance lock (default: this command line). */
+  owner?: string;
+}
+
+export async function createEngine(configPath: string, options: EngineOptions = {}): Promise<AbuEngine> {
   const config = await loadConfig(configPath);
   return new AbuEngine({
     config,
     slots: new DeviceSlotStore(config.slots),
     boot: await createBootFlagBackend(config.bootloader),
     state: new StateStore(config.stateDir),
+    lock: new ApplianceLock(config.stateDir, options.owner ?? commandLine()),
   });
+}
+
+/** "abu install --direct x.abu": how a holder of the lock is shown to the operator. */
+function commandLine(): string {
+  const args = process.argv.slice(2).map((a) => (a.includes('/') ? path.basename(a) : a));
+  return ['abu', ...args].join(' ').slice(0, 120);
 }
 
 export class AbuEngine implements Engine {
@@ -50,7 +65,9 @@ export class AbuEngine implements Engine {
   }
 
   async status(): Promise<ApplianceStatus> {
-    return buildStatus(this.parts, await this.booted(), this.operation);
+    const holder = await this.parts.lock.holder();
+    const operation = this.operation ?? (holder ? `${holder.operation} (${holder.owner}, pid ${holder.pid})` : null);
+    return buildStatus(this.parts, await this.booted(), operation, holder);
   }
 
   async history(limit = 100): Promise<HistoryEntry[]> {
@@ -62,33 +79,34 @@ export class AbuEngine implements Engine {
       const booted = await this.booted();
       const result = await install(
         { ...this.parts, keyring: await loadKeyring(this.parts.config.keyring), events: this.fanout() },
-        { op, source, booted, target: this.alternateOf(booted), installedVersion: await this.installedVersion(booted), activate: options.activate ?? this.parts.config.install.activate, signal: options.signal },
+        {
+          op, source, booted, target: this.alternateOf(booted), installedVersion: await this.installedVersion(booted),
+          activate: options.reboot || (options.activate ?? this.parts.config.install.activate),
+          acceptIrreversible: options.acceptIrreversible ?? false,
+          signal: options.signal,
+        },
       );
-      if (result.activated && this.parts.config.install.rebootAfterInstall) await this.doReboot();
+      if (result.activated && (options.reboot || this.parts.config.install.rebootAfterInstall)) await this.doReboot();
       return result;
     });
   }
 
-  activate(target: 'other' | SlotName): Promise<void> {
+  activate(target: 'other' | SlotName, options: ActivateOptions = {}): Promise<ActivateResult> {
     return this.exclusive(`activate ${target}`, async () => {
       const booted = await this.booted();
       const slot = target === 'other' ? this.alternateOf(booted) : target;
+      this.parts.slots.classes(slot); // ABU_ERR_SLOT_UNKNOWN for a name the config does not know
+      if (slot === booted) return keepBooted(this.parts, booted);
       const s = await this.parts.state.load();
       const release = s.slots[slot] ?? this.factoryRelease(slot);
-      if (slot !== booted && !release?.verified) {
+      if (!release?.verified) {
         throw new AbuError('ABU_ERR_NOT_INSTALLED', `slot ${slot} holds no verified release; install one before activating it`);
       }
-      if (release) checkFloor(release.version, s.floor);
-      const what = `slot ${slot}${release ? ` (${release.version})` : ''} will boot next`;
-      if (slot === booted) {
-        await this.parts.boot.activate(slot);
-        await this.parts.state.update((st) => {
-          st.pending = null;
-          st.history.push(historyEntry('activate', slot, what, { version: release?.version }));
-        });
-      } else {
-        await activateSlot(this.parts, slot, booted, release?.version ?? 'unknown', what);
-      }
+      checkFloor(release.version, s.floor);
+      checkIrreversibleAccepted(release, s.floor, options.acceptIrreversible);
+      const message = `slot ${slot} (${release.version}) will be tried on the next boot; slot ${booted} stays as the fallback`;
+      await activateSlot(this.parts, slot, booted, release.version, message);
+      return { slot, changed: true, message };
     });
   }
 
@@ -126,18 +144,38 @@ export class AbuEngine implements Engine {
     return this.operation;
   }
 
+  /**
+   * Runs one operation that may write a slot, the boot flags or the state: refused while this engine runs
+   * another, and under the appliance lock so no other process (CLI, console, daemon) writes meanwhile.
+   */
   private async exclusive<T>(name: string, fn: (op: string) => Promise<T>): Promise<T> {
-    if (this.operation) throw new AbuError('ABU_ERR_BUSY', `busy: "${this.operation}" is running`, { details: { running: this.operation } });
+    if (this.operation) throw new AbuError('ABU_ERR_BUSY', `busy: "${this.operation}" is running`, { details: { running: this.operation, pid: process.pid } });
     this.operation = name;
     const op = randomUUID();
+    const started = new Date().toISOString();
     try {
-      return await fn(op);
-    } catch (e) {
-      await this.recordFailure(op, name, e);
-      throw e;
+      const release = await this.parts.lock.acquire(name);
+      try {
+        const result = await fn(op);
+        await this.recordSuccess(started);
+        return result;
+      } catch (e) {
+        await this.recordFailure(op, name, e);
+        throw e;
+      } finally {
+        await release();
+      }
     } finally {
       this.operation = null;
     }
+  }
+
+  /** A later success turns the last error into a past one (the page stops showing it as a current fault). */
+  private async recordSuccess(started: string): Promise<void> {
+    const s = await this.parts.state.load().catch(() => null);
+    // An error this very operation recorded (a rollback found by boot-check) stays current.
+    if (!s?.lastError || s.lastError.past || s.lastError.time >= started) return;
+    await this.parts.state.update((st) => st.lastError && (st.lastError.past = true)).catch(() => undefined);
   }
 
   private async recordFailure(op: string, name: string, e: unknown): Promise<void> {

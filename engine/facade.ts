@@ -14,6 +14,19 @@ export interface SlotView {
   triesLeft: number;
   booted: boolean;
   primary: boolean;
+  /**
+   * What the slot holds as far as abu knows: a release whose whole image this appliance verified (or the
+   * configured factory image), an install that started and did not finish, nothing ever written, or an image
+   * abu has no record of (e.g. the booted one before any install).
+   */
+  image: 'verified' | 'incomplete' | 'empty' | 'unknown';
+}
+
+/** An activation written to the boot flags and not yet confirmed by a boot of that slot. */
+export interface PendingView {
+  slot: SlotName;
+  version: string;
+  time: string;
 }
 
 export interface ApplianceStatus {
@@ -24,9 +37,27 @@ export interface ApplianceStatus {
   slots: SlotView[];
   /** Versions older than this may not be installed or activated (set by irreversible releases). */
   floor: string | null;
-  /** What runs now, e.g. "install 1.1.0", or null. */
+  /**
+   * What runs now, e.g. "install 1.1.0", or null. Includes an operation of another abu process
+   * (the CLI with --direct, the serial console) that holds the appliance lock.
+   */
   operation: string | null;
-  lastError: { code: string; message: string; time: string } | null;
+  /** The process holding the appliance lock, when one does. */
+  lock: LockHolder | null;
+  /** The slot that boots next on trial, or null when the booted slot boots next. */
+  pending: PendingView | null;
+  /** The newest failure; `past` once a later operation succeeded (show it as history, not as a current fault). */
+  lastError: { code: string; message: string; time: string; past?: boolean } | null;
+}
+
+/** Who holds the appliance lock (`<stateDir>/abu.lock`): one writer per appliance, whatever the entry point. */
+export interface LockHolder {
+  pid: number;
+  /** The operation, e.g. "install from upload ...", "reboot". */
+  operation: string;
+  /** The entry point: "abu serve", "abu install --direct", "abu console", ... */
+  owner: string;
+  since: string;
 }
 
 export type HistoryKind = 'install' | 'activate' | 'mark-good' | 'mark-bad' | 'rollback' | 'boot' | 'install-failed';
@@ -42,8 +73,30 @@ export interface HistoryEntry {
 
 export interface InstallOptions {
   signal?: AbortSignal;
-  /** Set the target try-once after a verified write (default true). */
+  /** Set the target try-once after a verified write (default: config install.activate). */
   activate?: boolean;
+  /**
+   * The operator's explicit yes to activating an irreversible release (it raises the floor once confirmed).
+   * Without it an install that would activate one is refused before any byte is written
+   * (ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED); installing it without activating needs no confirmation.
+   */
+  acceptIrreversible?: boolean;
+  /** Restart into the new image once it is activated ("Install and restart"). Implies activate. */
+  reboot?: boolean;
+}
+
+export interface ActivateOptions {
+  /** Required to activate a slot holding an irreversible release above the floor. */
+  acceptIrreversible?: boolean;
+}
+
+export interface ActivateResult {
+  /** The slot that boots next. */
+  slot: SlotName;
+  /** False when nothing had to change (e.g. activating the booted slot that already boots next). */
+  changed: boolean;
+  /** One line for the operator: what boots next and why. */
+  message: string;
 }
 
 export interface InstallResult {
@@ -67,8 +120,12 @@ export interface Engine {
   history(limit?: number): Promise<HistoryEntry[]>;
   /** Verify and write a bundle into the alternate slot; throws AbuError (ABU_ERR_BUSY when one runs). */
   install(source: ImageSource, options?: InstallOptions): Promise<InstallResult>;
-  /** Switch the next boot to the alternate image ("other") or a named slot; refused below the floor. */
-  activate(target: 'other' | SlotName): Promise<void>;
+  /**
+   * Choose what boots next: the alternate image ("other") or a named slot, refused below the floor or for a slot
+   * without a verified release. Naming the booted slot keeps the current image: it undoes a pending activation,
+   * or is a no-op (changed: false) when the booted slot already boots next.
+   */
+  activate(target: 'other' | SlotName, options?: ActivateOptions): Promise<ActivateResult>;
   markGood(slot?: SlotName): Promise<void>;
   markBad(slot?: SlotName): Promise<void>;
   /** Run at boot: health checks, then confirm or mark bad; records rollbacks. */

@@ -1,9 +1,10 @@
 // Assembles the appliance status from the boot flags (truth about boots) and abu's records (versions, history).
 import type { EngineParts } from './engine';
-import type { ApplianceStatus, SlotView } from './facade';
-import type { SlotName } from './core/slot';
+import type { ApplianceStatus, LockHolder, SlotView } from './facade';
+import type { SlotBootStatus, SlotName } from './core/slot';
+import type { PersistedState, SlotRecord } from './state/state-store';
 
-export async function buildStatus(parts: EngineParts, booted: SlotName, operation: string | null): Promise<ApplianceStatus> {
+export async function buildStatus(parts: EngineParts, booted: SlotName, operation: string | null, lock: LockHolder | null): Promise<ApplianceStatus> {
   const [flags, s] = await Promise.all([parts.boot.status(), parts.state.load()]);
   const slots: SlotView[] = parts.config.slots.map((cfg) => {
     const f = flags.find((x) => x.slot === cfg.name);
@@ -11,13 +12,14 @@ export async function buildStatus(parts: EngineParts, booted: SlotName, operatio
     return {
       name: cfg.name,
       device: Object.values(cfg.targets).map((t) => (t.partition ? `${t.device}#${t.partition}` : t.device)).join(', '),
-      version: rec?.version ?? null,
-      description: rec?.description ?? null,
+      version: (rec?.verified ? rec.version : null) ?? factoryVersion(parts, cfg.name),
+      description: rec?.verified ? rec.description : null,
       irreversible: rec?.irreversible ?? false,
       state: f?.state ?? 'bad',
       triesLeft: f?.triesLeft ?? 0,
       booted: cfg.name === booted,
       primary: f?.primary ?? false,
+      image: imageOf(rec, f, cfg.name === booted || factoryVersion(parts, cfg.name) !== null),
     };
   });
   return {
@@ -27,6 +29,26 @@ export async function buildStatus(parts: EngineParts, booted: SlotName, operatio
     slots,
     floor: s.floor,
     operation,
+    lock,
+    pending: pendingOf(s),
     lastError: s.lastError,
   };
+}
+
+function imageOf(rec: SlotRecord | null, f: SlotBootStatus | undefined, knownRunning: boolean): SlotView['image'] {
+  if (rec) return rec.verified ? 'verified' : 'incomplete';
+  if (knownRunning) return 'unknown';
+  // Never recorded and not bootable: nothing abu knows of was ever written there.
+  return !f || f.state === 'bad' ? 'empty' : 'unknown';
+}
+
+function factoryVersion(parts: EngineParts, slot: SlotName): string | null {
+  const f = parts.config.factoryVersion;
+  return f && 'slot' in f && f.slot === slot ? f.version : null;
+}
+
+/** Only an activation the bootloader can already see is pending (flagsWritten false means it never reached it). */
+function pendingOf(s: PersistedState): ApplianceStatus['pending'] {
+  if (!s.pending || s.pending.flagsWritten === false) return null;
+  return { slot: s.pending.slot, version: s.pending.version, time: s.pending.time };
 }

@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   ABU_ERR_HEALTH_CHECK: 'a health check failed',
   ABU_ERR_ROLLBACK: 'the bootloader fell back to the previous slot',
   ABU_ERR_NOT_INSTALLED: 'that slot holds no verified release',
+  ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED: 'activating an irreversible release needs the operator\'s explicit confirmation',
 
   // transports (HTTP, serial)
   ABU_ERR_UNAUTHORIZED: 'missing or wrong token',

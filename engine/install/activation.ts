@@ -1,7 +1,9 @@
 // Switching the next boot to a slot, recorded so boot-check can tell a rollback from an interrupted switch.
 import type { SlotName } from '../core/slot';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
+import type { ActivateResult } from '../facade';
 import { historyEntry, type StateStore } from '../state/state-store';
+import { confirmGood } from './boot-confirm';
 
 export interface ActivationDeps {
   boot: BootFlagBackend;
@@ -20,4 +22,30 @@ export async function activateSlot(deps: ActivationDeps, slot: SlotName, from: S
     s.pending = { slot, from, version, time, flagsWritten: true };
     s.history.push(historyEntry('activate', slot, message, { version }));
   });
+}
+
+/**
+ * "Keep current image": the booted slot boots next. A slot activated but never booted is set back to not
+ * bootable (its verified release stays recorded, so it can be activated again); a booted slot on trial is left
+ * for boot-check; a booted slot that already boots next is left alone.
+ */
+export async function keepBooted(deps: ActivationDeps, booted: SlotName): Promise<ActivateResult> {
+  const flags = await deps.boot.status();
+  const mine = flags.find((f) => f.slot === booted);
+  const version = (await deps.state.load()).slots[booted]?.version;
+  const name = `slot ${booted}${version ? ` (${version})` : ''}`;
+  if (mine?.state === 'trying') return { slot: booted, changed: false, message: `${name} is booted on trial; boot-check (or mark-good) confirms it` };
+  const ahead = flags.filter((f) => f.slot !== booted && (f.primary || f.state === 'trying'));
+  if (mine?.state === 'good' && mine.primary && ahead.length === 0) {
+    return { slot: booted, changed: false, message: `${name} is booted and already boots next; nothing changed` };
+  }
+  if (mine?.state !== 'good') await confirmGood(deps, booted);
+  for (const f of ahead) await deps.boot.markBad(f.slot);
+  const undone = ahead.map((f) => f.slot).join(', ');
+  const message = `${name} boots next${undone ? `; the activation of slot ${undone} was undone (it stays installed as the alternate image)` : ''}`;
+  await deps.state.update((s) => {
+    if (s.pending && s.pending.slot !== booted) s.pending = null;
+    s.history.push(historyEntry('activate', booted, message, { version }));
+  });
+  return { slot: booted, changed: true, message };
 }

@@ -15,6 +15,7 @@ import { BufferPool } from './buffer-pool';
 import { activateSlot } from './activation';
 import { writeImage } from './image-writer';
 import { buildInstallPlan, type InstallPlan } from './plan';
+import { checkIrreversibleAccepted } from '../policy/version-policy';
 import { ProgressMeter } from './progress-meter';
 
 export interface InstallDeps {
@@ -33,6 +34,8 @@ export interface InstallRequest {
   target: SlotName;
   installedVersion: string | null;
   activate: boolean;
+  /** The operator confirmed activating an irreversible release (checked before any write). */
+  acceptIrreversible: boolean;
   signal?: AbortSignal;
 }
 
@@ -45,10 +48,16 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
   const bundle = await openBundle(stream, deps.keyring, { idleTimeoutMs: deps.config.install.idleTimeoutSeconds * 1000 });
   try {
     const plan = await planFor(deps, req, bundle);
+    if (req.activate) checkIrreversibleAccepted({ version: plan.version, irreversible: plan.irreversible }, (await deps.state.load()).floor, req.acceptIrreversible);
     log(`bundle ${plan.version} signed by ${bundle.signedBy.join(', ')}; installing into slot ${plan.targetSlot}`);
     await markTargetBad(deps, plan);
-    await writeAll(deps, req, bundle, plan);
-    await bundle.finish();
+    try {
+      await writeAll(deps, req, bundle, plan);
+      await bundle.finish();
+    } catch (e) {
+      await forgetUnverified(deps, plan);
+      throw e;
+    }
     await recordInstalled(deps, plan, bundle);
     log(`slot ${plan.targetSlot} holds ${plan.version}, verified`);
     if (req.activate) await activateVerified(deps, plan, log);
@@ -71,13 +80,37 @@ async function planFor(deps: InstallDeps, req: InstallRequest, bundle: OpenedBun
   });
 }
 
-/** Before the first byte: a cut from here on must never boot a half-written slot. */
+/**
+ * Before the first byte: a cut from here on must never boot a half-written slot. Flags first: a refused
+ * mark-bad leaves the slot's record as it was (its bytes are untouched). Then the record says "incomplete"
+ * (verified: false) until this same run verified every byte; only the target's record changes.
+ */
 async function markTargetBad(deps: InstallDeps, plan: InstallPlan): Promise<void> {
+  await deps.boot.markBad(plan.targetSlot);
   await deps.state.update((s) => {
-    s.slots[plan.targetSlot] = null;
+    s.slots[plan.targetSlot] = { ...releaseOf(plan), manifestSha256: '', verified: false };
     if (s.pending?.slot === plan.targetSlot) s.pending = null;
   });
-  await deps.boot.markBad(plan.targetSlot);
+}
+
+/**
+ * A failed write leaves the target not bootable and not verified. Under the appliance lock nothing else can
+ * have changed it since markTargetBad; this re-asserts it anyway so a failure can never end "verified".
+ */
+async function forgetUnverified(deps: InstallDeps, plan: InstallPlan): Promise<void> {
+  await deps.state
+    .update((s) => {
+      if (s.slots[plan.targetSlot]?.verified) s.slots[plan.targetSlot] = { ...releaseOf(plan), manifestSha256: '', verified: false };
+      if (s.pending?.slot === plan.targetSlot) s.pending = null;
+    })
+    .catch(() => undefined); // the write failure is what the operator needs to see
+  if ((await deps.boot.status().catch(() => [])).some((f) => f.slot === plan.targetSlot && f.state !== 'bad')) {
+    await deps.boot.markBad(plan.targetSlot).catch(() => undefined);
+  }
+}
+
+function releaseOf(plan: InstallPlan): { version: string; description: string; irreversible: boolean; installedAt: string } {
+  return { version: plan.version, description: plan.description, irreversible: plan.irreversible, installedAt: new Date().toISOString() };
 }
 
 async function writeAll(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle, plan: InstallPlan): Promise<void> {
@@ -101,14 +134,7 @@ async function writeAll(deps: InstallDeps, req: InstallRequest, bundle: OpenedBu
 
 async function recordInstalled(deps: InstallDeps, plan: InstallPlan, bundle: OpenedBundle): Promise<void> {
   await deps.state.update((s) => {
-    s.slots[plan.targetSlot] = {
-      version: plan.version,
-      description: plan.description,
-      irreversible: plan.irreversible,
-      installedAt: new Date().toISOString(),
-      manifestSha256: bundle.manifestSha256.toString('hex'),
-      verified: true,
-    };
+    s.slots[plan.targetSlot] = { ...releaseOf(plan), manifestSha256: bundle.manifestSha256.toString('hex'), verified: true };
     s.history.push(historyEntry('install', plan.targetSlot, `installed ${plan.version} (${plan.totalBytes} bytes, verified)`, { version: plan.version }));
   });
 }

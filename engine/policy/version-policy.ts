@@ -79,3 +79,18 @@ function predecessorError(version: string, predecessor: string, installed: strin
 export function sortChain<T extends BundleIdentity>(bundles: T[]): T[] {
   return [...bundles].sort((a, b) => semver.compare(a.version, b.version));
 }
+
+/**
+ * An irreversible release raises the floor once its slot is confirmed, so activating one is the operator's
+ * explicit decision (product-docs/002). Already at or below the floor: nothing new is given up.
+ */
+export function checkIrreversibleAccepted(release: { version: string; irreversible: boolean }, floor: string | null, accepted: boolean | undefined): void {
+  if (!release.irreversible || accepted) return;
+  if (floor && !semver.gt(release.version, floor)) return;
+  throw new AbuError(
+    'ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED',
+    `${release.version} is an irreversible release: once it boots and is confirmed, no version older than ${release.version} can be installed or activated again. ` +
+      'Confirm with --accept-irreversible (CLI) or "acceptIrreversible": true (HTTP API), or install it without activating',
+    { details: { version: release.version } },
+  );
+}

@@ -28,7 +28,8 @@ export interface PersistedState {
   slots: Record<SlotName, SlotRecord | null>;
   floor: string | null;
   pending: PendingActivation | null;
-  lastError: { code: string; message: string; time: string } | null;
+  /** `past` once a later operation succeeded. */
+  lastError: { code: string; message: string; time: string; past?: boolean } | null;
   history: HistoryEntry[];
 }
 

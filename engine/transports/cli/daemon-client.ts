@@ -5,8 +5,9 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { AbuError, type AbuErrorCode } from '../../core/errors';
 import type { EventSink, LogEvent, ProgressEvent } from '../../core/progress';
-import type { ApplianceStatus, HistoryEntry, InstallResult } from '../../facade';
+import type { ActivateResult, ApplianceStatus, HistoryEntry, InstallResult } from '../../facade';
 import { loadConfig } from '../../config';
+import { isProcessAlive } from '../../core/pid';
 
 export interface DaemonEndpoint {
   url: string;
@@ -34,18 +35,9 @@ async function endpointFromConfig(configPath: string): Promise<DaemonEndpoint | 
   const config = await loadConfig(configPath).catch(() => null);
   if (!config) return null;
   const runtime = await fs.readFile(path.join(config.stateDir, 'daemon.json'), 'utf8').then((t) => JSON.parse(t) as { url: string; pid: number }, () => null);
-  if (!runtime || !isAlive(runtime.pid)) return null;
+  if (!runtime || !isProcessAlive(runtime.pid)) return null;
   const stored = await fs.readFile(path.join(config.stateDir, 'http-token'), 'utf8').then((t) => t.trim(), () => null);
   return { url: runtime.url, token: config.http.token ?? stored };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class DaemonClient {
@@ -71,8 +63,8 @@ export class DaemonClient {
     return this.json('POST', '/api/install-url', { url, activate });
   }
 
-  activate(slot?: string, reboot = false): Promise<{ activated: string; rebooting: boolean }> {
-    return this.json('POST', '/api/activate', { slot, reboot });
+  activate(slot?: string, reboot = false, acceptIrreversible?: boolean): Promise<ActivateResult & { activated: string; rebooting: boolean }> {
+    return this.json('POST', '/api/activate', { slot, reboot, acceptIrreversible });
   }
 
   markGood(slot?: string): Promise<unknown> {

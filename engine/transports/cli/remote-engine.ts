@@ -2,7 +2,7 @@
 import { AbuError } from '../../core/errors';
 import type { EventSink } from '../../core/progress';
 import type { SlotName } from '../../core/slot';
-import type { ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult } from '../../facade';
+import type { ActivateOptions, ActivateResult, ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult } from '../../facade';
 import { FileSource } from '../../sources/file-source';
 import type { ImageSource } from '../../sources/image-source';
 import type { DaemonClient } from './daemon-client';
@@ -34,8 +34,8 @@ export class RemoteEngine implements Engine {
     return this.client.installFileWithProgress(source.path, fanout, options.activate);
   }
 
-  async activate(target: 'other' | SlotName): Promise<void> {
-    await this.client.activate(target === 'other' ? undefined : target);
+  async activate(target: 'other' | SlotName, options: ActivateOptions = {}): Promise<ActivateResult> {
+    return this.client.activate(target === 'other' ? undefined : target, false, options.acceptIrreversible);
   }
 
   async markGood(slot?: SlotName): Promise<void> {

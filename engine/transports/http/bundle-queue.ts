@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbuError, isAbuError } from '../../core/errors';
 import type { ApplianceStatus } from '../../facade';
-import { checkInstallPolicy, sortChain } from '../../policy/version-policy';
+import { checkInstallPolicy, checkIrreversibleAccepted, sortChain } from '../../policy/version-policy';
 import { cancellable } from './operation-runner';
 import type { QueueItem, QueueStore } from './queue-store';
 import type { DaemonContext } from './server';
@@ -65,14 +65,21 @@ export class BundleQueue {
     this.ctx.hub.queueChanged();
   }
 
-  /** Checks the whole chain first, then applies in the background; progress goes to the live log. */
-  async apply(): Promise<QueueView> {
+  /**
+   * Checks the whole chain first, then applies in the background; progress goes to the live log. A queue
+   * holding an irreversible release applies only with the operator's explicit acceptance, kept beside the
+   * marker so an apply resumed after a restart still has it.
+   */
+  async apply(acceptIrreversible = false): Promise<QueueView> {
     if (this.applying) throw new AbuError('ABU_ERR_BUSY', 'the queue is already being applied', { details: { running: 'queue' } });
     await this.ctx.runner.assertIdle();
     const view = await this.list();
     if (view.items.length === 0) throw new AbuError('ABU_ERR_USAGE', 'the queue is empty: add packages first');
     const broken = view.items.find((i) => i.problem);
     if (broken) throw new AbuError('ABU_ERR_QUEUE_CHAIN', `cannot apply the queue: ${broken.name} (${broken.version}): ${broken.problem}`, { details: { id: broken.id, version: broken.version } });
+    const irreversible = view.items.find((i) => i.irreversible);
+    if (irreversible && !acceptIrreversible) checkIrreversibleAccepted(irreversible, (await this.ctx.engine.status()).floor, false);
+    await this.setAccepted(acceptIrreversible);
     this.start();
     return { ...view, applying: true };
   }
@@ -99,13 +106,15 @@ export class BundleQueue {
       const { items } = await this.list();
       const next = items[0];
       if (!next) {
+        await this.setAccepted(false);
         this.ctx.hub.info('queue applied: every package is installed');
         return;
       }
       if (next.problem) throw new AbuError('ABU_ERR_QUEUE_CHAIN', `${next.name} (${next.version}): ${next.problem}`);
       await this.setMarker(next.id);
       this.ctx.hub.info(`queue: applying ${next.name} (${next.version})`);
-      await this.ctx.runner.run(`install ${next.name} (queue)`, (signal) => this.ctx.engine.install(cancellable(this.store.source(next), signal), { signal, activate: true }));
+      const acceptIrreversible = await this.accepted();
+      await this.ctx.runner.run(`install ${next.name} (queue)`, (signal) => this.ctx.engine.install(cancellable(this.store.source(next), signal), { signal, activate: true, acceptIrreversible }));
       // Restart into the new version; on a real appliance this ends the process and resume() continues.
       await this.ctx.runner.run('reboot', () => this.ctx.engine.reboot());
       if (this.restartEndsProcess) {
@@ -156,6 +165,19 @@ export class BundleQueue {
   private async setMarker(id: string | null): Promise<void> {
     if (id === null) await fs.rm(this.markerPath(), { force: true });
     else await fs.writeFile(this.markerPath(), `${id}\n`, { mode: 0o600 });
+  }
+
+  private async accepted(): Promise<boolean> {
+    return fs.access(this.acceptedPath()).then(() => true, () => false);
+  }
+
+  private async setAccepted(yes: boolean): Promise<void> {
+    if (yes) await fs.writeFile(this.acceptedPath(), 'irreversible releases accepted by the operator\n', { mode: 0o600 });
+    else await fs.rm(this.acceptedPath(), { force: true });
+  }
+
+  private acceptedPath(): string {
+    return path.join(this.store.dir, 'accept-irreversible');
   }
 
   private markerPath(): string {

@@ -8,10 +8,12 @@ export function registerBootRoutes(app: FastifyInstance, ctx: DaemonContext): vo
     const body = jsonBody(req);
     const target = optionalSlot(body, 'slot') ?? 'other';
     const reboot = optionalBoolean(body, 'reboot', false);
-    await ctx.runner.run(`activate ${target}`, () => ctx.engine.activate(target));
-    if (!reboot) return { activated: target, rebooting: false };
+    const acceptIrreversible = optionalBoolean(body, 'acceptIrreversible', false);
+    const result = await ctx.runner.run(`activate ${target}`, () => ctx.engine.activate(target, { acceptIrreversible }));
+    ctx.hub.info(result.message);
+    if (!reboot) return { ...result, activated: result.slot, rebooting: false };
     startReboot(ctx);
-    return reply.code(202).send({ activated: target, rebooting: true });
+    return reply.code(202).send({ ...result, activated: result.slot, rebooting: true });
   });
   app.post('/api/mark-good', async (req) => {
     const slot = optionalSlot(jsonBody(req), 'slot');

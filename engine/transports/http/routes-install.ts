@@ -1,6 +1,6 @@
 // Install routes: upload (the body streams through verification into the slot), download from a URL, cancel.
 import type { FastifyInstance } from 'fastify';
-import type { InstallResult } from '../../facade';
+import type { InstallOptions, InstallResult } from '../../facade';
 import { HttpUrlSource } from '../../sources/http-url-source';
 import type { ImageSource } from '../../sources/image-source';
 import { UploadSource } from '../../sources/upload-source';
@@ -15,7 +15,7 @@ export function registerInstallRoutes(app: FastifyInstance, ctx: DaemonContext):
     await ctx.runner.assertIdle();
     const name = displayName(req);
     const source = new UploadSource(body, { description: `upload "${name}" from ${req.ip}`, sizeHint: contentLength(req), maxBytes: await ctx.options.uploadLimit() });
-    return install(ctx, `install ${name} (upload)`, source, optionalBoolean(req.query as Record<string, unknown>, 'activate', undefined));
+    return install(ctx, `install ${name} (upload)`, source, installOptions(req.query as Record<string, unknown>));
   });
 
   app.post('/api/install-url', async (req) => {
@@ -23,16 +23,25 @@ export function registerInstallRoutes(app: FastifyInstance, ctx: DaemonContext):
     const url = requiredString(body, 'url', 2048);
     const source = new HttpUrlSource(url, { maxBytes: await ctx.options.uploadLimit(), ...ctx.options.download });
     await ctx.runner.assertIdle();
-    return install(ctx, `install from ${source.description}`, source, optionalBoolean(body, 'activate', undefined));
+    return install(ctx, `install from ${source.description}`, source, installOptions(body));
   });
 
   app.post('/api/cancel', async () => ({ cancelled: ctx.runner.cancel() }));
 }
 
-async function install(ctx: DaemonContext, name: string, source: ImageSource, activate: boolean | undefined): Promise<InstallResult> {
+/** activate (default: config install.activate), acceptIrreversible, reboot: from the query (upload) or the JSON body (URL). */
+function installOptions(from: Record<string, unknown>): InstallOptions {
+  return {
+    activate: optionalBoolean(from, 'activate', undefined),
+    acceptIrreversible: optionalBoolean(from, 'acceptIrreversible', false),
+    reboot: optionalBoolean(from, 'reboot', false),
+  };
+}
+
+async function install(ctx: DaemonContext, name: string, source: ImageSource, options: InstallOptions): Promise<InstallResult> {
   return ctx.runner.run(name, (signal) => {
     ctx.hub.info(`${name}: started`);
-    return ctx.engine.install(cancellable(source, signal), { signal, activate });
+    return ctx.engine.install(cancellable(source, signal), { ...options, signal });
   });
 }
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AbuError } from '../../core/errors';
 import type { BundleQueue } from './bundle-queue';
-import { contentLength, displayName, uploadBody } from './request-input';
+import { contentLength, displayName, jsonBody, optionalBoolean, uploadBody } from './request-input';
 import type { DaemonContext } from './server';
 
 export function registerQueueRoutes(app: FastifyInstance, ctx: DaemonContext): void {
@@ -21,5 +21,8 @@ export function registerQueueRoutes(app: FastifyInstance, ctx: DaemonContext): v
     await queue().remove(id);
     return { removed: id };
   });
-  app.post('/api/queue/apply', async (_req, reply) => reply.code(202).send(await queue().apply()));
+  app.post('/api/queue/apply', async (req, reply) => {
+    const acceptIrreversible = optionalBoolean(jsonBody(req), 'acceptIrreversible', false);
+    return reply.code(202).send(await queue().apply(acceptIrreversible));
+  });
 }

@@ -88,7 +88,10 @@ describe('abu serve: HTTP API on the simulated appliance', function () {
     }
     const queue = await d.call('GET', '/api/queue');
     assert.deepEqual(queue.json.items.map((i: any) => [i.version, i.problem]), [['1.1.0', null], ['1.2.0', null]]);
-    assert.equal((await d.call('POST', '/api/queue/apply')).status, 202);
+    const unconfirmed = await d.call('POST', '/api/queue/apply', { body: {} });
+    assert.equal(unconfirmed.status, 409, 'the queue holds the irreversible 1.2.0');
+    assert.equal(unconfirmed.json.code, 'ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED');
+    assert.equal((await d.call('POST', '/api/queue/apply', { body: { acceptIrreversible: true } })).status, 202);
     const end = Date.now() + 30_000;
     let q = queue.json;
     while ((q.applying || q.items.length > 0) && Date.now() < end) {
@@ -109,7 +112,7 @@ describe('abu serve: HTTP API on the simulated appliance', function () {
     await d.close();
     d = await startSimDaemon({ editConfig: (c) => (c.reboot = { command: ['true'] }) });
     for (const file of d.sim.bundles) await d.call('POST', '/api/queue', { raw: await fs.readFile(file), type: 'application/octet-stream' });
-    await d.call('POST', '/api/queue/apply');
+    await d.call('POST', '/api/queue/apply', { body: { acceptIrreversible: true } });
     await waitForQueue(d, (q) => !q.applying);
     const pending = (await d.call('GET', '/api/status')).json;
     assert.equal(pending.booted, 'A', 'no restart happened yet');

@@ -53,8 +53,14 @@ describe('update lifecycle on the simulated appliance', function () {
     assert.equal((await slot('A')).state, 'good');
   });
 
+  it('refuses to activate the irreversible 1.2.0 without the operator\'s confirmation, before writing', async () => {
+    const before = await f.engine.status();
+    await assert.rejects(f.engine.install(new FileSource(f.sim.bundles[1])), (e) => isAbuError(e, 'ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED') && /--accept-irreversible/.test(e.message));
+    assert.deepEqual((await f.engine.status()).slots, before.slots, 'no flag flipped, no record changed');
+  });
+
   it('installs the irreversible 1.2.0 into A; the floor rises only once it is confirmed', async () => {
-    await f.engine.install(new FileSource(f.sim.bundles[1]));
+    await f.engine.install(new FileSource(f.sim.bundles[1]), { acceptIrreversible: true });
     assert.equal((await f.engine.status()).floor, null, 'not yet: 1.2.0 has not proven itself');
     await f.engine.reboot();
     const s = await f.engine.status();

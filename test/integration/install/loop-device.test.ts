@@ -68,7 +68,7 @@ describe('install onto loop block devices (root)', function () {
     await fs.writeFile(sim.configPath, JSON.stringify(config));
     const engine: AbuEngine = await createEngine(sim.configPath);
     const bBefore = await slotHash(sim, 'B');
-    await assert.rejects(engine.install(new FileSource(sim.bundles[1])), (e) => isAbuError(e, 'ABU_ERR_TARGET_IS_ACTIVE'));
+    await assert.rejects(engine.install(new FileSource(sim.bundles[1]), { acceptIrreversible: true }), (e) => isAbuError(e, 'ABU_ERR_TARGET_IS_ACTIVE'));
     assert.equal(await slotHash(sim, 'B'), bBefore);
   });
 });

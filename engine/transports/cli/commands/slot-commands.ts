@@ -18,13 +18,17 @@ function slotCommand(name: string, summary: string, defaultSlot: string, act: (e
   };
 }
 
-export const activateCommand = slotCommand(
-  'activate',
-  'boot the alternate image ("other", the default) or a named slot next; refused below the floor',
-  'other',
-  (e, slot) => e.activate(slot ?? 'other'),
-  (slot) => `activated ${slot}: it boots next (reboot to switch)`,
-);
+export const activateCommand: Command = {
+  name: 'activate',
+  summary: 'boot the alternate image ("other", the default) or a named slot next; the booted slot keeps the current image',
+  usage: 'abu activate [other|SLOT] [--accept-irreversible] [--config FILE] [--json]',
+  async run(args, ctx) {
+    const { values, positionals } = parse(args, { 'accept-irreversible': { type: 'boolean' } });
+    const result = await withEngine(values, ctx, (e) => e.activate(positionals[0] ?? 'other', { acceptIrreversible: values['accept-irreversible'] === true }));
+    ctx.stdout.write(values.json ? JSON.stringify(result) + '\n' : `${result.message}\n`);
+    return 0;
+  },
+};
 
 export const markGoodCommand = slotCommand('mark-good', 'confirm a slot (default: the booted one)', 'the booted slot', (e, slot) => e.markGood(slot), (slot) => `marked ${slot} good`);
 

@@ -1,0 +1,72 @@
+// One writer per appliance: an flock on <stateDir>/abu.lock, taken by every operation that writes a slot,
+// the boot flags or the state, whatever process runs it (daemon, CLI --direct, serial console, boot-check).
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { flockExclusive } from '../../native/file-lock';
+import { AbuError, withContext } from '../core/errors';
+import { isProcessAlive } from '../core/pid';
+import type { LockHolder } from '../facade';
+
+/** Releases the lock: clears the holder record, then closes the descriptor (which drops the flock). */
+export type ReleaseLock = () => Promise<void>;
+
+export class ApplianceLock {
+  readonly file: string;
+
+  /** @param owner the entry point shown to a refused second writer, e.g. "abu serve" */
+  constructor(stateDir: string, private readonly owner: string) {
+    this.file = path.join(stateDir, 'abu.lock');
+  }
+
+  /** Takes the lock for `operation`, or throws ABU_ERR_BUSY naming the holder and its PID. Never waits. */
+  async acquire(operation: string): Promise<ReleaseLock> {
+    const fh = await this.open();
+    let taken = false;
+    try {
+      taken = flockExclusive(fh.fd);
+      if (!taken) throw busy(await this.holder());
+      const holder: LockHolder = { pid: process.pid, operation, owner: this.owner, since: new Date().toISOString() };
+      await fh.truncate(0);
+      await fh.write(JSON.stringify(holder) + '\n', 0);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+    return async () => {
+      await fh.truncate(0).catch(() => undefined); // a stale record is ignored anyway once the pid is gone
+      await fh.close();
+    };
+  }
+
+  /**
+   * Who holds the lock, from its record; null when nobody does. Reading never takes the lock (a status poll
+   * must not make a writer fail); a record left by a killed process is recognised by its dead PID.
+   */
+  async holder(): Promise<LockHolder | null> {
+    const text = await fs.readFile(this.file, 'utf8').catch(() => '');
+    let h: LockHolder;
+    try {
+      h = JSON.parse(text) as LockHolder;
+    } catch {
+      return null;
+    }
+    return typeof h.pid === 'number' && isProcessAlive(h.pid) ? h : null;
+  }
+
+  private async open(): Promise<fs.FileHandle> {
+    try {
+      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      return await fs.open(this.file, 'a+', 0o644);
+    } catch (e) {
+      throw withContext(`cannot open the appliance lock ${this.file}`, e, 'ABU_ERR_IO');
+    }
+  }
+}
+
+function busy(h: LockHolder | null): AbuError {
+  // Between another writer's flock and its record there is a moment with no record yet.
+  const who = h ? `"${h.operation}" by ${h.owner} (pid ${h.pid}, since ${h.since})` : 'another abu process (its record is not written yet)';
+  return new AbuError('ABU_ERR_BUSY', `busy: ${who} is writing this appliance; wait for it to finish or cancel it`, {
+    details: h ? { running: h.operation, pid: h.pid, owner: h.owner, since: h.since } : {},
+  });
+}
