@@ -24,7 +24,10 @@ eachBootloader('system h: activate other', ({ kind, images }) => {
       assert.equal(back.booted, 'A');
       assert.equal(back.slots.find((s) => s.name === 'A')?.state, 'good');
 
-      await installAndReboot(app, abu, irreversible);
+      const unconfirmed = await abu.install(irreversible);
+      assert.notEqual(unconfirmed.status, 200, 'an irreversible release is not activated without the operator\'s yes');
+      assert.match(JSON.stringify(unconfirmed.body), /ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED/);
+      await installAndReboot(app, abu, irreversible, { acceptIrreversible: true });
       assert.deepEqual(await app.waitBooted(), { slot: 'B', version: '1.1.0' });
       const status = await abu.ready();
       assert.equal(status.floor, '1.1.0', 'the confirmed irreversible release sets the floor');

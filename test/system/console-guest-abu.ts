@@ -1,7 +1,7 @@
 // The console way to the guest's abu: CLI commands typed on the serial console, bundles on extra read-only disks.
 import type { ApplianceStatus, HistoryEntry } from '../../engine/facade';
 import type { Appliance } from './appliance';
-import type { GuestAbu, GuestAnswer } from './guest-abu';
+import type { GuestAbu, GuestAnswer, GuestInstallOptions } from './guest-abu';
 
 /** Generous: an install of a ~130 MiB image under TCG plus node's cold start. */
 const COMMAND_TIMEOUT_MS = 180_000;
@@ -26,11 +26,11 @@ export class ConsoleGuestAbu implements GuestAbu {
     return Array.isArray(body) ? body : body.entries;
   }
 
-  async install(bundle: string, options: { activate?: boolean } = {}): Promise<GuestAnswer> {
+  async install(bundle: string, options: GuestInstallOptions = {}): Promise<GuestAnswer> {
     const index = this.bundles.indexOf(bundle);
     if (index < 0) throw new Error(`${bundle} was not attached at boot: pass it to guestAbu(app, [bundles])`);
     const device = `/dev/vd${String.fromCharCode('b'.charCodeAt(0) + index)}`;
-    return this.answer(`umount /mnt/bundle 2>/dev/null; mount -o ro ${device} /mnt/bundle && abu install /mnt/bundle/bundle.abu --json${options.activate === false ? ' --no-activate' : ''}`);
+    return this.answer(`umount /mnt/bundle 2>/dev/null; mount -o ro ${device} /mnt/bundle && abu install /mnt/bundle/bundle.abu --json${options.activate === false ? ' --no-activate' : ''}${options.acceptIrreversible ? ' --accept-irreversible' : ''}`);
   }
 
   activate(target: string): Promise<GuestAnswer> {

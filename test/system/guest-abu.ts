@@ -21,10 +21,15 @@ export interface GuestAbu {
   ready(): Promise<ApplianceStatus>;
   status(): Promise<ApplianceStatus>;
   history(): Promise<HistoryEntry[]>;
-  /** Installs into the alternate slot; `activate: false` writes and verifies only. */
-  install(bundle: string, options?: { activate?: boolean }): Promise<GuestAnswer>;
+  /** Installs into the alternate slot; `activate: false` writes and verifies only; an irreversible one activates only when accepted. */
+  install(bundle: string, options?: GuestInstallOptions): Promise<GuestAnswer>;
   activate(target: string): Promise<GuestAnswer>;
   reboot(): Promise<void>;
+}
+
+export interface GuestInstallOptions {
+  activate?: boolean;
+  acceptIrreversible?: boolean;
 }
 
 let hasServe: boolean | null = null;

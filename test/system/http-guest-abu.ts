@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ApplianceStatus, HistoryEntry, InstallResult } from '../../engine/facade';
-import type { GuestAbu, GuestAnswer } from './guest-abu';
+import type { GuestAbu, GuestAnswer, GuestInstallOptions } from './guest-abu';
 import type { Appliance } from './appliance';
 
 /** The token in images/guest/abu-*.json: a test appliance's, known to the tests on purpose. */
@@ -65,8 +65,11 @@ export class HttpGuestAbu implements GuestAbu {
   status(): Promise<ApplianceStatus> { return ok(send(this.app, 'GET', '/api/status'), 'status'); }
   async history(): Promise<HistoryEntry[]> { return (await ok(send(this.app, 'GET', '/api/history'), 'history')).entries; }
   /** Streams the bundle file as the request body; answers once abu has verified, written and activated it. */
-  install(bundle: string, options: { activate?: boolean } = {}): Promise<GuestAnswer> {
-    const query = options.activate === false ? '?activate=false' : '';
+  install(bundle: string, options: GuestInstallOptions = {}): Promise<GuestAnswer> {
+    const params = new URLSearchParams();
+    if (options.activate === false) params.set('activate', 'false');
+    if (options.acceptIrreversible) params.set('acceptIrreversible', 'true');
+    const query = params.size ? `?${params}` : '';
     return send(this.app, 'POST', `/api/install${query}`, fs.createReadStream(bundle), 'application/octet-stream');
   }
   activate(target: string): Promise<GuestAnswer> {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { InstallResult } from '../../engine/facade';
 import type { Appliance } from './appliance';
-import { installed, type GuestAbu } from './guest-abu';
+import { installed, type GuestAbu, type GuestInstallOptions } from './guest-abu';
 
 /** Boots the disk and waits until abu answers; asserts the slot and version the bootloader picked. */
 export async function bootAndWait(app: Appliance, abu: GuestAbu, label: string, slot: string, version: string): Promise<void> {
@@ -12,8 +12,8 @@ export async function bootAndWait(app: Appliance, abu: GuestAbu, label: string, 
 }
 
 /** Installs into the alternate slot (activating it) and restarts, as an operator's update does. */
-export async function installAndReboot(app: Appliance, abu: GuestAbu, bundle: string): Promise<InstallResult> {
-  const result = installed(await abu.install(bundle));
+export async function installAndReboot(app: Appliance, abu: GuestAbu, bundle: string, options: GuestInstallOptions = {}): Promise<InstallResult> {
+  const result = installed(await abu.install(bundle, options));
   assert.equal(result.activated, true, 'the install activates the new slot');
   await abu.reboot();
   return result;
