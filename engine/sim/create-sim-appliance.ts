@@ -9,7 +9,9 @@ import { keyId } from '../bundle/keyring';
 import { readGpt } from '../slots/gpt';
 import { StateStore, emptyState, historyEntry } from '../state/state-store';
 import { demoHealthCheckCommand, writeDemoImage } from './demo-image';
+import { DEMO_RELEASES, demoBundlePath, simBundles, type DemoRelease, type SimBundle } from './demo-releases';
 import { initializeSimBootEnv } from './sim-boot-env';
+import { assertSimNotInUse } from './sim-folder';
 
 const run = promisify(execFile);
 const MIB = 1024 * 1024;
@@ -32,12 +34,16 @@ export interface SimAppliance {
   bundles: string[];
   /** A signed 1.1.0 whose image fails the health check after it boots (for rollback demos). */
   brokenBundle: string;
+  /** Every demo bundle (the good chain, then the broken one) with what it is for. */
+  guide: SimBundle[];
 }
 
 export async function createSimAppliance(dir: string, o: SimApplianceOptions = {}): Promise<SimAppliance> {
   const slotSize = o.slotSize ?? 32 * MIB;
   const imageSize = o.imageSize ?? 24 * MIB;
   const product = o.product ?? 'abu-demo-appliance';
+  // Rewriting the disk image under a running daemon or operation would corrupt what it is doing.
+  await assertSimNotInUse(dir, 'creating a simulated appliance in');
   for (const sub of ['keys', 'images', 'bundles', 'state']) await fs.mkdir(path.join(dir, sub), { recursive: true });
   const diskImage = path.join(dir, 'disk.img');
   await createDisk(diskImage, slotSize);
@@ -45,12 +51,12 @@ export async function createSimAppliance(dir: string, o: SimApplianceOptions = {
   await writeConfig(dir, product);
   await initializeSimBootEnv(dir, diskImage);
   await installFactoryImage(dir, diskImage, imageSize);
-  const bundles = [
-    await demoBundle(dir, key, product, { version: '1.1.0', from: '1.0.0', imageSize, description: 'Demo release 1.1.0: faster boot' }),
-    await demoBundle(dir, key, product, { version: '1.2.0', from: '1.1.0', imageSize, description: 'Demo release 1.2.0: new database schema (irreversible)', irreversible: true }),
-  ];
-  const brokenBundle = await demoBundle(dir, key, product, { version: '1.1.0', from: '1.0.0', imageSize, description: 'Demo 1.1.0 whose health check fails', broken: true });
-  return { dir, configPath: path.join(dir, 'config.json'), keyringPath: path.join(dir, 'keys'), privateKeyPath: path.join(dir, 'keys', 'demo.key'), diskImage, bundles, brokenBundle };
+  const made: string[] = [];
+  for (const r of DEMO_RELEASES) made.push(await demoBundle(dir, key, product, r, imageSize));
+  const bundles = made.filter((_, i) => !DEMO_RELEASES[i].broken);
+  const brokenBundle = made[DEMO_RELEASES.findIndex((r) => r.broken)];
+  const guide = simBundles(dir, product);
+  return { dir, configPath: path.join(dir, 'config.json'), keyringPath: path.join(dir, 'keys'), privateKeyPath: path.join(dir, 'keys', 'demo.key'), diskImage, bundles, brokenBundle, guide };
 }
 
 /** GPT: 1 env (1 MiB), 2 slot A, 3 slot B, 4 data (8 MiB); sparse file, so it costs little disk. */
@@ -107,20 +113,10 @@ async function installFactoryImage(dir: string, diskImage: string, imageSize: nu
   await new StateStore(path.join(dir, 'state')).save(state);
 }
 
-interface DemoRelease {
-  version: string;
-  from: string;
-  imageSize: number;
-  description: string;
-  irreversible?: boolean;
-  broken?: boolean;
-}
-
-async function demoBundle(dir: string, key: KeyObject, product: string, r: DemoRelease): Promise<string> {
-  const suffix = r.broken ? '-broken' : '';
-  const image = path.join(dir, 'images', `rootfs-${r.version}${suffix}.img`);
-  await writeDemoImage(image, { version: r.version, size: r.imageSize, broken: r.broken });
-  const out = path.join(dir, 'bundles', `${product}-${r.version}${suffix}.abu`);
+async function demoBundle(dir: string, key: KeyObject, product: string, r: DemoRelease, imageSize: number): Promise<string> {
+  const image = path.join(dir, 'images', `rootfs-${r.version}${r.broken ? '-broken' : ''}.img`);
+  await writeDemoImage(image, { version: r.version, size: imageSize, broken: r.broken });
+  const out = demoBundlePath(dir, product, r);
   await createBundle(
     { images: [{ name: 'rootfs', slotClass: 'rootfs', path: image }], product, version: r.version, description: r.description, buildTime: 1_700_000_000, source: { exact: r.from }, irreversible: r.irreversible ?? false, keys: [key] },
     out,

@@ -23,7 +23,13 @@ describe('abu serve --sim', function () {
       const info = JSON.parse(line);
       assert.match(info.page, /^http:\/\/127\.0\.0\.1:\d+\/#token=/);
       assert.equal(decodeURIComponent(info.page.split('#token=')[1]), info.token);
-      assert.equal(info.bundles.length, 2);
+      // All three demo bundles, the broken 1.1.0 too, each with what it is for.
+      assert.deepEqual(info.bundles.map((b: { version: string; broken: boolean }) => `${b.version}${b.broken ? ' broken' : ''}`), ['1.1.0', '1.2.0', '1.1.0 broken']);
+      for (const b of info.bundles) {
+        assert.ok(b.purpose.length > 20, `${b.path} says what it is for`);
+        await fs.access(b.path);
+      }
+      assert.match(info.bundles[2].purpose, /health check/);
       const status = (await (await fetch(`${info.url}/api/status`)).json()) as { product: string };
       assert.equal(status.product, 'abu-demo-appliance');
       const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -2,7 +2,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { AbuError } from '../../../core/errors';
+import { loadConfig } from '../../../config';
 import { createSimAppliance } from '../../../sim/create-sim-appliance';
+import { describeSimBundles, simBundles, type SimBundle } from '../../../sim/demo-releases';
+import { simFolderUser } from '../../../sim/sim-folder';
 import { startDaemon, type Daemon } from '../../http/daemon';
 import type { Command, CliContext } from '../command';
 import { configPath, parse } from '../cli-support';
@@ -24,21 +27,23 @@ export const serveCommand: Command = {
 };
 
 /** --sim DIR reuses an appliance already created there, so restarting the demo keeps its state. */
-async function chooseConfig(values: Record<string, unknown>, ctx: CliContext): Promise<{ config: string; bundles: string[] }> {
+async function chooseConfig(values: Record<string, unknown>, ctx: CliContext): Promise<{ config: string; bundles: SimBundle[] }> {
   if (typeof values.sim !== 'string') return { config: configPath(values as { config?: string }, ctx), bundles: [] };
   if (values.config !== undefined) throw new AbuError('ABU_ERR_USAGE', 'give either --config or --sim, not both');
   const dir = path.resolve(ctx.cwd, values.sim);
   const config = path.join(dir, 'config.json');
   if (existsSync(config)) {
-    const bundles = path.join(dir, 'bundles');
-    return { config, bundles: (await fs.readdir(bundles).catch(() => [])).filter((f) => f.endsWith('.abu')).sort().map((f) => path.join(bundles, f)) };
+    // A second service on the same appliance would take over the first one's runtime file and token.
+    const user = await simFolderUser(dir);
+    if (user?.kind === 'daemon') throw new AbuError('ABU_ERR_BUSY', `${user.what} (pid ${user.pid}) already serves ${dir}`, { details: { pid: user.pid, running: user.what } });
+    return { config, bundles: simBundles(dir, (await loadConfig(config)).product) };
   }
   ctx.stderr.write(`creating the simulated appliance in ${dir}\n`);
   const sim = await createSimAppliance(dir);
-  return { config: sim.configPath, bundles: sim.bundles };
+  return { config: sim.configPath, bundles: sim.guide };
 }
 
-function announce(d: Daemon, bundles: string[], json: boolean, ctx: CliContext): void {
+function announce(d: Daemon, bundles: SimBundle[], json: boolean, ctx: CliContext): void {
   const page = `${d.url}/#token=${encodeURIComponent(d.token)}`;
   if (json) {
     ctx.stdout.write(JSON.stringify({ url: d.url, page, token: d.token, tokenFile: d.tokenFile, bundles }) + '\n');
@@ -49,7 +54,7 @@ function announce(d: Daemon, bundles: string[], json: boolean, ctx: CliContext):
     `  web page   ${page}`,
     `  token      ${d.token}   (stored in ${d.tokenFile})`,
     `  API        ${d.url}/api/openapi.json`,
-    ...bundles.map((b) => `  bundle     ${b}`),
+    ...(bundles.length ? ['  bundles (signed with the demo key; add them on the web page or with abu install):', ...describeSimBundles(bundles, '    ')] : []),
     'Ctrl-C stops the service.',
   ];
   ctx.stdout.write(lines.join('\n') + '\n');
