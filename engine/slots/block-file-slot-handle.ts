@@ -8,7 +8,7 @@ export class BlockFileSlotHandle implements SlotHandle {
 
   /**
    * A write claims a block device that is the slot itself (offset 0) with O_EXCL: the kernel refuses it
-   * while the slot is mounted or claimed by another process (another abu, mkfs, dd with oflag=excl), so
+   * while the slot is mounted or claimed by another process (another abu, mkfs, a mount), so
    * two writers never interleave on it. A partition addressed inside its whole disk is not claimed: the
    * disk also holds the mounted booted slot, and claiming it would always fail. Ignored for regular files.
    */
