@@ -8,7 +8,7 @@ import type { AbuConfig } from '../config';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
 import { openBundle, type Keyring, type OpenedBundle } from '../bundle/bundle-reader';
 import type { ImageSource } from '../sources/image-source';
-import type { SlotStore, SlotTarget } from '../slots/slot-store';
+import type { SlotHandle, SlotStore, SlotTarget } from '../slots/slot-store';
 import { historyEntry, type StateStore } from '../state/state-store';
 import type { InstallResult } from '../facade';
 import { BufferPool } from './buffer-pool';
@@ -50,13 +50,19 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
     const plan = await planFor(deps, req, bundle);
     if (req.activate) checkIrreversibleAccepted({ version: plan.version, irreversible: plan.irreversible }, (await deps.state.load()).floor, req.acceptIrreversible);
     log(`bundle ${plan.version} signed by ${bundle.signedBy.join(', ')}; installing into slot ${plan.targetSlot}`);
-    await markTargetBad(deps, plan);
+    // Claimed before any flag changes: a target mounted or held by another process (O_EXCL) is refused untouched.
+    const handles = await openTargets(deps, plan);
     try {
-      await writeAll(deps, req, bundle, plan);
-      await bundle.finish();
-    } catch (e) {
-      await forgetUnverified(deps, plan);
-      throw e;
+      await markTargetBad(deps, plan);
+      try {
+        await writeAll(deps, req, bundle, plan, handles);
+        await bundle.finish();
+      } catch (e) {
+        await forgetUnverified(deps, plan);
+        throw e;
+      }
+    } finally {
+      await closeAll(handles);
     }
     await recordInstalled(deps, plan, bundle);
     log(`slot ${plan.targetSlot} holds ${plan.version}, verified`);
@@ -113,21 +119,35 @@ function releaseOf(plan: InstallPlan): { version: string; description: string; i
   return { version: plan.version, description: plan.description, irreversible: plan.irreversible, installedAt: new Date().toISOString() };
 }
 
-async function writeAll(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle, plan: InstallPlan): Promise<void> {
+/** Opens every planned target for writing, in plan order; on a refusal closes the ones already open. */
+async function openTargets(deps: InstallDeps, plan: InstallPlan): Promise<SlotHandle[]> {
+  const handles: SlotHandle[] = [];
+  try {
+    for (const planned of plan.images) handles.push(await deps.slots.openForWrite(planned.target, plan.booted));
+  } catch (e) {
+    await closeAll(handles);
+    throw e;
+  }
+  return handles;
+}
+
+async function closeAll(handles: SlotHandle[]): Promise<void> {
+  const results = await Promise.allSettled(handles.map((h) => h.close()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+async function writeAll(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle, plan: InstallPlan, handles: SlotHandle[]): Promise<void> {
   const chunkMax = Math.max(...plan.images.map((i) => i.entry.chunkSize));
   const pool = new BufferPool(chunkMax, deps.config.install.inFlightChunks + 1);
   const meter = new ProgressMeter(deps.events, req.op, plan.totalBytes);
   meter.phase('writing');
   let index = 0;
   for await (const image of bundle.images({ allocate: (n) => pool.take(n) })) {
-    const planned = plan.images[index++];
-    const handle = await deps.slots.openForWrite(planned.target, plan.booted);
-    try {
-      if (!handle.direct) deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'warn', message: `O_DIRECT refused on ${planned.target.device} (${handle.directFallbackReason}); writing through the page cache`, time: new Date().toISOString() });
-      await writeImage(image.entry, image.chunks, handle, { pool, meter, readBack: deps.config.install.readBack, signal: req.signal });
-    } finally {
-      await handle.close();
-    }
+    const planned = plan.images[index];
+    const handle = handles[index++];
+    if (!handle.direct) deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'warn', message: `O_DIRECT refused on ${planned.target.device} (${handle.directFallbackReason}); writing through the page cache`, time: new Date().toISOString() });
+    await writeImage(image.entry, image.chunks, handle, { pool, meter, readBack: deps.config.install.readBack, signal: req.signal });
   }
   if (index !== plan.images.length) throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle delivered ${index} of ${plan.images.length} images`);
 }

@@ -6,9 +6,23 @@ import type { SlotHandle, SlotTarget } from './slot-store';
 export class BlockFileSlotHandle implements SlotHandle {
   private constructor(readonly target: SlotTarget, private readonly file: BlockFile) {}
 
+  /**
+   * A write claims a block device that is the slot itself (offset 0) with O_EXCL: the kernel refuses it
+   * while the slot is mounted or claimed by another process (another abu, mkfs, a mount), so
+   * two writers never interleave on it. A partition addressed inside its whole disk is not claimed: the
+   * disk also holds the mounted booted slot, and claiming it would always fail. Ignored for regular files.
+   */
   static async open(target: SlotTarget, write: boolean): Promise<BlockFileSlotHandle> {
-    const file = await BlockFile.open(target.device, { write, direct: true });
-    return new BlockFileSlotHandle(target, file);
+    try {
+      const file = await BlockFile.open(target.device, { write, direct: true, exclusive: write && target.offset === 0 });
+      return new BlockFileSlotHandle(target, file);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'EBUSY') throw e;
+      throw new AbuError('ABU_ERR_BUSY', `busy: ${target.device} (slot ${target.slot}) is mounted or claimed by another process; unmount it or stop that process, then try again`, {
+        cause: e,
+        details: { device: target.device, slot: target.slot },
+      });
+    }
   }
 
   get direct(): boolean {

@@ -24,7 +24,7 @@ export class ApplianceLock {
     let taken = false;
     try {
       taken = flockExclusive(fh.fd);
-      if (!taken) throw busy(await this.holder());
+      if (!taken) throw busyError(await this.holder());
       const holder: LockHolder = { pid: process.pid, operation, owner: this.owner, since: new Date().toISOString() };
       await fh.truncate(0);
       await fh.write(JSON.stringify(holder) + '\n', 0);
@@ -50,7 +50,23 @@ export class ApplianceLock {
     } catch {
       return null;
     }
-    return typeof h.pid === 'number' && isProcessAlive(h.pid) ? h : null;
+    return typeof h.pid === 'number' && isProcessAlive(h.pid) && (await this.openedBy(h.pid)) ? h : null;
+  }
+
+  /**
+   * A killed writer's PID may since belong to an unrelated process; the real holder has the lock file open.
+   * Checked through /proc/<pid>/fd (same file = same device and inode); trusted when /proc cannot tell
+   * (another user's process, no /proc).
+   */
+  private async openedBy(pid: number): Promise<boolean> {
+    const dir = `/proc/${pid}/fd`;
+    const [lock, fds] = await Promise.all([fs.stat(this.file).catch(() => null), fs.readdir(dir).catch(() => null)]);
+    if (!lock || !fds) return true;
+    for (const fd of fds) {
+      const st = await fs.stat(path.join(dir, fd)).catch(() => null);
+      if (st && st.dev === lock.dev && st.ino === lock.ino) return true;
+    }
+    return false;
   }
 
   private async open(): Promise<fs.FileHandle> {
@@ -63,7 +79,8 @@ export class ApplianceLock {
   }
 }
 
-function busy(h: LockHolder | null): AbuError {
+/** ABU_ERR_BUSY naming the holder and its PID: the refusal every entry point gives a second writer. */
+export function busyError(h: LockHolder | null): AbuError {
   // Between another writer's flock and its record there is a moment with no record yet.
   const who = h ? `"${h.operation}" by ${h.owner} (pid ${h.pid}, since ${h.since})` : 'another abu process (its record is not written yet)';
   return new AbuError('ABU_ERR_BUSY', `busy: ${who} is writing this appliance; wait for it to finish or cancel it`, {

@@ -8,6 +8,7 @@ import type { EventSink, LogEvent, ProgressEvent } from '../../core/progress';
 import type { ActivateResult, ApplianceStatus, HistoryEntry, InstallResult } from '../../facade';
 import { loadConfig } from '../../config';
 import { isProcessAlive } from '../../core/pid';
+import { busyError } from '../../state/appliance-lock';
 
 export interface DaemonEndpoint {
   url: string;
@@ -51,12 +52,30 @@ export class DaemonClient {
     return (await this.json<{ entries: HistoryEntry[] }>('GET', `/api/history?limit=${limit}`)).entries;
   }
 
-  /** Streams a file as the request body; progress arrives through `events()`. */
+  /**
+   * Streams a file as the request body; progress arrives through `events()`. A busy daemon answers 409 before
+   * reading and closes the connection, which can reach this side as EPIPE before the answer: so a busy
+   * appliance is refused before sending, and a connection cut mid-upload is explained by asking again.
+   */
   async installFile(file: string, activate?: boolean): Promise<InstallResult> {
     const size = (await fs.stat(file)).size;
     const query = activate === undefined ? '' : `?activate=${activate}`;
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), 'x-abu-filename': encodeURIComponent(path.basename(file)) };
-    return this.request('POST', `/api/install${query}`, headers, (req) => createReadStream(file).on('error', (e) => req.destroy(e)).pipe(req));
+    await this.refuseIfBusy();
+    try {
+      return await this.request('POST', `/api/install${query}`, headers, (req) => createReadStream(file).on('error', (e) => req.destroy(e)).pipe(req));
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause?.code;
+      if (cause === 'EPIPE' || cause === 'ECONNRESET') await this.refuseIfBusy();
+      throw e;
+    }
+  }
+
+  /** ABU_ERR_BUSY naming the holder and its PID when the appliance is busy, as the lock itself would. */
+  private async refuseIfBusy(): Promise<void> {
+    const s = await this.status();
+    if (s.lock) throw busyError(s.lock);
+    if (s.operation) throw new AbuError('ABU_ERR_BUSY', `busy: "${s.operation}" is running in the abu daemon; wait for it to finish or cancel it`, { details: { running: s.operation } });
   }
 
   installUrl(url: string, activate?: boolean): Promise<InstallResult> {

@@ -2,6 +2,7 @@
 import { AbuError } from '../../core/errors';
 import type { Engine } from '../../facade';
 import type { ImageSource } from '../../sources/image-source';
+import { busyError } from '../../state/appliance-lock';
 
 interface Running {
   name: string;
@@ -19,10 +20,15 @@ export class OperationRunner {
     return this.running?.name ?? (await this.engine.status()).operation;
   }
 
-  /** Throws ABU_ERR_BUSY naming what runs; used before a request body is read. */
+  /**
+   * Throws ABU_ERR_BUSY naming what runs and its PID; used before a request body is read. Another process's
+   * operation (the CLI with --direct, the serial console) is refused exactly as the appliance lock would.
+   */
   async assertIdle(): Promise<void> {
-    const name = await this.current();
-    if (name) throw busy(name);
+    if (this.running) throw busy(this.running.name);
+    const status = await this.engine.status();
+    if (status.lock) throw busyError(status.lock);
+    if (status.operation) throw busy(status.operation);
   }
 
   /** Runs `fn` as the one operation; the engine also refuses concurrent calls, this adds cancel and early 409s. */
@@ -46,7 +52,9 @@ export class OperationRunner {
 }
 
 function busy(name: string): AbuError {
-  return new AbuError('ABU_ERR_BUSY', `another operation is running: ${name}. Wait for it to finish or cancel it`, { details: { running: name } });
+  return new AbuError('ABU_ERR_BUSY', `another operation is running in this daemon (pid ${process.pid}): ${name}. Wait for it to finish or cancel it`, {
+    details: { running: name, pid: process.pid },
+  });
 }
 
 /**
