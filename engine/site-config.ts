@@ -10,7 +10,7 @@ export interface SiteMember {
   name: string;
   /** Base URL of the member's `abu serve` (http or https). */
   url: string;
-  /** The member's site credential; only the member itself needs it in clear (it presents it when it calls others). */
+  /** The member's site credential; only the member itself needs it in clear (it presents it when it calls others; see site.token). */
   token?: string;
   /** SHA-256 (hex) of the token: what the other members check a call against. */
   tokenSha256: string;
@@ -45,6 +45,7 @@ export function parseSiteConfig(section: Raw, abs: (p: string) => string, applia
   if (typeof section !== 'object' || section === null || Array.isArray(section)) bad('site must be an object');
   const raw: Raw = section.file ? { ...readSiteFile(abs(String(section.file))), ...section } : section;
   const members = parseMembers(raw.members);
+  if (raw.token !== undefined) ownToken(members, str(raw, 'self'), str(raw, 'token'));
   const names = new Set(members.map((m) => m.name));
   const self = str(raw, 'self');
   const coordinator = str(raw, 'coordinator');
@@ -68,6 +69,17 @@ export function parseSiteConfig(section: Raw, abs: (p: string) => string, applia
       pollMs: int(raw.rollout?.pollMs ?? 1000, 20, 60_000, 'site.rollout.pollMs'),
     },
   };
+}
+
+/**
+ * `site.token`: this member's own token in clear, kept in its own config, so the shared site file can hold only
+ * digests (a member that reads it cannot impersonate the others).
+ */
+function ownToken(members: SiteMember[], self: string, token: string): void {
+  const me = members.find((m) => m.name === self);
+  if (!me) return; // reported below as an unknown self
+  if (sha256(token) !== me.tokenSha256) bad(`site.token does not match the tokenSha256 the site lists for "${self}"`);
+  me.token = token;
 }
 
 function readSiteFile(file: string): Raw {

@@ -82,7 +82,7 @@ export class HttpMemberClient implements MemberClient {
       return reject(new AbuError('ABU_ERR_SITE_MEMBER_UNREACHABLE', `member ${this.member.name} answered HTTP ${status} with something that is not JSON`, { details: { member: this.member.name } }));
     }
     if (status >= 200 && status < 300) return resolve(json as T);
-    const e = json?.error ?? {};
+    const e = json ?? {};
     const code: AbuErrorCode = typeof e.code === 'string' && e.code in ERROR_CODES ? e.code : 'ABU_ERR_INTERNAL';
     reject(new AbuError(code, `${this.member.name}: ${e.message ?? `HTTP ${status}`}`, { details: { ...(e.details ?? {}), member: this.member.name, status } }));
   }
