@@ -27,7 +27,8 @@ export interface Rollout {
   /** HA mode: a member reboots only while it holds its HA group's reboot slot. */
   ha: boolean;
   acceptIrreversible: boolean;
-  state: 'running' | 'succeeded' | 'failed';
+  /** 'stopping': a member failed; members already in flight finish, nobody else starts; then 'failed'. */
+  state: 'running' | 'stopping' | 'succeeded' | 'failed';
   error: string | null;
   startedAt: string;
   finishedAt: string | null;

@@ -20,7 +20,7 @@ export class RolloutRunner {
   /** On start: a rollout the journal says is running is carried on (members already healthy are never touched again). */
   async resume(): Promise<void> {
     const r = await this.store.loadRollout();
-    if (r?.state === 'running') this.drive(r);
+    if (r && isActive(r)) this.drive(r);
   }
 
   stop(): void {
@@ -52,7 +52,7 @@ export class RolloutRunner {
 
   private async assertIdle(): Promise<void> {
     const r = await this.store.loadRollout();
-    if (r?.state === 'running') throw new AbuError('ABU_ERR_ROLLOUT_RUNNING', `rollout ${r.id} (${r.kind}${r.version ? ` ${r.version}` : ''}) is still running`, { details: { id: r.id } });
+    if (r && isActive(r)) throw new AbuError('ABU_ERR_ROLLOUT_RUNNING', `rollout ${r.id} (${r.kind}${r.version ? ` ${r.version}` : ''}) is still running`, { details: { id: r.id } });
   }
 
   private async begin(r: Rollout): Promise<Rollout> {
@@ -66,6 +66,7 @@ export class RolloutRunner {
     this.driving = this.run(r).catch(async (e) => {
       if (this.controller.signal.aborted) return;
       r.state = 'failed';
+      r.finishedAt = new Date().toISOString();
       r.error = `the coordinator stopped driving the rollout: ${(e as Error).message}`;
       await this.save(r).catch(() => undefined);
     }).finally(() => (this.driving = null));
@@ -113,7 +114,7 @@ export class RolloutRunner {
     if (this.controller.signal.aborted) return;
     if (member.phase === 'failed' && r.state === 'running') {
       // Stop: nobody else starts; members already updated stay as they are.
-      r.state = 'failed';
+      r.state = 'stopping';
       r.error = `${name}: ${member.detail}`;
     }
     // FleetLock's steady-state: released once the member is back up, healthy or rolled back. One that never came
@@ -134,7 +135,7 @@ export class RolloutRunner {
       const m = r.members[name];
       if (m.phase === 'waiting') Object.assign(m, { phase: 'skipped', detail: `not started: the rollout stopped (${r.error})` });
     }
-    if (r.state === 'running') r.state = 'succeeded';
+    r.state = r.state === 'running' ? 'succeeded' : 'failed';
     r.finishedAt = new Date().toISOString();
     await this.save(r);
   }
@@ -143,6 +144,10 @@ export class RolloutRunner {
     await this.store.saveRollout(r);
     this.events.emit('change', r);
   }
+}
+
+export function isActive(r: Rollout): boolean {
+  return r.state === 'running' || r.state === 'stopping';
 }
 
 function sleep(ms: number): Promise<void> {

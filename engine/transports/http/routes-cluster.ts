@@ -43,10 +43,16 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: DaemonContext, 
   });
 }
 
-/** The bundle named, else the one the coordinator holds in its alternate image, else the newest stored above what it runs. */
+/**
+ * The bundle named; else the one of a rollout that stopped (to finish it); else the one the coordinator holds in
+ * its alternate image; else the newest stored above what the coordinator runs.
+ */
 async function chooseBundle(svc: SiteService, id: unknown): Promise<ReplicaMeta> {
   if (typeof id === 'string' && id) return svc.resolveBundle(id);
   const all = await svc.store.list();
+  const last = (await svc.rollouts!.status()).rollout;
+  const unfinished = last?.kind === 'activate' && last.state === 'failed' ? all.find((b) => b.sha256 === last.sha256) : undefined;
+  if (unfinished) return unfinished;
   const s = await svc.statusOf(svc.site.coordinator);
   const alt = s?.slots.find((x) => x.name === s.alternate);
   const booted = s?.slots.find((x) => x.name === s.booted)?.version ?? '0.0.0';

@@ -37,7 +37,7 @@ export async function waitRollout(h: SiteHarness, timeoutMs: number, during?: (r
     const r = await h.call(COORDINATOR, 'GET', '/api/cluster/rollout').catch(() => null);
     const rollout = r?.status === 200 ? r.json.rollout : null;
     if (rollout && during) await during(rollout);
-    if (rollout && rollout.state !== 'running') return rollout;
+    if (rollout && rollout.state !== 'running' && rollout.state !== 'stopping') return rollout;
     if (Date.now() > end) throw new Error(`rollout did not end in ${timeoutMs} ms: ${JSON.stringify(rollout?.members)}`);
     await sleep(200);
   }
