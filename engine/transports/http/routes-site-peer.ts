@@ -20,9 +20,11 @@ export function registerSitePeerRoutes(app: FastifyInstance, ctx: DaemonContext,
   app.get('/api/site/peer/replicas', async () => ({ replicas: await store.list(), used: await store.used(), budget: site.config.bundleBudgetBytes }));
 
   app.put<{ Params: Params }>('/api/site/peer/replicas/:sha', async (req, reply) => {
-    // Replicas come from the coordinator, or from this data center's primary forwarding its own verified copy.
-    allow(req, svc, 'send a replica', (m) => m.name === site.coordinator.name || m.name === site.primaryOf(site.self.dataCenter).name);
-    const { offset, size } = contentRange(req);
+    const { offset, size } = await refuseAfterDrain(req, () => {
+      // Replicas come from the coordinator, or from this data center's primary forwarding its own verified copy.
+      allow(req, svc, 'send a replica', (m) => m.name === site.coordinator.name || m.name === site.primaryOf(site.self.dataCenter).name);
+      return contentRange(req);
+    });
     const state = await store.receive(req.params.sha, size, offset, uploadBody(req));
     // An already verified replica is answered without reading the body: close rather than drain it.
     if (!req.raw.readableEnded) reply.header('connection', 'close');
@@ -87,6 +89,26 @@ function allow(req: FastifyRequest, svc: SiteService, what: string, may: (m: Sit
     throw new AbuError('ABU_ERR_UNAUTHORIZED', `${self} refuses to ${what} for ${caller.name}: site commands are taken only from the coordinator ${svc.site.coordinator.name}`, { details: { caller: caller.name, coordinator: svc.site.coordinator.name } });
   }
   return caller;
+}
+
+/**
+ * A refusal sent while the sender's bytes are still unread makes the kernel reset the connection, and the sender
+ * sees "connection reset" instead of the reason. Read up to 1 MiB of a refused body first (bigger ones are cut).
+ */
+async function refuseAfterDrain<T>(req: FastifyRequest, check: () => T): Promise<T> {
+  try {
+    return check();
+  } catch (e) {
+    await new Promise<void>((resolve) => {
+      let seen = 0;
+      const body = req.raw;
+      const timer = setTimeout(resolve, 2000);
+      body.on('data', (b: Buffer) => (seen += b.length) > 1024 * 1024 && resolve());
+      body.once('end', () => (clearTimeout(timer), resolve()));
+      body.once('error', () => resolve());
+    });
+    throw e;
+  }
 }
 
 function contentRange(req: FastifyRequest): { offset: number; size: number } {

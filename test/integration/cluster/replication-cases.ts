@@ -1,7 +1,7 @@
 // Sites, part 1 (product-docs/001): member tokens, upload checks, replication n/m with resume and receiver-side
 // verification, removal, install by organization and data center. Six real `abu serve` daemons on simulated
 // appliances in two data centers (network namespaces when root, else loopback ports: the test says which).
-// The rollout cases (rollout.test.ts) run on the same daemons afterwards, so the suite starts them once.
+// The rollout cases (rollout-cases.ts) run on the same daemons afterwards (cluster.test.ts sets the order).
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -11,6 +11,7 @@ import { digestFile } from '../../../engine/cluster/replica-verify';
 import { sharedSite } from './shared-site';
 import { COORDINATOR, memberRecord, status, upload, waitReplication } from './site-steps';
 
+export function replicationCases(): void {
 describe('site: replication and install by organization (six abu serve daemons, two data centers)', function () {
   this.timeout(120_000);
   const site = sharedSite();
@@ -141,3 +142,4 @@ describe('site: replication and install by organization (six abu serve daemons, 
     assert.equal(rep.replications, '6/6');
   });
 });
+}

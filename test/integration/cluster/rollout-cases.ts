@@ -1,5 +1,5 @@
 // Clusters, part 2 (product-docs/002): "Activate alternate image" cluster-wide on the same six daemons as
-// replication.test.ts (which leaves 1.1.0 replicated 6/6, loaded into the alternate image of dc1-c, dc2-a, dc2-b).
+// replication.test.ts (run first: it leaves 1.1.0 replicated 6/6, loaded into the alternate image of dc1-c, dc2-a, dc2-b).
 // Every reboot really takes the member's daemon down (member-process.ts) and brings it back through boot-check.
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -9,6 +9,7 @@ import { awayIntervals, bootedVersion, COORDINATOR, history, overlaps, sleep, st
 
 const PARTNERS = [['dc1-b', 'dc1-c'], ['dc2-b', 'dc2-c']];
 
+export function rolloutCases(): void {
 describe('cluster: activate alternate image (primary first, HA partners never away together)', function () {
   this.timeout(180_000);
   const site = sharedSite();
@@ -86,6 +87,7 @@ describe('cluster: activate alternate image (primary first, HA partners never aw
     for (const m of h.members) assert.equal(bootedVersion(await status(h, m.name)), '1.0.0', m.name);
   });
 });
+}
 
 function downIntervals(events: { time: number; kind: string }[]): { from: number; to: number }[] {
   const out: { from: number; to: number }[] = [];
