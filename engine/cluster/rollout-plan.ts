@@ -34,14 +34,16 @@ export function isInFlight(m: RolloutMember): boolean {
 export function startable(r: Rollout, site: Site, slots: Record<string, string[]>, running: ReadonlySet<string>, maxParallel: number): string[] {
   if (r.state !== 'running') return [];
   const out: string[] = [];
-  const taken = new Set(Object.entries(slots).filter(([, holders]) => holders.length > 0).map(([group]) => group));
+  // Holders per HA group: those in the store, plus the members picked here (a slot holds one member).
+  const holders = new Map(Object.entries(slots).map(([group, names]) => [group, [...names]]));
   for (const name of r.order.slice(1)) {
     if (running.size + out.length >= maxParallel) break;
     if (r.members[name].phase !== 'waiting' || running.has(name)) continue;
     const group = site.member(name).haGroup;
     if (r.ha && group !== undefined) {
-      if (taken.has(group) && !slots[group].includes(name)) continue;
-      taken.add(group);
+      const held = holders.get(group) ?? [];
+      if (held.length > 0 && !held.includes(name)) continue;
+      holders.set(group, [name]);
     }
     out.push(name);
   }
