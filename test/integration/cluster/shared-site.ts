@@ -8,9 +8,11 @@ let current: SiteHarness | null = null;
 export function sharedSite(): () => SiteHarness {
   before(async function () {
     this.timeout(120_000);
-    started ??= startSite({ downtimeMs: 700, maxBytesPerSecond: 1024 * 1024 });
+    if (!started) {
+      started = startSite({ downtimeMs: 700, maxBytesPerSecond: 1024 * 1024 });
+      process.stderr.write(`      network: ${(await started).net.link}\n`);
+    }
     current = await started;
-    process.stderr.write(`      network: ${current.net.link}\n`);
   });
   return () => current!;
 }
