@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { AbuError } from './core/errors';
 import type { BootFlagBackendConfig } from './boot/boot-flag-backend';
+import { parseSiteConfig, type SiteConfig } from './site-config';
 
 /** Where one image class of a slot lives: a block device or file, or a GPT partition of a disk image. */
 export interface SlotTargetConfig {
@@ -41,6 +42,8 @@ export interface AbuConfig {
   /** How to restart: a command, or the simulated appliance's reboot. */
   reboot: { command: string[] } | { simulated: true };
   http: { host: string; port: number; token?: string; tls?: { cert: string; key: string } };
+  /** Present when this appliance is a member of a site (engine/cluster); the engine itself never reads it. */
+  site?: SiteConfig;
 }
 
 type Raw = Record<string, any>;
@@ -87,6 +90,7 @@ export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
       token: raw.http?.token,
       tls: raw.http?.tls ? { cert: abs(raw.http.tls.cert), key: abs(raw.http.tls.key) } : undefined,
     },
+    site: raw.site === undefined ? undefined : parseSiteConfig(raw.site, abs, abs(requireString(raw, 'keyring'))),
   };
 }
 

@@ -74,6 +74,18 @@ export const ERROR_CODES = {
   ABU_ERR_SERIAL_SHA256: 'the bytes uploaded over the serial line do not match the announced SHA-256',
   ABU_ERR_SERIAL_TIMEOUT: 'the other end of the serial line stopped answering',
   ABU_ERR_SERIAL_DEVICE: 'the serial device could not be opened or failed',
+
+  // site and cluster (engine/cluster: replication between members, install by organization, cluster rollouts)
+  ABU_ERR_SITE_NOT_COORDINATOR: 'this member is not the coordinator the site names; send the request to the coordinator',
+  ABU_ERR_SITE_MEMBER_UNKNOWN: 'no site member has that name',
+  ABU_ERR_SITE_MEMBER_UNREACHABLE: 'a site member did not answer',
+  ABU_ERR_SITE_BUNDLE_UNKNOWN: 'the site bundle store holds no bundle with that id',
+  ABU_ERR_SITE_BUDGET: 'the bundle store would exceed its byte budget; remove a bundle first',
+  ABU_ERR_SITE_RANGE: 'the sender resumed at an offset the receiver does not hold; ask the receiver how much it has',
+  ABU_ERR_SITE_REPLICA_DIGEST: 'the received replica does not hash to the bundle id it was sent as',
+  ABU_ERR_SITE_REPLICA_MISSING: 'this member holds no verified replica of that bundle',
+  ABU_ERR_ROLLOUT_RUNNING: 'a cluster rollout is already running',
+  ABU_ERR_ROLLOUT_REFUSED: 'the cluster rollout was refused before any member changed',
 } as const;
 
 export type AbuErrorCode = keyof typeof ERROR_CODES;

@@ -9,6 +9,7 @@ import { resolveToken } from './auth';
 import { BundleQueue } from './bundle-queue';
 import { QueueStore } from './queue-store';
 import { buildHttpServer, type DaemonContext, type HttpServerOptions } from './server';
+import { SiteService } from '../../cluster/site-service';
 
 export interface DaemonOptions {
   configPath: string;
@@ -36,20 +37,24 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const engine = await createEngine(o.configPath);
   const tokenFile = path.join(config.stateDir, 'http-token');
   const token = await resolveToken(config.http.token, tokenFile);
+  const site = config.site ? new SiteService({ ...config, site: config.site }) : undefined;
   const { app, ctx } = await buildHttpServer(engine, {
     token,
     uploadLimit: () => alternateCapacity(engine),
     createQueue: (base) => new BundleQueue(new QueueStore(path.join(config.stateDir, 'queue'), config.keyring), base, 'command' in config.reboot),
     https: await readTls(config),
     download: o.download,
+    site,
   });
   const url = await app.listen({ host: o.host ?? config.http.host, port: o.port ?? config.http.port });
   await writeRuntimeFile(config, url);
   await ctx.queue?.resume();
+  await site?.start();
   return {
     url, token, tokenFile, engine, app, ctx,
     close: async () => {
       await fs.rm(runtimeFile(config), { force: true });
+      await site?.stop();
       await app.close();
       await engine.close();
     },

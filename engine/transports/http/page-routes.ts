@@ -26,6 +26,20 @@ export function registerPageRoutes(app: FastifyInstance): void {
   }
 }
 
+/** The System patches and Cluster pages: served only by a daemon whose config has a site (routes-site.ts). */
+export function registerSitePages(app: FastifyInstance): void {
+  const dir = webDir();
+  const pages: Record<string, { file: string; type: string }> = {
+    '/site.html': { file: 'site.html', type: 'text/html; charset=utf-8' },
+    '/site.js': { file: 'site.js', type: 'text/javascript; charset=utf-8' },
+    '/cluster.html': { file: 'cluster.html', type: 'text/html; charset=utf-8' },
+    '/cluster.js': { file: 'cluster.js', type: 'text/javascript; charset=utf-8' },
+  };
+  for (const [route, { file, type }] of Object.entries(pages)) {
+    app.get(route, async (_req, reply) => reply.headers(HEADERS).type(type).send(readFileSync(path.join(dir, file))));
+  }
+}
+
 /** The page sources sit next to this file in the repo; the compiled server runs from dist/. */
 export function webDir(): string {
   const candidates = [path.resolve(__dirname, '../web'), path.resolve(__dirname, '../../../../engine/transports/web')];

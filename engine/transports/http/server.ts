@@ -13,6 +13,9 @@ import { registerQueueRoutes } from './routes-queue';
 import { registerStatusRoutes } from './routes-status';
 import { registerEventRoutes } from './sse-route';
 import { registerPageRoutes } from './page-routes';
+import type { SiteService } from '../../cluster/site-service';
+import { registerSiteRoutes } from './routes-site';
+import { registerClusterRoutes } from './routes-cluster';
 
 export interface HttpServerOptions {
   token: string;
@@ -23,6 +26,8 @@ export interface HttpServerOptions {
   https?: { cert: Buffer; key: Buffer };
   /** Download tuning (tests shorten the retry delay; private PKI passes a CA). */
   download?: { retries?: number; retryDelayMs?: number; idleTimeoutMs?: number; ca?: string | Buffer };
+  /** The site layer (engine/cluster), when the config has a site section. */
+  site?: SiteService;
 }
 
 /** What every route file gets: the facade plus the daemon's own pieces. */
@@ -49,7 +54,7 @@ export async function buildHttpServer(engine: Engine, options: HttpServerOptions
   const ctx: DaemonContext = { ...base, queue: options.createQueue ? options.createQueue(base) : null };
   // Bundles are never buffered: the parser hands the raw request stream to the route.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
-  app.addHook('onRequest', async (req) => requireToken(req, options.token));
+  app.addHook('onRequest', async (req) => requireToken(req, options.token, options.site !== undefined));
   app.setErrorHandler((err, req, reply) => sendError(reply, err, req));
   app.setNotFoundHandler((req, reply) => sendError(reply, new AbuError('ABU_ERR_NOT_FOUND', `no such resource: ${req.method} ${req.url.slice(0, 200)}`), req));
   registerStatusRoutes(app, ctx);
@@ -58,13 +63,17 @@ export async function buildHttpServer(engine: Engine, options: HttpServerOptions
   registerBootRoutes(app, ctx);
   registerQueueRoutes(app, ctx);
   registerPageRoutes(app);
+  if (options.site) registerSiteRoutes(app, ctx, options.site);
+  if (options.site) registerClusterRoutes(app, ctx, options.site);
   app.addHook('onClose', async () => ctx.hub.close());
   return { app, ctx };
 }
 
 /** Reading is open to anyone who can reach the port; anything that changes the appliance needs the token. */
-function requireToken(req: FastifyRequest, token: string): void {
+function requireToken(req: FastifyRequest, token: string, site: boolean): void {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+  // Member-to-member calls carry the calling member's site token, checked by each route (routes-site-peer.ts).
+  if (site && req.url.startsWith('/api/site/peer/')) return;
   checkBearer(req.headers.authorization, token);
 }
 

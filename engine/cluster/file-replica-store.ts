@@ -1,0 +1,162 @@
+// ReplicaStore in <stateDir>/bundles/: <sha>.abu + <sha>.json when verified, <sha>.part + <sha>.part.json while arriving.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AbuError } from '../core/errors';
+import { writeFileAtomic } from '../state/atomic-file';
+import type { ReplicaState } from './member-client';
+import type { ReplicaStore } from './replica-store';
+import { verifyBundleFile, type ReplicaMeta, type VerifyOptions } from './replica-verify';
+
+const SHA = /^[0-9a-f]{64}$/;
+
+export class FileReplicaStore implements ReplicaStore {
+  /** Bundles being received or uploaded right now: one writer per bundle. */
+  private readonly busy = new Set<string>();
+
+  constructor(readonly dir: string, private readonly budgetBytes: number, private readonly verify: Omit<VerifyOptions, 'sha256'>) {}
+
+  async list(): Promise<ReplicaMeta[]> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const metas = await Promise.all(names.filter((n) => /^[0-9a-f]{64}\.json$/.test(n)).map((n) => this.get(n.slice(0, 64))));
+    return metas.filter((m): m is ReplicaMeta => m !== null).sort((a, b) => a.storedAt.localeCompare(b.storedAt));
+  }
+
+  async get(sha256: string): Promise<ReplicaMeta | null> {
+    checkSha(sha256);
+    const text = await fs.readFile(this.file(sha256, 'json'), 'utf8').catch(() => null);
+    if (text === null) return null;
+    const exists = await fs.stat(this.file(sha256, 'abu')).then(() => true, () => false);
+    return exists ? (JSON.parse(text) as ReplicaMeta) : null;
+  }
+
+  async fileOf(sha256: string): Promise<string> {
+    if (!(await this.get(sha256))) throw new AbuError('ABU_ERR_SITE_REPLICA_MISSING', `no verified replica of bundle ${sha256.slice(0, 16)}… here`, { details: { sha256 } });
+    return this.file(sha256, 'abu');
+  }
+
+  async state(sha256: string): Promise<ReplicaState> {
+    const meta = await this.get(sha256);
+    if (meta) return { sha256, state: 'verified', have: meta.size, size: meta.size };
+    const part = await this.partInfo(sha256);
+    return part ? { sha256, state: 'partial', have: part.have, size: part.size } : { sha256, state: 'absent', have: 0, size: null };
+  }
+
+  async receive(sha256: string, size: number, offset: number, body: Readable): Promise<ReplicaState> {
+    checkSha(sha256);
+    const current = await this.state(sha256);
+    if (current.state === 'verified') return current;
+    return this.exclusive(sha256, async () => {
+      let part = await this.partInfo(sha256);
+      // A partial file announced with another size is from an older attempt that cannot be continued.
+      if (part && part.size !== size) part = (await this.dropPart(sha256), null);
+      const have = part?.have ?? 0;
+      if (offset !== have) throw new AbuError('ABU_ERR_SITE_RANGE', `resume at byte ${offset} refused: this member holds ${have} bytes of the bundle`, { details: { have, size } });
+      await this.checkBudget(size - have, sha256);
+      if (!part) await writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size }) + '\n');
+      await pipeline(body, capAt(size - offset), createWriteStream(this.file(sha256, 'part'), { flags: 'a' }));
+      const now = (await this.partInfo(sha256))!;
+      if (now.have < size) return { sha256, state: 'partial', have: now.have, size };
+      return this.complete(sha256);
+    });
+  }
+
+  async add(body: Readable): Promise<ReplicaMeta> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const tmp = path.join(this.dir, `.upload-${randomBytes(6).toString('hex')}`);
+    try {
+      const room = this.budgetBytes - (await this.used());
+      await pipeline(body, capAt(room, true), createWriteStream(tmp));
+      const meta = await verifyBundleFile(tmp, this.verify);
+      if (await this.get(meta.sha256)) return (await this.get(meta.sha256))!;
+      await fs.rename(tmp, this.file(meta.sha256, 'abu'));
+      await writeFileAtomic(this.file(meta.sha256, 'json'), JSON.stringify(meta, null, 2) + '\n');
+      return meta;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  async remove(sha256: string): Promise<boolean> {
+    checkSha(sha256);
+    const had = (await this.state(sha256)).state !== 'absent';
+    // The metadata goes first: a bundle without it is no longer listed, even if a crash leaves its file behind.
+    for (const ext of ['json', 'abu', 'part.json', 'part']) await fs.rm(this.file(sha256, ext), { force: true });
+    return had;
+  }
+
+  async used(): Promise<number> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const sizes = await Promise.all(names.filter((n) => /\.(abu|part)$/.test(n) || n.startsWith('.upload-')).map((n) => fs.stat(path.join(this.dir, n)).then((s) => s.size, () => 0)));
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /** The complete partial file is verified by this member; only then does it become the replica. */
+  private async complete(sha256: string): Promise<ReplicaState> {
+    let meta: ReplicaMeta;
+    try {
+      meta = await verifyBundleFile(this.file(sha256, 'part'), { ...this.verify, sha256 });
+    } catch (e) {
+      await this.dropPart(sha256);
+      throw e;
+    }
+    await fs.rename(this.file(sha256, 'part'), this.file(sha256, 'abu'));
+    await writeFileAtomic(this.file(sha256, 'json'), JSON.stringify(meta, null, 2) + '\n');
+    await fs.rm(this.file(sha256, 'part.json'), { force: true });
+    return { sha256, state: 'verified', have: meta.size, size: meta.size };
+  }
+
+  private async checkBudget(need: number, sha256: string): Promise<void> {
+    const used = await this.used();
+    if (used + need > this.budgetBytes) {
+      throw new AbuError('ABU_ERR_SITE_BUDGET', `bundle ${sha256.slice(0, 16)}… needs ${need} more bytes; the bundle store holds ${used} of its ${this.budgetBytes}-byte budget`, { details: { budget: this.budgetBytes, used, need } });
+    }
+  }
+
+  private async partInfo(sha256: string): Promise<{ have: number; size: number } | null> {
+    const text = await fs.readFile(this.file(sha256, 'part.json'), 'utf8').catch(() => null);
+    if (text === null) return null;
+    const have = await fs.stat(this.file(sha256, 'part')).then((s) => s.size, () => 0);
+    return { have, size: (JSON.parse(text) as { size: number }).size };
+  }
+
+  private async dropPart(sha256: string): Promise<void> {
+    await fs.rm(this.file(sha256, 'part.json'), { force: true });
+    await fs.rm(this.file(sha256, 'part'), { force: true });
+  }
+
+  private async exclusive<T>(sha256: string, fn: () => Promise<T>): Promise<T> {
+    if (this.busy.has(sha256)) throw new AbuError('ABU_ERR_BUSY', `bundle ${sha256.slice(0, 16)}… is already being received; try again when that transfer ends`);
+    this.busy.add(sha256);
+    try {
+      await fs.mkdir(this.dir, { recursive: true });
+      return await fn();
+    } finally {
+      this.busy.delete(sha256);
+    }
+  }
+
+  private file(sha256: string, ext: string): string {
+    return path.join(this.dir, `${sha256}.${ext}`);
+  }
+}
+
+function checkSha(sha256: string): void {
+  if (!SHA.test(sha256)) throw new AbuError('ABU_ERR_USAGE', `a bundle id is the 64 hex digits of its SHA-256, not ${JSON.stringify(sha256.slice(0, 80))}`);
+}
+
+/** Passes at most `limit` bytes; more is a sender error (or, for an upload, the budget running out). */
+function capAt(limit: number, budget = false): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(piece: Buffer, _enc, done) {
+      seen += piece.length;
+      if (seen <= limit) return done(null, piece);
+      done(budget
+        ? new AbuError('ABU_ERR_SITE_BUDGET', `the upload does not fit: the bundle store has ${Math.max(0, limit)} bytes left in its budget`, { details: { left: Math.max(0, limit) } })
+        : new AbuError('ABU_ERR_USAGE', `the sender sent more than the ${limit} bytes it announced`));
+    },
+  });
+}

@@ -1,0 +1,32 @@
+// The replica store seam: bundles kept content-addressed by one member (complete and verified, or partial).
+import type { Readable } from 'node:stream';
+import type { ReplicaState } from './member-client';
+import type { ReplicaMeta } from './replica-verify';
+
+export type { ReplicaMeta } from './replica-verify';
+
+/**
+ * Bundles by SHA-256 of the whole file. A bundle counts as stored only once this member verified it itself;
+ * partial transfers are kept so a sender can resume where the bytes stopped. Every method that adds bytes
+ * refuses with ABU_ERR_SITE_BUDGET when the store would exceed its byte budget.
+ */
+export interface ReplicaStore {
+  /** Verified bundles, oldest first. */
+  list(): Promise<ReplicaMeta[]>;
+  get(sha256: string): Promise<ReplicaMeta | null>;
+  /** Path of a verified bundle's file; ABU_ERR_SITE_REPLICA_MISSING when there is none. */
+  fileOf(sha256: string): Promise<string>;
+  state(sha256: string): Promise<ReplicaState>;
+  /**
+   * Appends bytes [offset, size) of bundle `sha256`: ABU_ERR_SITE_RANGE (details.have) unless `offset` is what
+   * the partial file holds. Once complete the bundle is verified (content address, site keyring, product, every
+   * chunk); a bundle that fails is deleted and its error thrown, so the sender starts again from zero.
+   */
+  receive(sha256: string, size: number, offset: number, body: Readable): Promise<ReplicaState>;
+  /** Stores an upload: hashed while it streams, then verified like a replica; returns the stored bundle. */
+  add(body: Readable): Promise<ReplicaMeta>;
+  /** Deletes a bundle and any partial transfer of it; false when there was neither. */
+  remove(sha256: string): Promise<boolean>;
+  /** Bytes held (complete and partial files). */
+  used(): Promise<number>;
+}

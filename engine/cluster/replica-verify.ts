@@ -1,0 +1,69 @@
+// A receiver's own check of a stored bundle: content address, signature by the site keyring, product, every chunk.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { loadKeyring, openBundle, type Manifest } from '../bundle/bundle-reader';
+import { AbuError } from '../core/errors';
+import { FileSource } from '../sources/file-source';
+
+/** What the site knows of a stored bundle, taken from its signed manifest. */
+export interface ReplicaMeta {
+  sha256: string;
+  size: number;
+  product: string;
+  version: string;
+  description: string;
+  irreversible: boolean;
+  /** The version it installs over (exact predecessor or semver range), as the manifest says. */
+  installsOn: string;
+  storedAt: string;
+}
+
+export interface VerifyOptions {
+  keyringPath: string;
+  product: string;
+  /** The content address the file must hash to (a replica); absent for an upload, whose address is computed. */
+  sha256?: string;
+}
+
+/**
+ * Throws the bundle's own error (ABU_ERR_SIGNATURE_*, _KEY_UNKNOWN, _CHUNK_*, _IMAGE_DIGEST, _BUNDLE_*),
+ * ABU_ERR_INCOMPATIBLE for another product, or ABU_ERR_SITE_REPLICA_DIGEST when the file is not what it was sent as.
+ */
+export async function verifyBundleFile(file: string, o: VerifyOptions): Promise<ReplicaMeta> {
+  const { sha256, size } = await digestFile(file);
+  if (o.sha256 !== undefined && sha256 !== o.sha256) {
+    throw new AbuError('ABU_ERR_SITE_REPLICA_DIGEST', `the received bytes hash to ${sha256.slice(0, 16)}…, not to the bundle id ${o.sha256.slice(0, 16)}… they were sent as`, { details: { expected: o.sha256, actual: sha256 } });
+  }
+  const manifest = await verifyPayload(file, o);
+  return {
+    sha256, size, product: manifest.product, version: manifest.version, description: manifest.description ?? '', irreversible: manifest.irreversible,
+    installsOn: [manifest.source.exact, manifest.source.range].filter(Boolean).join(' ') || 'any version', storedAt: new Date().toISOString(),
+  };
+}
+
+/** Signatures first (openBundle), then the product, then every chunk's CRC and SHA-256 and each whole image. */
+async function verifyPayload(file: string, o: VerifyOptions): Promise<Manifest> {
+  const bundle = await openBundle(await new FileSource(file).open(), await loadKeyring(o.keyringPath));
+  try {
+    if (bundle.manifest.product !== o.product) {
+      throw new AbuError('ABU_ERR_INCOMPATIBLE', `the bundle is for product "${bundle.manifest.product}", this site runs "${o.product}"`);
+    }
+    for await (const { chunks } of bundle.images({ verifyChunks: true })) {
+      for await (const chunk of chunks) void chunk;
+    }
+    await bundle.finish();
+    return bundle.manifest;
+  } finally {
+    bundle.close();
+  }
+}
+
+export async function digestFile(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const piece of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    hash.update(piece as Buffer);
+    size += (piece as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}

@@ -1,0 +1,123 @@
+// One member's turn in a cluster rollout: get the image in place, activate, reboot, and wait for it back healthy.
+import { isAbuError } from '../core/errors';
+import type { ApplianceStatus, SlotView } from '../facade';
+import type { Rollout, RolloutMember } from './coordination-store';
+import type { MemberClient } from './member-client';
+import type { Replicator } from './replicator';
+
+export interface StepContext {
+  rollout: Rollout;
+  member: RolloutMember;
+  client: MemberClient;
+  replicator: Replicator | null;
+  /** Journals the rollout (atomically) before anything irreversible is asked of the member. */
+  save(): Promise<void>;
+  pollMs: number;
+  rebootTimeoutMs: number;
+  signal: AbortSignal;
+}
+
+/** A member still up with its activation pending this long after the reboot was asked never got the request. */
+const RESEND_REBOOT_MS = 30_000;
+
+/** Ends with the member healthy on its target or failed with a reason; never reboots a member already on its target. */
+export async function runMemberStep(c: StepContext): Promise<void> {
+  const m = c.member;
+  try {
+    if (m.phase !== 'rebooting') {
+      const s = await statusWhenUp(c);
+      if (onTarget(s, m.target)) return done(c, 'healthy', `already running ${m.target}`);
+      if (s.pending?.version !== m.target) await prepare(c, s);
+      await set(c, 'rebooting', 'rebooting', { rebootAskedAt: new Date().toISOString() });
+      await c.client.reboot();
+    }
+    await waitBack(c);
+  } catch (e) {
+    if (c.signal.aborted) return;
+    await done(c, 'failed', (e as Error).message);
+  }
+}
+
+/** Puts the target image in the alternate slot (from the member's own verified replica) and activates it. */
+async function prepare(c: StepContext, s: ApplianceStatus): Promise<void> {
+  const { rollout: r, member: m } = c;
+  const alt = slotOf(s, s.alternate);
+  if (r.kind === 'switch-back' || (alt.version === m.target && alt.image === 'verified')) {
+    await set(c, 'installing', `activating ${m.target} in slot ${s.alternate}`);
+    await c.client.activate('other', { acceptIrreversible: r.acceptIrreversible });
+    return;
+  }
+  await set(c, 'downloading', 'waiting for its replica', { percent: 0 });
+  const poll = setInterval(() => {
+    const rec = c.replicator?.statusOf(r.sha256!)?.members.find((x) => x.member === m.name);
+    if (rec && rec.size > 0) m.percent = Math.floor((100 * rec.have) / rec.size);
+  }, c.pollMs);
+  try {
+    await c.replicator!.awaitMember(r.sha256!, m.name, c.signal);
+  } finally {
+    clearInterval(poll);
+  }
+  await set(c, 'installing', `installing ${m.target} from its own replica`, { percent: null });
+  await c.client.installReplica(r.sha256!, { activate: true, acceptIrreversible: r.acceptIrreversible });
+}
+
+async function waitBack(c: StepContext): Promise<void> {
+  const m = c.member;
+  const asked = Date.parse(m.rebootAskedAt ?? new Date().toISOString());
+  let resent = false;
+  for (;;) {
+    if (c.signal.aborted) return;
+    const s = await c.client.status().catch(() => null);
+    if (s) {
+      const booted = slotOf(s, s.booted);
+      if (onTarget(s, m.target)) return done(c, 'healthy', `healthy on ${m.target}`);
+      if (!s.pending && booted.version !== m.target) {
+        const why = s.lastError && !s.lastError.past ? s.lastError.message : 'its activation was undone';
+        return done(c, 'failed', `came back on ${booted.version ?? 'an unknown version'} instead of ${m.target}: ${why}`);
+      }
+      if (!resent && s.pending?.version === m.target && !s.operation && Date.now() - asked > RESEND_REBOOT_MS) {
+        resent = true;
+        await c.client.reboot().catch(() => undefined);
+      }
+    }
+    if (Date.now() - asked > c.rebootTimeoutMs) return done(c, 'failed', `did not come back healthy within ${Math.round(c.rebootTimeoutMs / 1000)} s`);
+    await sleep(c.pollMs);
+  }
+}
+
+/** A member that does not answer yet (still booting from an earlier step) is waited for up to the reboot timeout. */
+async function statusWhenUp(c: StepContext): Promise<ApplianceStatus> {
+  const until = Date.now() + c.rebootTimeoutMs;
+  for (;;) {
+    try {
+      return await c.client.status();
+    } catch (e) {
+      if (!isAbuError(e, 'ABU_ERR_SITE_MEMBER_UNREACHABLE') || Date.now() > until || c.signal.aborted) throw e;
+      await sleep(c.pollMs);
+    }
+  }
+}
+
+/** Booted on the target version and confirmed by its boot-check (slot good, nothing pending). */
+export function onTarget(s: ApplianceStatus, target: string | null): boolean {
+  const booted = slotOf(s, s.booted);
+  return booted.version === target && booted.state === 'good' && !s.pending;
+}
+
+function slotOf(s: ApplianceStatus, name: string): SlotView {
+  return s.slots.find((x) => x.name === name)!;
+}
+
+async function set(c: StepContext, phase: RolloutMember['phase'], detail: string, extra: Partial<RolloutMember> = {}): Promise<void> {
+  Object.assign(c.member, { phase, detail, ...extra });
+  c.member.startedAt ??= new Date().toISOString();
+  await c.save();
+}
+
+async function done(c: StepContext, phase: 'healthy' | 'failed', detail: string): Promise<void> {
+  await set(c, phase, detail, { percent: null, finishedAt: new Date().toISOString() });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

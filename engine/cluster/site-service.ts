@@ -1,0 +1,102 @@
+// The site layer of one member, built from its config: replica store, member clients, and on the coordinator the replicator.
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { AbuConfig } from '../config';
+import { AbuError } from '../core/errors';
+import type { ApplianceStatus } from '../facade';
+import type { SiteConfig } from '../site-config';
+import { FileReplicaStore } from './file-replica-store';
+import { HttpMemberClient } from './http-member-client';
+import type { MemberClient } from './member-client';
+import type { ReplicaMeta, ReplicaStore } from './replica-store';
+import { Replicator } from './replicator';
+import { LocalCoordinationStore } from './local-coordination-store';
+import { RolloutRunner } from './rollout-runner';
+import { Site, type SiteMember } from './site';
+import { bootedVersion } from './site-install';
+
+export interface MemberView {
+  name: string;
+  dataCenter: string;
+  role: SiteMember['role'];
+  organizations: string[];
+  haGroup: string | null;
+  url: string;
+  reachable: boolean;
+  version: string | null;
+  booted: string | null;
+  operation: string | null;
+  lastError: string | null;
+}
+
+export class SiteService {
+  readonly site: Site;
+  readonly store: ReplicaStore;
+  /** Present only on the coordinator. */
+  readonly replicator: Replicator | null;
+  /** Present only on the coordinator: cluster activation and switch back, journaled in <stateDir>/cluster/. */
+  readonly rollouts: RolloutRunner | null;
+  private readonly clients = new Map<string, MemberClient>();
+
+  constructor(readonly config: AbuConfig & { site: SiteConfig }) {
+    this.site = new Site(config.site);
+    this.store = new FileReplicaStore(path.join(config.stateDir, 'bundles'), config.site.bundleBudgetBytes, { keyringPath: config.site.keyring, product: config.product });
+    this.replicator = this.site.isCoordinator ? new Replicator(this.site, this.store, (m) => this.clientOf(m)) : null;
+    this.rollouts = this.replicator ? new RolloutRunner(this.site, new LocalCoordinationStore(path.join(config.stateDir, 'cluster')), (m) => this.clientOf(m), this.replicator) : null;
+  }
+
+  async start(): Promise<void> {
+    await this.replicator?.start();
+    await this.rollouts?.resume();
+  }
+
+  async stop(): Promise<void> {
+    this.rollouts?.stop();
+    this.replicator?.stop();
+  }
+
+  /** Calls carry this member's own site token; receivers decide whether the caller may do what it asks. */
+  clientOf(m: SiteMember): MemberClient {
+    let c = this.clients.get(m.name);
+    if (!c) this.clients.set(m.name, (c = new HttpMemberClient(m, this.site.self.token!)));
+    return c;
+  }
+
+  /** The coordinator's replicator; ABU_ERR_SITE_NOT_COORDINATOR on any other member. */
+  coordinator(what: string): Replicator {
+    this.site.requireCoordinator(what);
+    return this.replicator!;
+  }
+
+  /** Stores an upload after checking it (abu bundle, site keyring, product) and starts replicating it. */
+  async upload(body: Readable): Promise<ReplicaMeta> {
+    const replicator = this.coordinator('upload a bundle');
+    const meta = await this.store.add(body);
+    replicator.replicate(meta);
+    return meta;
+  }
+
+  /** A bundle by its SHA-256, a unique prefix of it (8+ hex digits) or its version. */
+  async resolveBundle(id: string): Promise<ReplicaMeta> {
+    const all = await this.store.list();
+    const hits = all.filter((b) => b.sha256 === id || b.version === id || (id.length >= 8 && /^[0-9a-f]+$/.test(id) && b.sha256.startsWith(id)));
+    if (hits.length === 1) return hits[0];
+    if (hits.length > 1) throw new AbuError('ABU_ERR_USAGE', `"${id}" names ${hits.length} bundles; give the full SHA-256`);
+    throw new AbuError('ABU_ERR_SITE_BUNDLE_UNKNOWN', `no bundle "${id}" in the site store; stored: ${all.map((b) => `${b.version} (${b.sha256.slice(0, 12)})`).join(', ') || 'none'}`);
+  }
+
+  /** A member's status, or null when it does not answer (down, rebooting). */
+  async statusOf(m: SiteMember): Promise<ApplianceStatus | null> {
+    return this.clientOf(m).status().catch(() => null);
+  }
+
+  async members(): Promise<MemberView[]> {
+    return Promise.all(this.site.members.map(async (m) => {
+      const s = await this.statusOf(m);
+      return {
+        ...this.site.publicMember(m), reachable: s !== null, version: bootedVersion(s), booted: s?.booted ?? null,
+        operation: s?.operation ?? null, lastError: s?.lastError && !s.lastError.past ? `${s.lastError.code}: ${s.lastError.message}` : null,
+      };
+    }));
+  }
+}

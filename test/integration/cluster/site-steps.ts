@@ -1,0 +1,84 @@
+// Test steps over the site harness: upload, replication polling, rollout polling, and down intervals from members' own logs.
+import { promises as fs } from 'node:fs';
+import type { HistoryEntry } from '../../../engine/facade';
+import type { SiteHarness } from './site-harness';
+
+export const COORDINATOR = 'dc1-a';
+
+export async function upload(h: SiteHarness, file: string) {
+  return h.call(COORDINATOR, 'POST', '/api/site/bundles', { body: await fs.readFile(file) });
+}
+
+export async function replication(h: SiteHarness, sha: string): Promise<any> {
+  const r = await h.call(COORDINATOR, 'GET', `/api/site/bundles/${sha}`);
+  if (r.status !== 200) throw new Error(`bundle ${sha}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json.replication;
+}
+
+/** Polls until `check` accepts the bundle's replication record. */
+export async function waitReplication(h: SiteHarness, sha: string, check: (rep: any) => boolean, timeoutMs: number, what: string): Promise<any> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const rep = await replication(h, sha);
+    if (check(rep)) return rep;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(rep.members.map((m: any) => [m.member, m.state, m.have, m.error]))}`);
+    await sleep(100);
+  }
+}
+
+export function memberRecord(rep: any, name: string): any {
+  return rep.members.find((m: any) => m.member === name);
+}
+
+/** Polls the coordinator (which may itself be rebooting) until the rollout ends. */
+export async function waitRollout(h: SiteHarness, timeoutMs: number, during?: (r: any) => Promise<void>): Promise<any> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await h.call(COORDINATOR, 'GET', '/api/cluster/rollout').catch(() => null);
+    const rollout = r?.status === 200 ? r.json.rollout : null;
+    if (rollout && during) await during(rollout);
+    if (rollout && rollout.state !== 'running' && rollout.state !== 'stopping') return rollout;
+    if (Date.now() > end) throw new Error(`rollout did not end in ${timeoutMs} ms: ${JSON.stringify(rollout?.members)}`);
+    await sleep(200);
+  }
+}
+
+export async function history(h: SiteHarness, name: string): Promise<HistoryEntry[]> {
+  const r = await h.call(name, 'GET', '/api/history?limit=500');
+  return r.json.entries;
+}
+
+export async function status(h: SiteHarness, name: string): Promise<any> {
+  return (await h.call(name, 'GET', '/api/status')).json;
+}
+
+export function bootedVersion(s: any): string | null {
+  return s.slots.find((x: any) => x.name === s.booted)?.version ?? null;
+}
+
+/**
+ * When a member was away for a rollout, by its own history: from the activation it recorded before rebooting to
+ * the confirmation (or rollback) boot-check recorded after. The daemon is down only inside this interval.
+ */
+export function awayIntervals(entries: HistoryEntry[], since: string): { from: number; to: number }[] {
+  const sorted = entries.filter((e) => e.time >= since).sort((a, b) => a.time.localeCompare(b.time));
+  const out: { from: number; to: number }[] = [];
+  let from: number | null = null;
+  for (const e of sorted) {
+    if (e.kind === 'activate') from = Date.parse(e.time);
+    else if ((e.kind === 'mark-good' || e.kind === 'rollback') && from !== null) {
+      out.push({ from, to: Date.parse(e.time) });
+      from = null;
+    }
+  }
+  if (from !== null) out.push({ from, to: Number.MAX_SAFE_INTEGER });
+  return out;
+}
+
+export function overlaps(a: { from: number; to: number }[], b: { from: number; to: number }[]): boolean {
+  return a.some((x) => b.some((y) => x.from < y.to && y.from < x.to));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

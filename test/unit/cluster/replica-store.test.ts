@@ -1,0 +1,59 @@
+// The replica store on a real folder: resume offsets, the byte budget, and its own verification of what arrives.
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { FileReplicaStore } from '../../../engine/cluster/file-replica-store';
+import { digestFile } from '../../../engine/cluster/replica-verify';
+import { makeBundle, makeKey, tempDir, writeKeyring } from '../../helpers/bundle-fixtures';
+
+describe('file replica store', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let bundle: Buffer;
+  let sha: string;
+  let keyringPath: string;
+
+  before(async () => {
+    ({ dir, cleanup } = await tempDir('abu-replicas-'));
+    const key = makeKey();
+    keyringPath = await writeKeyring(await fs.mkdir(path.join(dir, 'keys'), { recursive: true }).then(() => path.join(dir, 'keys')), [key]);
+    const b = await makeBundle(dir, { images: [{ name: 'rootfs', size: 300_000 }], keys: [key], product: 'p' });
+    bundle = await fs.readFile(b.path);
+    sha = (await digestFile(b.path)).sha256;
+  });
+  after(() => cleanup());
+
+  const store = (budget = 10_000_000, sub = 'store') => new FileReplicaStore(path.join(dir, sub), budget, { keyringPath, product: 'p' });
+
+  it('keeps a partial transfer, refuses a resume at the wrong offset, and verifies once complete', async () => {
+    const s = store(undefined, 'resume');
+    const first = await s.receive(sha, bundle.length, 0, Readable.from([bundle.subarray(0, 100_000)]));
+    assert.deepEqual(first, { sha256: sha, state: 'partial', have: 100_000, size: bundle.length });
+    await assert.rejects(s.receive(sha, bundle.length, 50_000, Readable.from([bundle.subarray(50_000)])), (e: any) => e.code === 'ABU_ERR_SITE_RANGE' && e.details.have === 100_000);
+    const done = await s.receive(sha, bundle.length, 100_000, Readable.from([bundle.subarray(100_000)]));
+    assert.equal(done.state, 'verified');
+    assert.equal((await s.list())[0].version, '1.0.0');
+  });
+
+  it('refuses bytes beyond its budget with ABU_ERR_SITE_BUDGET, for a replica and for an upload', async () => {
+    const s = store(bundle.length - 1, 'budget');
+    await assert.rejects(s.receive(sha, bundle.length, 0, Readable.from([bundle])), (e: any) => e.code === 'ABU_ERR_SITE_BUDGET' && e.details.budget === bundle.length - 1);
+    await assert.rejects(s.add(Readable.from([bundle])), (e: any) => e.code === 'ABU_ERR_SITE_BUDGET');
+    assert.equal(await s.used(), 0);
+  });
+
+  it('deletes a complete replica that fails its own check, so the sender starts again from zero', async () => {
+    const s = store(undefined, 'corrupt');
+    const bad = Buffer.from(bundle);
+    bad[bad.length - 10] ^= 1;
+    await assert.rejects(s.receive(sha, bad.length, 0, Readable.from([bad])), (e: any) => e.code === 'ABU_ERR_SITE_REPLICA_DIGEST');
+    assert.deepEqual(await s.state(sha), { sha256: sha, state: 'absent', have: 0, size: null });
+  });
+
+  it('stores a checked upload under the SHA-256 of its bytes', async () => {
+    const meta = await store(undefined, 'upload').add(Readable.from([bundle]));
+    assert.deepEqual([meta.sha256, meta.size, meta.product], [sha, bundle.length, 'p']);
+    await assert.rejects(store(undefined, 'upload2').add(Readable.from([bundle.subarray(0, 5000)])), (e: any) => e.code === 'ABU_ERR_BUNDLE_TRUNCATED');
+  });
+});
