@@ -1,6 +1,7 @@
 // The web page in a real browser (Debian chromium via playwright-core) against the real engine on the simulated appliance:
 // tokens, errors where the operator looks, install only or install and restart, keep, restart now, irreversible confirmation.
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { startFaultServer } from '../integration/http/fault-server';
 import { startSimDaemon, type SimDaemon } from '../integration/http/sim-daemon';
@@ -116,6 +117,29 @@ describe('web page: install, activate, keep, restart, errors', function () {
     await page.waitForTimeout(200);
     assert.deepEqual(b.requests.slice(before).filter((r) => r.startsWith('POST')), [], 'declined: nothing was sent');
     assert.equal((await status(d)).slots.find((x: any) => x.name === 'A').version, '1.0.0');
+  });
+
+  it('"Install and restart" from a URL: the refusal of an irreversible release says why and offers the confirmation', async () => {
+    const server = await startFaultServer(await fs.readFile(d.sim.bundles[1]), { kind: 'ok' });
+    try {
+      await page.fill('#url-input', server.url('/abu-demo-appliance-1.2.0.abu'));
+      await page.click('#url-restart-btn');
+      await page.waitForSelector('#confirm-dialog[open]');
+      assert.equal(await page.isHidden('#confirm-accept-row'), true, 'the version is not known before the appliance reads it');
+      await page.click('#confirm-yes');
+      await waitText(page, 'op-error', /^ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED: 1\.2\.0 is an irreversible release/);
+      await page.waitForSelector('#confirm-dialog[open]');
+      assert.equal(await text(page, 'confirm-title'), '1.2.0 is an irreversible release');
+      assert.equal(await page.isDisabled('#confirm-yes'), true);
+      await shot(page, 'web-05b-url-irreversible-refused');
+      await page.click('#confirm-no');
+      assert.ok(b.requests.some((r) => r === 'POST /api/install-url'));
+      const s = await status(d);
+      assert.equal(s.slots.find((x: any) => x.name === 'A').version, '1.0.0', 'refused before anything was written');
+      assert.equal(s.floor, null);
+    } finally {
+      await server.close();
+    }
   });
 
   it('Keep current image undoes an activation of the irreversible release; a later restart still runs the current image', async () => {

@@ -7,6 +7,7 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/token.js': { file: 'token.js', type: 'text/javascript; charset=utf-8' },
   '/actions.js': { file: 'actions.js', type: 'text/javascript; charset=utf-8' },
   '/bundle-head.js': { file: 'bundle-head.js', type: 'text/javascript; charset=utf-8' },
   '/queue.js': { file: 'queue.js', type: 'text/javascript; charset=utf-8' },

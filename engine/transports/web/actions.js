@@ -215,7 +215,7 @@ async function waitForRestart() {
     await new Promise((r) => setTimeout(r, 500));
     try {
       const s = await api('GET', '/api/status');
-      if (!s.operation && !nextBootSlot(s)) return s;
+      if (!serverOperation(s) && !nextBootSlot(s)) return s;
     } catch {
       /* still restarting */
     }
@@ -224,16 +224,6 @@ async function waitForRestart() {
 }
 
 // ---- wiring ----
-async function onTokenPanelSave() {
-  saveToken($('token-input').value);
-  try {
-    await api('POST', '/api/token-check', {});
-    $('token-state').textContent = 'Token accepted.';
-  } catch (e) {
-    $('token-state').textContent = `${e.code}: ${e.message}`;
-  }
-}
-
 function wire() {
   $('file-input').onchange = updateButtons;
   $('upload-btn').onclick = () => onInstallFile(false);

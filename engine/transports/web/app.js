@@ -1,4 +1,4 @@
-// The update page's core: token, API calls, status, the progress card and the live log (actions in actions.js, queue in queue.js).
+// The update page's core: API calls, status, the progress card and the live log (token in token.js, actions in actions.js, queue in queue.js).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -7,25 +7,6 @@ const $ = (id) => document.getElementById(id);
  * says that this page waits for an answer to its own request (its buttons stay disabled meanwhile).
  */
 const state = { status: null, queue: null, restarting: false, live: false, inFlight: false, opLabel: '', trackedOp: null };
-
-// ---- token: from the URL fragment abu serve prints (never sent to the server), else localStorage ----
-function loadToken() {
-  const m = /token=([^&]+)/.exec(location.hash);
-  if (m) {
-    localStorage.setItem('abu-token', decodeURIComponent(m[1]));
-    history.replaceState(null, '', location.pathname);
-  }
-  $('token-input').value = token();
-}
-
-function token() {
-  return localStorage.getItem('abu-token') || '';
-}
-
-function saveToken(value) {
-  localStorage.setItem('abu-token', value.trim());
-  $('token-input').value = value.trim();
-}
 
 // ---- API ----
 function apiError(status, data) {
@@ -89,9 +70,15 @@ function setProgress(phase, done, total, extra) {
   $('progress-text').textContent = `${phase}${showPct ? ` ${pct} %` : ''}${extra ? ' · ' + extra : ''}`;
 }
 
-/** "Running: ..." comes only from the server's status (its operation includes another process holding the lock). */
+/** What runs, as the server reports it: its operation, or else whichever process holds the appliance lock. */
+function serverOperation(s) {
+  if (!s) return null;
+  return s.operation || (s.lock ? `${s.lock.operation} (${s.lock.owner}, pid ${s.lock.pid})` : null);
+}
+
+/** "Running: ..." comes only from the server's status, never from what this page asked for. */
 function renderOperation() {
-  const running = state.status && state.status.operation;
+  const running = serverOperation(state.status);
   if (running) $('operation').hidden = false;
   $('op-name').textContent = running ? `Running: ${running}` : state.opLabel;
   $('cancel-btn').hidden = !running || !running.startsWith('install');
@@ -112,7 +99,7 @@ async function refreshStatus() {
     // The queue's check column depends on the running version and the floor: re-check it when they change.
     if (before && (runningVersion(before) !== runningVersion(s) || before.floor !== s.floor)) refreshQueue();
     if (!state.restarting) setConnection(state.live, state.live ? 'live' : 'reconnecting…');
-    if (s.operation) pollWhileRunning();
+    if (serverOperation(s)) pollWhileRunning();
   } catch (e) {
     if (seq !== statusSeq) return;
     setConnection(false, e.code && e.code.startsWith('ABU_ERR') ? `status failed: ${e.code}` : 'appliance not reachable');
@@ -209,7 +196,7 @@ function fillList(ul, items) {
 
 function updateButtons() {
   const s = state.status;
-  const busy = !!(s && s.operation) || state.restarting || state.inFlight;
+  const busy = !!serverOperation(s) || state.restarting || state.inFlight;
   const file = $('file-input').files.length > 0;
   $('upload-btn').disabled = busy || !file;
   $('upload-restart-btn').disabled = busy || !file;
@@ -228,11 +215,11 @@ function updateButtons() {
  * once this page waits for a request or the server reports something running, so old runs do not reappear.
  */
 function onProgress(e) {
-  const watching = state.inFlight || state.restarting || (state.status && state.status.operation);
+  const watching = state.inFlight || state.restarting || serverOperation(state.status);
   if (e.op !== state.trackedOp) {
     if (!watching) return;
     // A run this page did not start (the CLI, the queue): label the card with the server's name for it.
-    if (!state.inFlight && state.status && state.status.operation) state.opLabel = state.status.operation;
+    if (!state.inFlight && serverOperation(state.status)) state.opLabel = serverOperation(state.status);
     state.trackedOp = e.op;
   }
   const rate = e.rate ? `${mib(e.rate)}/s` : '';
@@ -283,28 +270,4 @@ function setConnection(ok, text) {
 
 function mib(n) {
   return `${(n / 1048576).toFixed(1)} MiB`;
-}
-
-// ---- asking for the token when the appliance refuses it ----
-function askForToken(e) {
-  $('token-reason').textContent = `${e.code}: ${e.message}`;
-  $('token-dialog-error').textContent = '';
-  $('token-dialog-input').value = '';
-  if (!$('token-dialog').open) $('token-dialog').showModal();
-  $('token-dialog-input').focus();
-}
-
-/** Saves the token only once the appliance accepts it, so a mistyped one is reported in the dialog. */
-async function onTokenDialogSave() {
-  const candidate = $('token-dialog-input').value.trim();
-  const previous = token();
-  saveToken(candidate);
-  try {
-    await api('POST', '/api/token-check', {});
-    $('token-dialog').close();
-    $('token-state').textContent = 'Token accepted: start the operation again.';
-  } catch (e) {
-    saveToken(previous);
-    $('token-dialog-error').textContent = `${e.code}: ${e.message}`;
-  }
 }

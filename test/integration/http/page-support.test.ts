@@ -14,7 +14,7 @@ describe('abu serve: what the web page relies on', function () {
   it('serves every script the page loads', async () => {
     const html = await (await fetch(d.daemon.url + '/')).text();
     const scripts = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]);
-    assert.deepEqual(scripts, ['app.js', 'bundle-head.js', 'actions.js', 'queue.js']);
+    assert.deepEqual(scripts, ['app.js', 'token.js', 'bundle-head.js', 'actions.js', 'queue.js']);
     for (const s of scripts) {
       const res = await fetch(`${d.daemon.url}/${s}`);
       assert.equal(res.status, 200, s);
