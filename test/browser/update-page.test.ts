@@ -75,8 +75,15 @@ describe('web page: install, activate, keep, restart, errors', function () {
   });
 
   it('"Install to alternate image" installs only: the current image keeps booting next, the old error turns past', async () => {
+    const phases: string[] = [];
+    await page.exposeFunction('recordPhase', (t: string) => phases.push(t));
+    await page.evaluate(() => {
+      const el = document.getElementById('progress-text');
+      new window.MutationObserver(() => window.recordPhase(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+    });
     await page.click('#upload-btn');
     await waitText(page, 'progress-text', /^done 100 % · installed 1\.1\.0 into slot B without activating it/);
+    assert.ok(phases.some((p) => /^writing \d+ % · [\d.]+ MiB of 6\.0 MiB/.test(p)), `live progress seen: ${phases.join(' | ')}`);
     assert.equal(await page.isHidden('#op-error'), true, 'a new operation clears the previous failure');
     await waitText(page, 'alternate-version', /^1\.1\.0$/);
     assert.match(await text(page, 'current-meta'), /boots next/);

@@ -5,7 +5,7 @@
 const BUNDLE_MAGIC = [0x89, 0x41, 0x42, 0x55, 0x0d, 0x0a, 0x1a, 0x0a];
 const MAX_MANIFEST_BYTES = 1 << 20;
 
-/** { version, description, irreversible } from the file's manifest, or null when it is not a readable bundle. */
+/** { version, irreversible } from the file's manifest, or null when it is not a readable bundle. */
 async function readBundleHead(file) {
   const head = new DataView(await file.slice(0, 32).arrayBuffer());
   if (head.byteLength < 32 || BUNDLE_MAGIC.some((b, i) => head.getUint8(i) !== b)) return null;
@@ -18,9 +18,9 @@ async function readBundleHead(file) {
   }
 }
 
-/** The top-level Manifest fields version (2), description (3) and irreversible (6); the rest is skipped. */
+/** The top-level Manifest fields version (2) and irreversible (6); the rest is skipped. */
 function parseManifestHead(bytes) {
-  const out = { version: null, description: '', irreversible: false };
+  const out = { version: null, irreversible: false };
   const text = new TextDecoder();
   let i = 0;
   const varint = () => {
@@ -43,7 +43,6 @@ function parseManifestHead(bytes) {
       const n = varint();
       if (i + n > bytes.length) throw new Error('truncated field');
       if (field === 2) out.version = text.decode(bytes.subarray(i, i + n));
-      if (field === 3) out.description = text.decode(bytes.subarray(i, i + n));
       i += n;
     } else if (wire === 1 || wire === 5) {
       i += wire === 1 ? 8 : 4;
