@@ -12,7 +12,8 @@ export async function buildStatus(parts: EngineParts, booted: SlotName, operatio
     return {
       name: cfg.name,
       device: Object.values(cfg.targets).map((t) => (t.partition ? `${t.device}#${t.partition}` : t.device)).join(', '),
-      version: (rec?.verified ? rec.version : null) ?? factoryVersion(parts, cfg.name),
+      // An unfinished install overwrote whatever was there, the factory image too.
+      version: rec ? (rec.verified ? rec.version : null) : factoryVersion(parts, cfg.name),
       description: rec?.verified ? rec.description : null,
       irreversible: rec?.irreversible ?? false,
       state: f?.state ?? 'bad',

@@ -74,6 +74,7 @@ export const ERROR_CODES = {
   ABU_ERR_SERIAL_SHA256: 'the bytes uploaded over the serial line do not match the announced SHA-256',
   ABU_ERR_SERIAL_TIMEOUT: 'the other end of the serial line stopped answering',
   ABU_ERR_SERIAL_DEVICE: 'the serial device could not be opened or failed',
+  ABU_ERR_QUEUE_DUPLICATE: 'the queue already holds a package with that version',
 
   // site and cluster (engine/cluster: replication between members, install by organization, cluster rollouts)
   ABU_ERR_SITE_NOT_COORDINATOR: 'this member is not the coordinator the site names; send the request to the coordinator',

@@ -53,10 +53,20 @@ export class BundleQueue {
     if ((await this.store.list()).length >= MAX_QUEUED) {
       throw new AbuError('ABU_ERR_USAGE', `the queue already holds ${MAX_QUEUED} packages: apply or remove some first`, { details: { limit: MAX_QUEUED } });
     }
-    const item = await this.store.add(body, name, maxBytes, sizeHint);
+    const item = await this.store.add(body, name, maxBytes, sizeHint, (candidate) => this.refuseDuplicate(candidate));
     this.ctx.hub.info(`queued ${item.name}: version ${item.version}`);
     this.ctx.hub.queueChanged();
     return item;
+  }
+
+  /**
+   * Two packages of one version can never both apply (the second is not newer than the first), and a row the
+   * page could only flag would block the whole queue: refuse it on arrival, naming the one already queued.
+   */
+  private async refuseDuplicate(candidate: QueueItem): Promise<void> {
+    const same = (await this.store.list()).find((i) => i.version === candidate.version);
+    if (!same) return;
+    throw new AbuError('ABU_ERR_QUEUE_DUPLICATE', `the queue already holds version ${candidate.version} (${same.name}); remove that one first to replace it`, { details: { version: candidate.version, id: same.id } });
   }
 
   async remove(id: string): Promise<void> {
@@ -162,9 +172,11 @@ export class BundleQueue {
     return text.trim() || null;
   }
 
+  /** The marker is the queue view's `running` row: pages reload the queue when it moves. */
   private async setMarker(id: string | null): Promise<void> {
     if (id === null) await fs.rm(this.markerPath(), { force: true });
     else await fs.writeFile(this.markerPath(), `${id}\n`, { mode: 0o600 });
+    this.ctx.hub.queueChanged();
   }
 
   private async accepted(): Promise<boolean> {

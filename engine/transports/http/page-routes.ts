@@ -7,6 +7,9 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/token.js': { file: 'token.js', type: 'text/javascript; charset=utf-8' },
+  '/actions.js': { file: 'actions.js', type: 'text/javascript; charset=utf-8' },
+  '/bundle-head.js': { file: 'bundle-head.js', type: 'text/javascript; charset=utf-8' },
   '/queue.js': { file: 'queue.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
@@ -24,6 +27,10 @@ export function registerPageRoutes(app: FastifyInstance): void {
     // Read per request: small files, and editing the page needs no daemon restart.
     app.get(route, async (_req, reply) => reply.headers(HEADERS).type(type).send(readFileSync(path.join(dir, file))));
   }
+  // The page checks a token before it starts an upload and when the operator saves one: a wrong token is then
+  // reported at once, not after the browser has begun sending a large file the server will not read.
+  // Like every POST it passes the server's token check first, so reaching this handler means the token is right.
+  app.post('/api/token-check', async () => ({ ok: true }));
 }
 
 /** The System patches and Cluster pages: served only by a daemon whose config has a site (routes-site.ts). */

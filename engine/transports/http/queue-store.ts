@@ -27,10 +27,16 @@ export interface QueueItem {
 const ID = /^[0-9a-f]{16}$/;
 
 export class QueueStore {
+  /** Admission checks and commits run one at a time, so two uploads of one version cannot both pass a check. */
+  private commits: Promise<unknown> = Promise.resolve();
+
   constructor(readonly dir: string, private readonly keyringPath: string) {}
 
-  /** Spools a body, then verifies its signed head: an unsigned or foreign bundle never enters the queue. */
-  async add(body: Readable, name: string, maxBytes: number, sizeHint?: number): Promise<QueueItem> {
+  /**
+   * Spools a body, then verifies its signed head: an unsigned or foreign bundle never enters the queue.
+   * `admit` may refuse the described item (it throws) before the item becomes visible in the queue.
+   */
+  async add(body: Readable, name: string, maxBytes: number, sizeHint?: number, admit?: (item: QueueItem) => Promise<void>): Promise<QueueItem> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const id = randomBytes(8).toString('hex');
     const part = path.join(this.dir, `${id}.part`);
@@ -39,8 +45,11 @@ export class QueueStore {
       const size = (await fs.stat(part)).size;
       if (sizeHint !== undefined && size < sizeHint) throw new AbuError('ABU_ERR_SOURCE', `the upload stopped after ${size} of ${sizeHint} bytes`);
       const item = await this.describe(part, id, name, size);
-      await writeFileAtomic(path.join(this.dir, `${id}.json`), JSON.stringify(item, null, 2), 0o600);
-      await fs.rename(part, this.bundlePath(id));
+      await this.serialized(async () => {
+        await admit?.(item);
+        await writeFileAtomic(path.join(this.dir, `${id}.json`), JSON.stringify(item, null, 2), 0o600);
+        await fs.rename(part, this.bundlePath(id));
+      });
       return item;
     } catch (e) {
       await fs.rm(part, { force: true });
@@ -75,6 +84,12 @@ export class QueueStore {
   bundlePath(id: string): string {
     checkId(id);
     return path.join(this.dir, `${id}.abu`);
+  }
+
+  private serialized(fn: () => Promise<void>): Promise<void> {
+    const run = this.commits.then(fn, fn);
+    this.commits = run.catch(() => undefined);
+    return run;
   }
 
   private async describe(file: string, id: string, name: string, size: number): Promise<QueueItem> {

@@ -31,9 +31,14 @@ function isBelow(a: string, b: string): boolean {
   return semver.valid(a) !== null && semver.valid(b) !== null && semver.lt(a, b);
 }
 
-/** Whether the page should offer "Activate alternate image": a recorded release, not bad, not below the floor. */
+/**
+ * Whether the page should offer "Activate alternate image": what the engine's activate accepts, a verified
+ * release (or the factory image) not below the floor. The boot state is no guide: an image installed without
+ * activating, or whose activation was undone ("Keep current image"), is marked not bootable until activated.
+ */
 export function alternateActivatable(status: ApplianceStatus): boolean {
   const alternate = status.slots.find((s) => s.name === status.alternate);
-  if (!alternate?.version || alternate.state === 'bad') return false;
+  // A version means a verified record or the configured factory image ('unknown' to abu, accepted by activate).
+  if (!alternate?.version || alternate.image === 'incomplete' || alternate.image === 'empty') return false;
   return !(status.floor && isBelow(alternate.version, status.floor));
 }

@@ -1,36 +1,87 @@
-// The update page's behaviour: status, live log and progress over SSE, uploads, downloads, activation (queue in queue.js).
+// The update page's core: API calls, status, the progress card and the live log (token in token.js, actions in actions.js, queue in queue.js).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { status: null, queue: null, restarting: false, live: false, lastPhase: 'idle' };
-
-// ---- token: from the URL fragment abu serve prints (never sent to the server), else localStorage ----
-function loadToken() {
-  const m = /token=([^&]+)/.exec(location.hash);
-  if (m) {
-    localStorage.setItem('abu-token', decodeURIComponent(m[1]));
-    history.replaceState(null, '', location.pathname);
-  }
-  $('token-input').value = localStorage.getItem('abu-token') || '';
-}
-
-function token() {
-  return localStorage.getItem('abu-token') || '';
-}
+/**
+ * `status` and `queue` are the server's answers: what runs is read from them, never assumed. `inFlight` only
+ * says that this page waits for an answer to its own request (its buttons stay disabled meanwhile).
+ */
+const state = { status: null, queue: null, restarting: false, live: false, inFlight: false, opLabel: '', trackedOp: null };
 
 // ---- API ----
+function apiError(status, data) {
+  return Object.assign(new Error(data.message || `the appliance answered HTTP ${status}`), { code: data.code || `HTTP_${status}`, details: data.details || {}, status });
+}
+
 async function api(method, path, body) {
   const headers = { authorization: `Bearer ${token()}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw Object.assign(new Error('the appliance did not answer'), { code: 'UNREACHABLE' });
+  }
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign(new Error(data.message || `HTTP ${res.status}`), { code: data.code || `HTTP_${res.status}` });
+  if (!res.ok) throw apiError(res.status, data);
   return data;
 }
 
-function showError(e) {
-  // Not added to the log: the engine already logs its failures there, and twice would read as two errors.
-  $('last-error').textContent = e ? `${e.code ? e.code + ': ' : ''}${e.message}` : '';
+// ---- the progress card: what runs (from the server), progress, and the last failure of this page's request ----
+/** A new operation starts: the previous failure is cleared here and nowhere else, so it stays readable until then. */
+function startOperation(label) {
+  state.opLabel = label;
+  state.inFlight = true;
+  state.trackedOp = null;
+  $('op-error').hidden = true;
+  $('op-error').textContent = '';
+  $('token-state').textContent = '';
+  setProgress('starting', 0, 0);
+  renderOperation();
+}
+
+function showFailure(e) {
+  setProgress('failed', 0, 0);
+  $('op-error').hidden = false;
+  $('op-error').textContent = `${e.code ? e.code + ': ' : ''}${e.message}`;
+  if (e.code === 'ABU_ERR_UNAUTHORIZED') askForToken(e);
+}
+
+/** Runs one request of this page: the card shows its outcome; the status is re-read after it, whatever happened. */
+async function runOperation(label, fn) {
+  startOperation(label);
+  try {
+    const text = await fn();
+    if (text) setProgress('done', 1, 1, text);
+  } catch (e) {
+    showFailure(e);
+  } finally {
+    state.inFlight = false;
+    await refreshStatus();
+  }
+}
+
+function setProgress(phase, done, total, extra) {
+  const pct = total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : phase === 'done' ? 100 : 0;
+  $('operation').hidden = false;
+  $('bar-fill').style.width = `${pct}%`;
+  $('bar-fill').className = `fill ${phase}`;
+  const showPct = total > 0 || phase === 'done';
+  $('progress-text').textContent = `${phase}${showPct ? ` ${pct} %` : ''}${extra ? ' · ' + extra : ''}`;
+}
+
+/** What runs, as the server reports it: its operation, or else whichever process holds the appliance lock. */
+function serverOperation(s) {
+  if (!s) return null;
+  return s.operation || (s.lock ? `${s.lock.operation} (${s.lock.owner}, pid ${s.lock.pid})` : null);
+}
+
+/** "Running: ..." comes only from the server's status, never from what this page asked for. */
+function renderOperation() {
+  const running = serverOperation(state.status);
+  if (running) $('operation').hidden = false;
+  $('op-name').textContent = running ? `Running: ${running}` : state.opLabel;
+  $('cancel-btn').hidden = !running || !running.startsWith('install');
 }
 
 // ---- status ----
@@ -42,37 +93,96 @@ async function refreshStatus() {
   try {
     const s = await api('GET', '/api/status');
     if (seq !== statusSeq) return;
+    const before = state.status;
     state.status = s;
     renderStatus(s);
+    // The queue's check column depends on the running version and the floor: re-check it when they change.
+    if (before && (runningVersion(before) !== runningVersion(s) || before.floor !== s.floor)) refreshQueue();
     if (!state.restarting) setConnection(state.live, state.live ? 'live' : 'reconnecting…');
+    if (serverOperation(s)) pollWhileRunning();
   } catch (e) {
     if (seq !== statusSeq) return;
-    setConnection(false, e.code && !e.code.startsWith('HTTP_') ? `status failed: ${e.code}` : 'appliance not reachable');
+    setConnection(false, e.code && e.code.startsWith('ABU_ERR') ? `status failed: ${e.code}` : 'appliance not reachable');
   }
+}
+
+function runningVersion(s) {
+  return slotOf(s, s.booted).version;
+}
+
+let pollTimer = null;
+
+/** No event marks the end of an operation (the last log line comes before the lock is released): ask again. */
+function pollWhileRunning() {
+  if (pollTimer) return;
+  pollTimer = setTimeout(() => {
+    pollTimer = null;
+    refreshStatus();
+  }, 700);
+}
+
+function slotOf(s, name) {
+  return s.slots.find((x) => x.name === name);
 }
 
 function slotText(slot) {
   if (!slot) return { version: '—', description: '', meta: '' };
-  const flags = [`slot ${slot.name}`, slot.state];
-  if (slot.primary) flags.push('boots next');
+  const flags = [`slot ${slot.name}`];
+  if (slot.image === 'empty') flags.push('nothing installed yet');
+  else if (slot.image === 'incomplete') flags.push('an install did not finish: install again');
+  else flags.push(bootWord(slot));
+  if (slot.primary && slot.image !== 'empty') flags.push('boots next');
   if (slot.irreversible) flags.push('irreversible release');
-  return { version: slot.version || 'no recorded release', description: slot.description || '', meta: flags.join(' · ') };
+  const version = slot.version || { empty: 'empty', incomplete: 'incomplete install' }[slot.image] || 'unknown image';
+  return { version, description: slot.description || '', meta: flags.join(' · ') };
+}
+
+function bootWord(slot) {
+  if (slot.state === 'trying') return `on trial (${slot.triesLeft} ${slot.triesLeft === 1 ? 'try' : 'tries'} left)`;
+  if (slot.state === 'bad' && !slot.booted) return 'installed, not activated';
+  return slot.state;
 }
 
 function renderStatus(s) {
   $('product').textContent = s.product;
-  const current = s.slots.find((x) => x.booted);
-  const alternate = s.slots.find((x) => x.name === s.alternate);
-  for (const [prefix, slot] of [['current', current], ['alternate', alternate]]) {
+  for (const [prefix, slot] of [['current', slotOf(s, s.booted)], ['alternate', slotOf(s, s.alternate)]]) {
     const t = slotText(slot);
     $(`${prefix}-version`).textContent = t.version;
     $(`${prefix}-description`).textContent = t.description;
     $(`${prefix}-meta`).textContent = t.meta;
   }
   renderWarnings(s.warnings || []);
-  $('activate-btn').disabled = !s.alternateActivatable || !!s.operation || state.restarting;
-  renderOperation(s.operation);
-  $('last-error').textContent = s.lastError ? `Last error: ${s.lastError.code}: ${s.lastError.message}` : '';
+  renderNextBoot(s);
+  renderLastError(s.lastError);
+  renderOperation();
+  updateButtons();
+}
+
+/** The slot that boots next when it is not the running one (an activation waiting for a restart), or null. */
+function nextBootSlot(s) {
+  if (s.pending && s.pending.slot !== s.booted) return slotOf(s, s.pending.slot);
+  const alternate = slotOf(s, s.alternate);
+  return alternate && alternate.primary && alternate.image !== 'empty' ? alternate : null;
+}
+
+function renderNextBoot(s) {
+  const next = nextBootSlot(s);
+  $('next-boot').hidden = !next;
+  if (!next) return;
+  const current = slotText(slotOf(s, s.booted)).version;
+  $('next-boot-text').textContent = `${next.version || 'The alternate image'} (slot ${next.name}) boots next, on trial. The appliance runs ${current} until it restarts; if the new image does not come up healthy, it falls back to ${current}.`;
+}
+
+/** A failure a later success has superseded is history: shown muted and labelled, not as a current fault. */
+function renderLastError(err) {
+  const el = $('last-error');
+  el.hidden = !err;
+  if (!err) return;
+  const when = new Date(err.time).toLocaleString();
+  el.className = err.past ? 'last-error past' : 'last-error';
+  el.textContent = err.past
+    ? `Earlier error (${when}, a later operation succeeded): ${err.code}: ${err.message}`
+    : `Last error (${when}): ${err.code}: ${err.message}`;
 }
 
 function renderWarnings(list) {
@@ -84,41 +194,47 @@ function fillList(ul, items) {
   ul.replaceChildren(...items.map((w) => Object.assign(document.createElement('li'), { textContent: w })));
 }
 
-function renderOperation(name) {
-  if (name) $('operation').hidden = false;
-  // The engine reports failures and cancels as phases; a run that simply ended (e.g. a queued install) is done.
-  else if (['writing', 'readback', 'activating'].includes(state.lastPhase)) setProgress('done', 1, 1, 'finished');
-  $('op-name').textContent = name ? `Running: ${name}` : 'Nothing running';
-  $('cancel-btn').hidden = !name || !name.startsWith('install');
-  updateButtons();
-}
-
 function updateButtons() {
-  const busy = !!(state.status && state.status.operation) || state.restarting;
+  const s = state.status;
+  const busy = !!serverOperation(s) || state.restarting || state.inFlight;
   const file = $('file-input').files.length > 0;
   $('upload-btn').disabled = busy || !file;
-  $('queue-btn').disabled = !file;
+  $('upload-restart-btn').disabled = busy || !file;
+  $('queue-btn').disabled = !file || state.inFlight;
   $('url-btn').disabled = busy;
-  $('apply-queue-btn').disabled = busy || !state.queue || state.queue.items.length === 0 || state.queue.applying;
+  $('url-restart-btn').disabled = busy;
+  $('activate-btn').disabled = busy || !s || !s.alternateActivatable;
+  $('restart-now-btn').disabled = busy;
+  $('keep-btn').disabled = busy;
+  if (typeof updateQueueButtons === 'function') updateQueueButtons(busy);
 }
 
 // ---- progress and log (SSE) ----
-function setProgress(phase, done, total, extra) {
-  state.lastPhase = phase;
-  const pct = total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : phase === 'done' ? 100 : 0;
-  $('operation').hidden = false;
-  $('bar-fill').style.width = `${pct}%`;
-  $('bar-fill').className = `fill ${phase}`;
-  $('progress-text').textContent = `${phase} ${pct} %${extra ? ' · ' + extra : ''}`;
-}
-
+/**
+ * A new page is sent the recent backlog, progress of finished runs included: a run's progress is shown only
+ * once this page waits for a request or the server reports something running, so old runs do not reappear.
+ */
 function onProgress(e) {
+  const watching = state.inFlight || state.restarting || serverOperation(state.status);
+  if (e.op !== state.trackedOp) {
+    if (!watching) return;
+    // A run this page did not start (the CLI, the queue): label the card with the server's name for it.
+    if (!state.inFlight && serverOperation(state.status)) state.opLabel = serverOperation(state.status);
+    state.trackedOp = e.op;
+  }
   const rate = e.rate ? `${mib(e.rate)}/s` : '';
   const eta = e.etaSeconds !== undefined ? `${e.etaSeconds} s left` : '';
   if (e.phase === 'done') setProgress('done', 1, 1, 'installed');
-  else if (e.phase === 'failed' || e.phase === 'cancelled') setProgress(e.phase, e.bytesDone, e.bytesTotal);
+  else if (e.phase === 'failed' || e.phase === 'cancelled') setProgress(e.phase, e.bytesDone, e.bytesTotal, 'see the log');
   else setProgress(e.phase, e.bytesDone, e.bytesTotal, [`${mib(e.bytesDone)} of ${mib(e.bytesTotal)}`, rate, eta].filter(Boolean).join(' · '));
   if (['done', 'failed', 'cancelled'].includes(e.phase)) refreshStatus();
+}
+
+function onLog(e) {
+  addLog(e);
+  // The queue applies in the background: its failure reaches the page only as a log line, so show it in the card.
+  if (e.level === 'error' && state.queue && state.queue.applying && /^queue/.test(e.message)) showFailure(e);
+  refreshStatus();
 }
 
 function addLog(e) {
@@ -143,10 +259,7 @@ function connectEvents() {
     setConnection(false, state.restarting ? 'restarting…' : 'reconnecting…');
   };
   es.addEventListener('progress', (m) => onProgress(JSON.parse(m.data)));
-  es.addEventListener('log', (m) => {
-    addLog(JSON.parse(m.data));
-    refreshStatus();
-  });
+  es.addEventListener('log', (m) => onLog(JSON.parse(m.data)));
   es.addEventListener('queue', () => refreshQueue());
 }
 
@@ -158,148 +271,3 @@ function setConnection(ok, text) {
 function mib(n) {
   return `${(n / 1048576).toFixed(1)} MiB`;
 }
-
-// ---- upload (XHR for upload progress; the body is the raw file, streamed by the browser) ----
-function upload(path, file) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', path);
-    xhr.setRequestHeader('authorization', `Bearer ${token()}`);
-    xhr.setRequestHeader('content-type', 'application/octet-stream');
-    xhr.setRequestHeader('x-abu-filename', encodeURIComponent(file.name));
-    xhr.upload.onprogress = (e) => {
-      if (path === '/api/queue' && e.lengthComputable) setProgress('uploading', e.loaded, e.total, `${mib(e.loaded)} of ${mib(e.total)}`);
-    };
-    xhr.onload = () => {
-      let data = {};
-      try { data = JSON.parse(xhr.responseText); } catch { /* not JSON: reported by status */ }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
-      else reject(Object.assign(new Error(data.message || `HTTP ${xhr.status}`), { code: data.code }));
-    };
-    xhr.onerror = () => reject(new Error('the connection to the appliance broke during the upload'));
-    xhr.send(file);
-  });
-}
-
-async function onUpload() {
-  const file = $('file-input').files[0];
-  if (!file) return;
-  showError(null);
-  setProgress('receiving', 0, file.size, file.name);
-  state.status = Object.assign({}, state.status, { operation: `install ${file.name}` });
-  renderOperation(state.status.operation);
-  try {
-    const r = await upload('/api/install', file);
-    setProgress('done', 1, 1, `installed ${r.version} into slot ${r.slot}`);
-  } catch (e) {
-    showError(e);
-  }
-  refreshStatus();
-}
-
-async function onQueueAdd() {
-  const file = $('file-input').files[0];
-  if (!file) return;
-  showError(null);
-  try {
-    const item = await upload('/api/queue', file);
-    setProgress('done', 1, 1, `queued ${item.version}`);
-  } catch (e) {
-    showError(e);
-  }
-  refreshQueue();
-}
-
-async function onDownload() {
-  const url = $('url-input').value.trim();
-  if (!url) return showError({ message: 'enter the URL of a package first' });
-  showError(null);
-  setProgress('receiving', 0, 0, url);
-  const running = api('POST', '/api/install-url', { url });
-  setTimeout(refreshStatus, 300);
-  try {
-    const r = await running;
-    setProgress('done', 1, 1, `installed ${r.version} into slot ${r.slot}`);
-  } catch (e) {
-    showError(e);
-  }
-  refreshStatus();
-}
-
-// ---- activation with the warnings shown first ----
-/** Shows the warnings (irreversible releases, the floor) and runs `onYes` only when the operator agrees. */
-function confirmAction(title, text, warnings, yesLabel, onYes) {
-  $('confirm-title').textContent = title;
-  $('confirm-text').textContent = text;
-  $('confirm-yes').textContent = yesLabel;
-  fillList($('confirm-warnings'), warnings);
-  $('confirm-yes').onclick = () => {
-    $('confirm-dialog').close();
-    onYes();
-  };
-  $('confirm-dialog').showModal();
-}
-
-function onActivateClicked() {
-  const s = state.status;
-  const alternate = s.slots.find((x) => x.name === s.alternate);
-  const text = `The appliance restarts into ${alternate.version || 'the alternate image'} (slot ${alternate.name}). If it does not come up healthy, it falls back to the current image.`;
-  confirmAction('Activate alternate image?', text, s.warnings || [], 'Activate and restart', onActivateConfirmed);
-}
-
-async function onActivateConfirmed() {
-  showError(null);
-  try {
-    await api('POST', '/api/activate', { reboot: true });
-    state.restarting = true;
-    setConnection(false, 'restarting…');
-    waitForRestart();
-  } catch (e) {
-    showError(e);
-  }
-}
-
-/** Polls until the appliance answers again with no operation running, then shows the new state. */
-async function waitForRestart() {
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 1000));
-    try {
-      const s = await api('GET', '/api/status');
-      if (!s.operation) {
-        state.restarting = false;
-        state.status = s;
-        renderStatus(s);
-        setConnection(true, 'live');
-        addLog({ level: 'info', message: `appliance is up: running ${slotText(s.slots.find((x) => x.booted)).version}`, time: new Date().toISOString() });
-        return;
-      }
-    } catch {
-      /* still restarting */
-    }
-  }
-}
-
-// ---- wiring ----
-function wire() {
-  $('file-input').onchange = updateButtons;
-  $('upload-btn').onclick = onUpload;
-  $('queue-btn').onclick = onQueueAdd;
-  $('url-btn').onclick = onDownload;
-  $('cancel-btn').onclick = () => api('POST', '/api/cancel').catch(showError);
-  $('activate-btn').onclick = onActivateClicked;
-  $('confirm-no').onclick = () => $('confirm-dialog').close();
-  $('apply-queue-btn').onclick = onApplyQueue;
-  $('token-save').onclick = () => {
-    localStorage.setItem('abu-token', $('token-input').value.trim());
-    showError(null);
-  };
-}
-
-// Runs after queue.js has loaded too (scripts at the end of body run before DOMContentLoaded).
-document.addEventListener('DOMContentLoaded', () => {
-  loadToken();
-  wire();
-  connectEvents();
-  refreshStatus();
-  refreshQueue();
-});
