@@ -94,6 +94,8 @@ export async function describeImages(dir: string, images: { name: string; slotCl
 export interface CraftOptions {
   /** Manifest bytes to use instead of encoding `manifest` (garbage-protobuf tests). */
   manifestBytes?: Buffer;
+  /** Signature block to use instead of the one `keys` make (tests of the block's own rules). */
+  signatureBytes?: Buffer;
   /** Keys that sign; none gives an unsigned bundle. */
   keys: TestKey[];
   /** Payload of each image, laid out at the offsets the manifest declares. */
@@ -106,7 +108,7 @@ export interface CraftOptions {
  */
 export function craftBundle(manifest: Manifest, o: CraftOptions): Buffer {
   const manifestBytes = o.manifestBytes ?? encodeManifest(manifest);
-  const signatureBytes = o.keys.length > 0 ? encodeSignatures(signManifest(manifestBytes, o.keys.map((k) => k.privateKey))) : Buffer.alloc(0);
+  const signatureBytes = o.signatureBytes ?? (o.keys.length > 0 ? encodeSignatures(signManifest(manifestBytes, o.keys.map((k) => k.privateKey))) : Buffer.alloc(0));
   const head = Buffer.concat([encodeHeader({ manifestLength: manifestBytes.length, signatureLength: signatureBytes.length }), manifestBytes, signatureBytes]);
   const start = align(HEADER_SIZE + manifestBytes.length + signatureBytes.length);
   // Absurd offsets (tests of the 2^53 limit) get no payload: the reader refuses them before it.
