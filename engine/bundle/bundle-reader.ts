@@ -29,8 +29,8 @@ export interface OpenedBundle {
    * Images in order. Each chunk's data buffer comes from `allocate(n)` when given (the installer
    * passes aligned buffers from a pool), and is NOT verified here unless verifyChunks is true.
    * Call once; an image whose chunks are not all consumed is skipped when the next one is asked for.
-   * Iteration throws ABU_ERR_BUNDLE_TRUNCATED, _BUNDLE_PADDING or ABU_ERR_SOURCE (stream error or
-   * idle timeout), and with verifyChunks ABU_ERR_CHUNK_CRC, _CHUNK_DIGEST or _IMAGE_DIGEST; a chunk
+   * Iteration throws ABU_ERR_BUNDLE_TRUNCATED, _BUNDLE_PADDING, ABU_ERR_SOURCE (stream error or
+   * idle timeout) or the code of an AbuError the stream failed with (ABU_ERR_CANCELLED, ...), and with verifyChunks ABU_ERR_CHUNK_CRC, _CHUNK_DIGEST or _IMAGE_DIGEST; a chunk
    * is yielded only after its bytes (and checks, if asked) are complete.
    */
   images(options?: ImagesOptions): AsyncIterable<{ entry: ImageEntry; chunks: AsyncIterable<BundleChunk> }>;

@@ -1,6 +1,6 @@
 // Pulls exact byte counts from a Readable on demand: backpressure, idle timeout, typed EOF/errors.
 import type { Readable } from 'node:stream';
-import { AbuError } from '../core/errors';
+import { AbuError, isAbuError } from '../core/errors';
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** Largest piece read at once when skipping or checking padding, to keep memory bounded. */
@@ -133,9 +133,16 @@ export class ByteReader {
     if (this.failure !== null) throw this.sourceError(section);
   }
 
+  /**
+   * A source that stopped for a reason with a code of its own (a cancel, a URL that failed, an upload over the
+   * slot size, a serial SHA-256 mismatch) keeps that code, so the operator and the state record see why it
+   * stopped; only an uncoded stream error or a stall is ABU_ERR_SOURCE.
+   */
   private sourceError(section: string): AbuError {
     const cause = this.failure as Error;
-    return new AbuError('ABU_ERR_SOURCE', `bundle source failed at offset ${this.position} while reading the ${section}: ${cause.message ?? String(cause)}`, { cause, details: { section, offset: this.position } });
+    const where = { section, offset: this.position };
+    if (isAbuError(cause)) return new AbuError(cause.code, `${cause.message} (at bundle offset ${this.position}, reading the ${section})`, { cause, details: { ...cause.details, ...where } });
+    return new AbuError('ABU_ERR_SOURCE', `bundle source failed at offset ${this.position} while reading the ${section}: ${cause.message ?? String(cause)}`, { cause, details: where });
   }
 
   private waitForData(section: string, missing: number): Promise<void> {

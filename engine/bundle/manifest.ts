@@ -56,11 +56,16 @@ export function validateManifest(m: Manifest, maxImageBytes?: number): void {
   if (m.source.exact !== undefined && semver.valid(m.source.exact) !== m.source.exact) invalid('source.exact', `${JSON.stringify(m.source.exact)} is not a semantic version`);
   if (m.source.range !== undefined && semver.validRange(m.source.range) === null) invalid('source.range', `${JSON.stringify(m.source.range)} is not a semver range`);
   if (m.images.length === 0) invalid('images', 'the manifest lists no image');
-  const seen = new Set<string>();
+  const names = new Set<string>();
+  const classes = new Map<string, string>();
   m.images.forEach((image, i) => {
     validateImage(image, `images[${i}]`, maxImageBytes);
-    if (seen.has(image.name)) invalid(`images[${i}].name`, `duplicate image name ${JSON.stringify(image.name)}`);
-    seen.add(image.name);
+    if (names.has(image.name)) invalid(`images[${i}].name`, `duplicate image name ${JSON.stringify(image.name)}`);
+    names.add(image.name);
+    // Two images for one slot class would overwrite each other in the same target: no appliance can install it.
+    const other = classes.get(image.slotClass);
+    if (other !== undefined) invalid(`images[${i}].slot_class`, `${JSON.stringify(image.slotClass)} is already the target of image ${JSON.stringify(other)}; one image per slot class`);
+    classes.set(image.slotClass, image.name);
   });
   checkLayout(m.images);
 }

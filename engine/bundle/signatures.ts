@@ -25,25 +25,47 @@ export function signManifest(manifestBytes: Buffer, privateKeys: KeyObject[]): S
 }
 
 /**
- * Returns the key ids whose signatures verify (at least one), else throws: a known key that fails
- * is ABU_ERR_SIGNATURE_INVALID (tampering), only unknown keys ABU_ERR_KEY_UNKNOWN, none at all
- * ABU_ERR_SIGNATURE_MISSING.
+ * Returns the key ids whose signatures verify, else throws. The rule, so that nobody without a key can vary
+ * the signature block beyond what is stated in the README:
+ * - the block is canonical (manifest-codec) and its records are well-formed (16-hex key id, "ed25519",
+ *   64 bytes) and strictly ordered by key id, so no key appears twice: else ABU_ERR_SIGNATURE_DECODE;
+ * - every record whose key is in the keyring must verify, even when another does: else ABU_ERR_SIGNATURE_INVALID;
+ * - records of keys outside the keyring cannot be checked here and are ignored (they let one bundle carry
+ *   an old and a new key during a key rotation); at least one keyring key must have signed: else
+ *   ABU_ERR_KEY_UNKNOWN, or ABU_ERR_SIGNATURE_MISSING when there is no record at all.
  */
 export function verifyManifest(manifestBytes: Buffer, records: SignatureRecord[], keyring: Keyring): string[] {
   if (records.length === 0) throw new AbuError('ABU_ERR_SIGNATURE_MISSING', 'bundle carries no signature; sign it with `abu bundle create --key`');
+  checkRecords(records);
   const message = signedMessage(manifestBytes);
   const verified: string[] = [];
   const failed: string[] = [];
   for (const r of records) {
     const key = keyring.keys.get(r.keyId);
     if (key === undefined) continue;
-    if (r.algorithm === SIGNATURE_ALGORITHM && r.signature.length === 64 && verify(null, message, key, r.signature)) verified.push(r.keyId);
+    if (verify(null, message, key, r.signature)) verified.push(r.keyId);
     else failed.push(r.keyId);
   }
-  if (verified.length > 0) return verified;
   if (failed.length > 0) {
     throw new AbuError('ABU_ERR_SIGNATURE_INVALID', `signature by key ${failed.join(', ')} does not match the manifest: the bundle was altered or signed wrongly`, { details: { keyIds: failed } });
   }
+  if (verified.length > 0) return verified;
   const ids = records.map((r) => JSON.stringify(r.keyId)).join(', ');
   throw new AbuError('ABU_ERR_KEY_UNKNOWN', `bundle is signed only by key ${ids}, none of which is in the keyring (${[...keyring.keys.keys()].join(', ')})`, { details: { keyIds: records.map((r) => r.keyId) } });
+}
+
+const KEY_ID = /^[0-9a-f]{16}$/;
+
+/** Every record well-formed, ordered by key id, each key once: what signManifest writes, and nothing else. */
+function checkRecords(records: SignatureRecord[]): void {
+  records.forEach((r, i) => {
+    const bad = (problem: string): never => {
+      throw new AbuError('ABU_ERR_SIGNATURE_DECODE', `signature record ${i} ${problem}`, { details: { record: i, keyId: r.keyId.slice(0, 32) } });
+    };
+    if (!KEY_ID.test(r.keyId)) bad(`has key id ${JSON.stringify(r.keyId.slice(0, 32))}, not 16 lowercase hex digits`);
+    if (r.algorithm !== SIGNATURE_ALGORITHM) bad(`uses algorithm ${JSON.stringify(r.algorithm.slice(0, 32))}; format 1 signs with ${SIGNATURE_ALGORITHM} only`);
+    if (r.signature.length !== 64) bad(`holds a ${r.signature.length}-byte signature; ${SIGNATURE_ALGORITHM} signatures are 64 bytes`);
+    if (i > 0 && records[i - 1].keyId === r.keyId) bad(`repeats key ${r.keyId}: each key signs once`);
+    if (i > 0 && records[i - 1].keyId > r.keyId) bad(`(key ${r.keyId}) comes after key ${records[i - 1].keyId}: records are ordered by key id`);
+  });
 }

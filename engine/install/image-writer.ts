@@ -6,7 +6,7 @@ import type { BundleChunk, ImageEntry } from '../bundle/bundle-reader';
 import type { SlotHandle } from '../slots/slot-store';
 import type { BufferPool } from './buffer-pool';
 import type { ProgressMeter } from './progress-meter';
-import { ReadBack } from './read-back';
+import { ReadBack, type ReadBackResult } from './read-back';
 
 export interface ImageWriteOptions {
   /** Chunk buffers: the reader fills them, pool.count-1 are in flight; read-back reuses them after the last write. */
@@ -22,13 +22,27 @@ export async function writeImage(entry: ImageEntry, chunks: AsyncIterable<Bundle
   const digest = o.readBack ? null : new Sha256Stream();
   await writeChunks(chunks, slot, digest, o);
   await slot.datasync().catch((e) => Promise.reject(withContext(`fdatasync of slot ${slot.target.slot}`, e, 'ABU_ERR_IO')));
-  const actual = digest ? digest.digest() : await readBackDigest(entry, slot, o);
-  if (!actual.equals(entry.sha256)) {
-    const code = o.readBack ? 'ABU_ERR_READBACK' : 'ABU_ERR_IMAGE_DIGEST';
-    throw new AbuError(code, `image "${entry.name}" in slot ${slot.target.slot}: SHA-256 ${actual.toString('hex')} does not match the signed ${entry.sha256.toString('hex')}`, {
-      details: { image: entry.name, expected: entry.sha256.toString('hex'), actual: actual.toString('hex') },
+  const actual = digest ? { sha256: digest.digest(), badChunk: null } : await readBackDigest(entry, slot, o);
+  if (!actual.sha256.equals(entry.sha256)) throw digestMismatch(entry, slot, actual, o.readBack);
+}
+
+/**
+ * Whose fault a wrong whole-image digest is. Every chunk matched its signed SHA-256 before it was written, so:
+ * a chunk read back with another CRC32 means the medium returned other bytes (ABU_ERR_READBACK, a disk fault);
+ * chunks that all read back (or streamed) right mean the manifest's whole digest does not match its own
+ * chunk table (ABU_ERR_IMAGE_DIGEST, the bundle is at fault and another disk would not help).
+ */
+function digestMismatch(entry: ImageEntry, slot: SlotHandle, actual: ReadBackResult, readBack: boolean): AbuError {
+  const details = { image: entry.name, expected: entry.sha256.toString('hex'), actual: actual.sha256.toString('hex') };
+  const where = `image "${entry.name}" in slot ${slot.target.slot} (${slot.target.device})`;
+  if (actual.badChunk !== null) {
+    const offset = actual.badChunk * entry.chunkSize;
+    return new AbuError('ABU_ERR_READBACK', `${where}: the medium returned other bytes than were written, first in chunk ${actual.badChunk} (offset ${offset}); the write is not trustworthy, check the disk`, {
+      details: { ...details, chunk: actual.badChunk, offset },
     });
   }
+  const how = readBack ? 'every chunk matched its signed SHA-256 when written and reads back with its signed CRC32' : 'every chunk matched its signed SHA-256';
+  return new AbuError('ABU_ERR_IMAGE_DIGEST', `${where}: ${how}, yet the image hashes to ${details.actual}, not the ${details.expected} the manifest says: the bundle's whole-image digest is wrong (rebuild it)`, { details });
 }
 
 /** Verifies and writes chunks with pool.count-1 in flight; settles only when none is in flight, even on failure. */
@@ -80,7 +94,7 @@ function chunkError(e: unknown, chunk: BundleChunk, slot: SlotHandle): AbuError 
 }
 
 /** Every write has completed and the pool is idle: the read-back uses its buffers. */
-async function readBackDigest(entry: ImageEntry, slot: SlotHandle, o: ImageWriteOptions): Promise<Buffer> {
+async function readBackDigest(entry: ImageEntry, slot: SlotHandle, o: ImageWriteOptions): Promise<ReadBackResult> {
   o.meter.reset();
   o.meter.phase('readback', entry.name);
   return new ReadBack(entry, slot, o.pool, (n) => o.meter.add(n, 'readback', entry.name), o.signal).wholeDigest();

@@ -31,6 +31,8 @@ const READ_AHEAD = 8 * 1024 * 1024;
 /**
  * Downloads front to back. 4xx answers fail at once; dropped connections, stalls and 5xx are retried
  * up to `retries` times, resuming at the last byte received (If-Range guards against a file that changed).
+ * Every wait (connecting, the pause between attempts, a silent body) ends as soon as the open() signal
+ * aborts or the stream is destroyed: a cancel never waits for a timeout.
  */
 export class HttpUrlSource implements ImageSource {
   readonly description: string;
@@ -38,6 +40,8 @@ export class HttpUrlSource implements ImageSource {
   private readonly progress: Progress = { received: 0 };
   private opened = false;
   private retriesLeft: number;
+  /** Aborted by the caller's signal or by destroying the stream; every wait below listens to it. */
+  private readonly stop = new AbortController();
 
   constructor(url: string, private readonly options: HttpUrlSourceOptions) {
     this.url = parseUrl(url);
@@ -49,13 +53,23 @@ export class HttpUrlSource implements ImageSource {
     return this.progress.total;
   }
 
-  async open(): Promise<Readable> {
+  async open(signal?: AbortSignal): Promise<Readable> {
     if (this.opened) throw new AbuError('ABU_ERR_INTERNAL', `${this.description}: a download can be opened only once`);
     this.opened = true;
+    signal?.throwIfAborted();
+    signal?.addEventListener('abort', () => this.stop.abort(signal.reason), { once: true });
     // Connect before returning so a 404 fails open() with a clear error instead of a broken stream.
     const first = await this.retrying(() => this.connect(this.url, 0));
     // Let the download run up to a few MiB ahead of the installer, so network and disk work overlap.
-    return Readable.from(this.download(first), { objectMode: false, highWaterMark: READ_AHEAD });
+    const stream = Readable.from(this.download(first), { objectMode: false, highWaterMark: READ_AHEAD });
+    // Readable.from finishes destroying only when the generator next wakes; a silent server would hold it
+    // (and the reader waiting for 'error') until the idle timeout, so destroying first stops every wait.
+    const destroyGenerator = stream._destroy.bind(stream);
+    stream._destroy = (err, cb) => {
+      this.stop.abort(err ?? new AbuError('ABU_ERR_SOURCE', `${this.description}: the download was closed before it ended`));
+      destroyGenerator(err, cb);
+    };
+    return stream;
   }
 
   private async *download(first: http.IncomingMessage): AsyncGenerator<Buffer> {
@@ -83,20 +97,29 @@ export class HttpUrlSource implements ImageSource {
   }
 
   private async beforeRetry(e: unknown): Promise<void> {
+    const stop = this.stop.signal;
+    if (stop.aborted) throw stop.reason;
     if (!isRetryable(e) || this.retriesLeft-- <= 0) throw finalError(this.description, e, this.progress);
-    await sleep(this.options.retryDelayMs ?? 500);
+    await sleep(this.options.retryDelayMs ?? 500, undefined, { signal: stop }).catch(() => Promise.reject(stop.reason));
   }
 
   private async *body(res: http.IncomingMessage): AsyncGenerator<Buffer> {
     const idle = this.options.idleTimeoutMs ?? 30_000;
     res.socket?.setTimeout(idle, () => res.destroy(new DroppedError(`no data for ${idle} ms`)));
     const closed = requestOutcome(res);
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      this.progress.received += chunk.length;
-      this.checkBounds();
-      yield chunk;
+    const stop = () => res.destroy(this.stop.signal.reason);
+    if (this.stop.signal.aborted) stop();
+    this.stop.signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        this.progress.received += chunk.length;
+        this.checkBounds();
+        yield chunk;
+      }
+      await closed;
+    } finally {
+      this.stop.signal.removeEventListener('abort', stop);
     }
-    await closed;
     const { received, total } = this.progress;
     if (total !== undefined && received < total) throw new DroppedError(`connection ended at ${received} of ${total} bytes`);
   }
@@ -111,7 +134,7 @@ export class HttpUrlSource implements ImageSource {
 
   /** One request: follows redirects, asks for the rest with Range when resuming, validates the answer. */
   private async connect(url: URL, redirects: number): Promise<http.IncomingMessage> {
-    const res = await request(url, this.requestHeaders(), this.options.ca);
+    const res = await request(url, this.requestHeaders(), this.stop.signal, this.options.ca);
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location && status !== 304) {
       res.resume();
@@ -165,11 +188,21 @@ class DroppedError extends Error {
   }
 }
 
-function request(url: URL, headers: http.OutgoingHttpHeaders, ca?: string | Buffer): Promise<http.IncomingMessage> {
+/** One GET; `stop` aborting rejects with its reason (never retried) whether connecting or awaiting the answer. */
+function request(url: URL, headers: http.OutgoingHttpHeaders, stop: AbortSignal, ca?: string | Buffer): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
+    if (stop.aborted) return reject(stop.reason);
     const lib = url.protocol === 'https:' ? https : http;
-    const req = lib.get(url, { headers, agent: false, ...(ca ? { ca } : {}) }, resolve);
-    req.on('error', (e) => reject(new DroppedError(e.message)));
+    const abort = () => req.destroy(stop.reason);
+    const req = lib.get(url, { headers, agent: false, ...(ca ? { ca } : {}) }, (res) => {
+      stop.removeEventListener('abort', abort); // from here the body's own listener takes over
+      resolve(res);
+    });
+    stop.addEventListener('abort', abort, { once: true });
+    req.on('error', (e) => {
+      stop.removeEventListener('abort', abort);
+      reject(stop.aborted ? stop.reason : new DroppedError(e.message));
+    });
     req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
   });
 }

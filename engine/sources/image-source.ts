@@ -11,5 +11,11 @@ export interface ImageSource {
   readonly description: string;
   /** Total size in bytes when known in advance (file size, Content-Length). */
   readonly sizeHint?: number;
-  open(): Promise<Readable>;
+  /**
+   * `signal` (optional) stops a source that waits for someone else (a server, a client): once it aborts,
+   * open() rejects and the stream errors with `signal.reason` (an AbuError keeps its code), promptly,
+   * whether the source is connecting, between retries or waiting for bytes. Destroying the returned
+   * stream must likewise release whatever it waits on.
+   */
+  open(signal?: AbortSignal): Promise<Readable>;
 }

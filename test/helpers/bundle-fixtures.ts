@@ -64,7 +64,7 @@ export async function makeBundle(dir: string, o: { images: FixtureImage[]; keys:
   const inputs = await Promise.all(o.images.map(async (i, n) => {
     const file = path.join(dir, `${i.name}.img`);
     await writeFile(file, images[n]);
-    return { name: i.name, slotClass: i.slotClass ?? 'rootfs', path: file };
+    return { name: i.name, slotClass: i.slotClass ?? defaultSlotClass(i.name, n), path: file };
   }));
   const out = path.join(dir, o.file ?? 'bundle.abu');
   const created = await createBundle({
@@ -75,6 +75,11 @@ export async function makeBundle(dir: string, o: { images: FixtureImage[]; keys:
   return { ...created, path: out, images };
 }
 
+/** The first image goes to `rootfs`, any further one to a class of its own name: one image per slot class. */
+function defaultSlotClass(name: string, index: number): string {
+  return index === 0 ? 'rootfs' : name;
+}
+
 /** Manifest entries for in-memory images with the correct layout and digests. */
 export async function describeImages(dir: string, images: { name: string; slotClass?: string; data: Buffer }[], chunkSize = 64 * 1024): Promise<ImageEntry[]> {
   const offsets = layoutOffsets(images.map((i) => i.data.length));
@@ -82,13 +87,15 @@ export async function describeImages(dir: string, images: { name: string; slotCl
     const file = path.join(dir, `described-${n}.img`);
     await writeFile(file, i.data);
     const digest = await digestImageFile(file, chunkSize);
-    return { name: i.name, slotClass: i.slotClass ?? 'rootfs', chunkSize, ...digest, offset: offsets[n], compression: 'none' as const };
+    return { name: i.name, slotClass: i.slotClass ?? defaultSlotClass(i.name, n), chunkSize, ...digest, offset: offsets[n], compression: 'none' as const };
   }));
 }
 
 export interface CraftOptions {
   /** Manifest bytes to use instead of encoding `manifest` (garbage-protobuf tests). */
   manifestBytes?: Buffer;
+  /** Signature block to use instead of the one `keys` make (tests of the block's own rules). */
+  signatureBytes?: Buffer;
   /** Keys that sign; none gives an unsigned bundle. */
   keys: TestKey[];
   /** Payload of each image, laid out at the offsets the manifest declares. */
@@ -101,7 +108,7 @@ export interface CraftOptions {
  */
 export function craftBundle(manifest: Manifest, o: CraftOptions): Buffer {
   const manifestBytes = o.manifestBytes ?? encodeManifest(manifest);
-  const signatureBytes = o.keys.length > 0 ? encodeSignatures(signManifest(manifestBytes, o.keys.map((k) => k.privateKey))) : Buffer.alloc(0);
+  const signatureBytes = o.signatureBytes ?? (o.keys.length > 0 ? encodeSignatures(signManifest(manifestBytes, o.keys.map((k) => k.privateKey))) : Buffer.alloc(0));
   const head = Buffer.concat([encodeHeader({ manifestLength: manifestBytes.length, signatureLength: signatureBytes.length }), manifestBytes, signatureBytes]);
   const start = align(HEADER_SIZE + manifestBytes.length + signatureBytes.length);
   // Absurd offsets (tests of the 2^53 limit) get no payload: the reader refuses them before it.

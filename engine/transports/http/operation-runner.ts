@@ -59,7 +59,10 @@ function busy(name: string): AbuError {
 
 /**
  * The engine checks the signal between chunks; a source that has stalled (a paused upload, a silent server)
- * would never reach that check, so Cancel also breaks the source stream with the cancel reason.
+ * would never reach that check, so Cancel also reaches the source: a cancel before open stops it from
+ * opening, the source gets the signal for its own waits (connecting, between retries), and the opened
+ * stream is broken with the cancel reason. The reason is an AbuError ABU_ERR_CANCELLED, whose code the
+ * bundle reader keeps, so the client and the recorded last error both say CANCELLED.
  */
 export function cancellable(source: ImageSource, signal: AbortSignal): ImageSource {
   return {
@@ -68,10 +71,14 @@ export function cancellable(source: ImageSource, signal: AbortSignal): ImageSour
       return source.sizeHint;
     },
     open: async () => {
-      const stream = await source.open();
+      signal.throwIfAborted();
+      const stream = await source.open(signal);
       const stop = () => stream.destroy(signal.reason as Error);
       if (signal.aborted) stop();
-      else signal.addEventListener('abort', stop, { once: true });
+      else {
+        signal.addEventListener('abort', stop, { once: true });
+        stream.once('close', () => signal.removeEventListener('abort', stop));
+      }
       return stream;
     },
   };

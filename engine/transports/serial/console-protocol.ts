@@ -23,6 +23,11 @@ export class LineSplitter {
 
   constructor(private readonly max = MAX_LINE, private readonly editing = false) {}
 
+  /** True while part of a line has arrived but not its end (an operator is typing). */
+  get holdsPartialLine(): boolean {
+    return this.length > 0 || this.overflowing;
+  }
+
   push(bytes: Buffer): LineItem[] {
     const out: LineItem[] = [];
     let start = 0;
@@ -108,8 +113,8 @@ export interface ConsoleCommand {
 }
 
 const ARITY: Record<string, [number, number]> = {
-  help: [0, 0], status: [0, 0], history: [0, 1], activate: [1, 1], 'mark-good': [0, 1], 'mark-bad': [0, 1],
-  reboot: [0, 0], install: [2, 2], cancel: [0, 0],
+  help: [0, 0], status: [0, 0], history: [0, 1], activate: [0, 2], 'mark-good': [0, 1], 'mark-bad': [0, 1],
+  reboot: [0, 0], install: [2, 4], cancel: [0, 0],
 };
 
 /** Parses a command line; unknown verbs and wrong argument counts are ABU_ERR_USAGE. Empty lines give null. */
@@ -182,10 +187,12 @@ export const HELP_TEXT = [
   'help                     this list',
   'status                   slots, versions, states, booted, primary, floor, last error',
   'history [N]              the last N history entries (default 10)',
-  'activate other|SLOT      boot the other image (or SLOT) next',
+  'activate [other|SLOT] [accept-irreversible]',
+  '                         boot the other image (default) or SLOT next; an irreversible release needs the word',
   'mark-good [SLOT]         confirm a slot (default: booted)',
   'mark-bad [SLOT]          mark a slot bad (default: booted)',
   'reboot                   restart the appliance',
-  'install SIZE SHA256HEX   upload a bundle: READY, then "D <seq> <base64> <crc32>" lines answered OK/NAK <seq>, then END',
+  'install SIZE SHA256HEX [accept-irreversible] [no-activate]',
+  '                         upload a bundle: READY, then "D <seq> <base64> <crc32>" lines answered OK/NAK <seq>, then END',
   'cancel                   stop a running upload; nothing is activated',
 ];

@@ -2,10 +2,10 @@
 import type { Duplex } from 'node:stream';
 import { AbuError, isAbuError } from '../../core/errors';
 import type { ProgressEvent } from '../../core/progress';
-import type { SlotName } from '../../core/slot';
 import type { Engine } from '../../facade';
-import { formatHistory, formatInstalled, formatStatus } from './console-format';
-import { BLOCK_BYTES, HELP_TEXT, LineSplitter, MAX_LINE, PROMPT, echoBytes, errLine, parseCommand, parseInstallArgs, type LineItem } from './console-protocol';
+import { CHANGING_VERBS, installOptions, runCommand } from './console-commands';
+import { formatInstalled } from './console-format';
+import { BLOCK_BYTES, LineSplitter, MAX_LINE, PROMPT, echoBytes, errLine, oneLine, parseCommand, parseInstallArgs, type LineItem } from './console-protocol';
 import { SerialUpload } from './serial-upload';
 
 export interface ConsoleServerOptions {
@@ -13,6 +13,14 @@ export interface ConsoleServerOptions {
   idleTimeoutMs?: number;
   /** Echo typed characters and allow DEL/BS editing, for an operator at a terminal (scripts leave it off). */
   echo?: boolean;
+  /**
+   * Redraw the prompt (CR + prompt) after this long with nothing sent either way (default 5 s; 0: never), so an
+   * operator who attaches a terminal after the console started sees it: what was sent before is lost on the line.
+   * Never while a line is half typed, a command runs or an upload is on.
+   */
+  repromptMs?: number;
+  /** One line per command served and per install (start and result), for the appliance's log. */
+  log?: (line: string) => void;
 }
 
 /** Queued lines before reading pauses: the host waits for each answer, so more means a flood. */
@@ -27,6 +35,8 @@ export class ConsoleServer {
   private idleTimer: NodeJS.Timeout | null = null;
   private lastProgress = { phase: '', at: 0 };
   private unsubscribe: (() => void) | null = null;
+  private repromptTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private readonly onData = (b: Buffer) => this.receive(b);
   /** A failing line (unplugged adapter) must not crash the device: cancel any upload and go quiet. */
   private readonly onError = () => this.upload?.cancel();
@@ -38,11 +48,13 @@ export class ConsoleServer {
   start(): void {
     this.io.on('data', this.onData);
     this.io.on('error', this.onError);
-    this.io.write(PROMPT);
+    this.write(PROMPT);
   }
 
   /** Stops reading; a running upload is cancelled so nothing half-sent is activated. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.repromptTimer) clearTimeout(this.repromptTimer);
     this.io.off('data', this.onData);
     this.io.off('error', this.onError);
     const upload = this.upload;
@@ -53,13 +65,31 @@ export class ConsoleServer {
   }
 
   private say(...lines: string[]): void {
-    if (!this.io.writable) return;
-    this.io.write(lines.map((l) => `${l}\r\n`).join(''));
+    this.write(lines.map((l) => `${l}\r\n`).join(''));
+  }
+
+  /** Every byte to the line goes here, so the reprompt timer counts from the last one. */
+  private write(text: string): void {
+    if (this.io.writable && text !== '') this.io.write(text);
+    this.armReprompt();
+  }
+
+  private armReprompt(): void {
+    if (this.repromptTimer) clearTimeout(this.repromptTimer);
+    const ms = this.o.repromptMs ?? 5000;
+    if (ms <= 0 || this.stopped) return;
+    this.repromptTimer = setTimeout(() => {
+      const idle = !this.upload && !this.pumping && this.queue.length === 0 && !this.splitter.holdsPartialLine;
+      if (idle) this.write(`\r${PROMPT}`);
+      else this.armReprompt();
+    }, ms);
+    this.repromptTimer.unref();
   }
 
   private receive(bytes: Buffer): void {
+    this.armReprompt();
     // Upload blocks are never echoed: they would double the traffic on a slow line.
-    if (this.o.echo && !this.upload && this.io.writable) this.io.write(echoBytes(bytes));
+    if (this.o.echo && !this.upload) this.write(echoBytes(bytes));
     for (const item of this.splitter.push(bytes)) {
       // cancel jumps the queue: the line ahead of it may be a block waiting for a stalled disk.
       if ('line' in item && item.line.trim() === 'cancel' && this.upload) this.upload.cancel();
@@ -83,13 +113,21 @@ export class ConsoleServer {
   }
 
   private async handle(item: LineItem): Promise<void> {
+    if (this.upload) {
+      try {
+        await this.handleUploadLine(item, this.upload);
+      } catch (e) {
+        this.upload?.fail(asAbuError(e));
+      }
+      return;
+    }
+    const line = 'line' in item ? oneLine(item.line).slice(0, 80) : null;
     try {
-      if (this.upload) await this.handleUploadLine(item, this.upload);
-      else await this.handleCommand(item);
+      await this.handleCommand(item);
     } catch (e) {
       const err = asAbuError(e);
-      if (this.upload) this.upload.fail(err);
-      else this.answer(err);
+      this.logAnswer(line, err);
+      this.answer(err);
     }
   }
 
@@ -97,36 +135,32 @@ export class ConsoleServer {
   private answer(result: string[] | AbuError): void {
     if (result instanceof AbuError) this.say(errLine(result.code, result.message));
     else this.say(...result, 'OK');
-    if (this.io.writable) this.io.write(PROMPT);
+    this.write(PROMPT);
   }
 
   private async handleCommand(item: LineItem): Promise<void> {
-    if ('error' in item) return this.answer(item.error);
+    if ('error' in item) throw item.error;
     const cmd = parseCommand(item.line);
-    if (!cmd) return void this.io.write(PROMPT);
+    if (!cmd) return this.write(PROMPT);
     if (cmd.verb === 'install') return this.beginUpload(cmd.args);
-    this.answer(await this.run(cmd.verb, cmd.args));
+    const lines = await runCommand(this.engine, cmd.verb, cmd.args);
+    this.logAnswer(oneLine(item.line).slice(0, 80), CHANGING_VERBS.has(cmd.verb) ? lines : []);
+    this.answer(lines);
   }
 
-  private async run(verb: string, args: string[]): Promise<string[]> {
-    const e = this.engine;
-    switch (verb) {
-      case 'help': return HELP_TEXT;
-      case 'status': return formatStatus(await e.status());
-      case 'history': return formatHistory(await e.history(historyCount(args[0])));
-      case 'activate': await e.activate(args[0] === 'other' ? 'other' : slotName(args[0])); return [`activated ${args[0]}`];
-      case 'mark-good': await e.markGood(optionalSlot(args[0])); return ['marked good'];
-      case 'mark-bad': await e.markBad(optionalSlot(args[0])); return ['marked bad'];
-      case 'reboot': await e.reboot(); return ['rebooted'];
-      case 'cancel': throw new AbuError('ABU_ERR_NOTHING_RUNNING', 'no upload runs on this console, so there is nothing to cancel');
-      default: throw new AbuError('ABU_ERR_USAGE', `unknown command "${verb}"`);
-    }
+  /** `"activate other": OK: slot B (1.1.0) will be tried...` or `"x": ERR ABU_ERR_USAGE ...`; a bad line has no text to name. */
+  private logAnswer(line: string | null, result: string[] | AbuError): void {
+    const what = line === null ? 'line refused' : JSON.stringify(line);
+    const outcome = result instanceof AbuError ? errLine(result.code, result.message) : ['OK', ...result].join(': ');
+    this.o.log?.(`${what}: ${outcome}`);
   }
 
   private async beginUpload(args: string[]): Promise<void> {
-    const upload = new SerialUpload(this.engine, parseInstallArgs(args));
+    const announce = parseInstallArgs(args);
+    const upload = new SerialUpload(this.engine, announce, installOptions(args.slice(2)));
     await upload.started();
     this.upload = upload;
+    this.o.log?.(`install started: ${announce.size} bytes, sha256 ${announce.sha256}${args.length > 2 ? ` (${args.slice(2).join(' ')})` : ''}`);
     this.unsubscribe = this.engine.subscribe({ progress: (p) => this.progress(p), log: () => undefined });
     this.touch();
     void upload.result.then((r) => this.finishUpload(upload, formatInstalled(r)), (e) => this.finishUpload(upload, upload.explain(e)));
@@ -157,6 +191,7 @@ export class ConsoleServer {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.o.log?.(result instanceof AbuError ? `install failed: ${errLine(result.code, result.message)}` : `install finished: ${result.join('; ')}`);
     this.answer(result);
   }
 
@@ -179,20 +214,4 @@ export class ConsoleServer {
 
 function asAbuError(e: unknown): AbuError {
   return isAbuError(e) ? e : new AbuError('ABU_ERR_INTERNAL', e instanceof Error ? e.message : String(e));
-}
-
-function slotName(s: string): SlotName {
-  if (!/^[A-Za-z0-9_-]{1,16}$/.test(s)) throw new AbuError('ABU_ERR_SLOT_UNKNOWN', `"${s.slice(0, 20)}" is not a slot name`);
-  return s as SlotName;
-}
-
-function optionalSlot(s: string | undefined): SlotName | undefined {
-  return s === undefined ? undefined : slotName(s);
-}
-
-function historyCount(raw: string | undefined): number {
-  if (raw === undefined) return 10;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new AbuError('ABU_ERR_USAGE', `history N must be 1-1000, not "${raw.slice(0, 20)}"`);
-  return n;
 }

@@ -4,6 +4,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
 import { AbuError, type AbuErrorCode } from '../../core/errors';
 import { BLOCK_BYTES, LineSplitter, PROMPT, encodeBlock } from './console-protocol';
+import type { PushProgressEvent } from './push-progress';
 
 export interface PushOptions {
   /** Wait for one block's OK/NAK before sending it again (default 5 s; raise it below 38400 baud). */
@@ -15,7 +16,11 @@ export interface PushOptions {
   /** Announce this SHA-256 (e.g. the published one) instead of the file's own: the device refuses the upload when they differ. */
   sha256?: string;
   /** Called after each acknowledged block and for each PROGRESS line from the device. */
-  onProgress?: (e: { sent: number; total: number; deviceLine?: string }) => void;
+  onProgress?: (e: PushProgressEvent) => void;
+  /** Let the device activate an irreversible release (the console's `accept-irreversible` word). */
+  acceptIrreversible?: boolean;
+  /** Write and verify only; activate later with the console's `activate`. */
+  noActivate?: boolean;
 }
 
 export interface PushResult {
@@ -84,7 +89,8 @@ export async function pushBundle(io: Duplex, file: string, o: PushOptions = {}):
   const started = Date.now();
   try {
     // The leading newline ends whatever half line (noise, a typed word) the device holds, so install starts clean.
-    io.write(`\ninstall ${size} ${sha}\n`);
+    const words = [o.acceptIrreversible ? ' accept-irreversible' : '', o.noActivate ? ' no-activate' : ''].join('');
+    io.write(`\ninstall ${size} ${sha}${words}\n`);
     await expectReady(reader, o);
     const retransmits = await sendBlocks(io, reader, file, size, o);
     io.write('END\n');

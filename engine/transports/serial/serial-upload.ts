@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { AbuError, isAbuError } from '../../core/errors';
-import type { Engine, InstallResult } from '../../facade';
+import type { Engine, InstallOptions, InstallResult } from '../../facade';
 import { StreamSource } from '../../sources/stream-source';
 import { decodeBlock, type InstallAnnounce } from './console-protocol';
 
@@ -36,10 +36,10 @@ export class SerialUpload {
   readonly settled: Promise<void>;
   private readonly opened: Promise<void>;
 
-  constructor(engine: Engine, private readonly announce: InstallAnnounce) {
+  constructor(engine: Engine, private readonly announce: InstallAnnounce, options: Pick<InstallOptions, 'acceptIrreversible' | 'activate'> = {}) {
     let onOpen!: () => void;
     this.opened = new Promise((resolve) => { onOpen = resolve; });
-    this.result = engine.install(new NotifyingSource(this.pipe, announce.size, onOpen), { signal: this.abort.signal });
+    this.result = engine.install(new NotifyingSource(this.pipe, announce.size, onOpen), { ...options, signal: this.abort.signal });
     this.settled = this.result.then(() => undefined, () => undefined);
   }
 

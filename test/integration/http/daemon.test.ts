@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { LogEvent, ProgressEvent } from '../../../engine/core/progress';
 import { findDaemon } from '../../../engine/transports/cli/daemon-client';
 import { resolveToken } from '../../../engine/transports/http/auth';
+import { startDaemon } from '../../../engine/transports/http/daemon';
 import { startFaultServer } from './fault-server';
 import { createEngine } from '../../../engine/engine';
 import { editConfig, settle, startSimDaemon, startTestDaemon, type SimDaemon } from './sim-daemon';
@@ -187,6 +188,96 @@ async function settleBooted(d: SimDaemon, slot: string): Promise<any> {
     const s = await settle(d);
     if (s.booted === slot || Date.now() > end) return s;
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// Cancel reaches an install wherever its source waits. Retries pause a minute and every idle timeout is a
+// minute, so an answer within SOON can only come from the cancel; each state is reached by waiting for what
+// the server or the engine reports, never by sleeping, so the outcome does not depend on the machine's load.
+describe('abu serve: cancel', function () {
+  this.timeout(60_000);
+  const SOON = 5000;
+  let d: SimDaemon;
+  let bundle: Buffer;
+  beforeEach(async () => {
+    d = await startSimDaemon({ editConfig: (c) => (c.install = { ...c.install, idleTimeoutSeconds: 60 }) });
+    await d.daemon.close();
+    d.daemon = await startDaemon({ configPath: d.sim.configPath, port: 0, download: { retries: 3, retryDelayMs: 60_000, idleTimeoutMs: 60_000 } });
+    bundle = await fs.readFile(d.sim.bundles[0]);
+  });
+  afterEach(async () => d.close());
+
+  /** Cancels once `ready` holds; the install must answer 409 ABU_ERR_CANCELLED at once and record that code. */
+  async function cancelWhen(pending: Promise<{ status: number; json: any }>, ready: () => boolean | Promise<boolean>): Promise<void> {
+    await waitUntil(ready);
+    const at = Date.now();
+    const cancel = await d.call('POST', '/api/cancel');
+    assert.equal(cancel.status, 200, JSON.stringify(cancel.json));
+    const r = await pending;
+    assert.ok(Date.now() - at < SOON, `the install ended ${Date.now() - at} ms after the cancel`);
+    assert.equal(r.status, 409, JSON.stringify(r.json));
+    assert.equal(r.json.code, 'ABU_ERR_CANCELLED');
+    const status = await settle(d);
+    assert.equal(status.lastError?.code, 'ABU_ERR_CANCELLED', JSON.stringify(status.lastError));
+    assert.equal(status.slots.find((s: any) => s.primary).name, 'A', 'nothing was activated');
+  }
+
+  it('while the download waits for a server that never answers', async () => {
+    const server = await startFaultServer(bundle, { kind: 'silent' });
+    try {
+      await cancelWhen(d.call('POST', '/api/install-url', { body: { url: server.url() } }), () => server.requests.length === 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('in the pause between download attempts, with no further attempt', async () => {
+    const server = await startFaultServer(bundle, { kind: 'status', status: 503 });
+    try {
+      await cancelWhen(d.call('POST', '/api/install-url', { body: { url: server.url() } }), () => server.requests.length === 1);
+      assert.equal(server.requests.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('mid-stream, after the server went silent with most of the payload sent', async () => {
+    // All but the last half MiB: at least one whole chunk arrives and is written before the silence.
+    const server = await startFaultServer(bundle, { kind: 'stall', afterBytes: bundle.length - (512 << 10) });
+    let writing = false; // the payload streams: header, signatures and plan are behind
+    const unsubscribe = d.daemon.engine.subscribe({ progress: (e) => { if (e.phase === 'writing') writing = true; }, log: () => undefined });
+    try {
+      await cancelWhen(d.call('POST', '/api/install-url', { body: { url: server.url() } }), () => writing);
+    } finally {
+      unsubscribe();
+      await server.close();
+    }
+  });
+
+  it('mid-upload, and records the same code it answers', async () => {
+    let writing = false; // the payload streams: header, signatures and plan are behind
+    const unsubscribe = d.daemon.engine.subscribe({ progress: (e) => { if (e.phase === 'writing') writing = true; }, log: () => undefined });
+    const ctl = new AbortController();
+    // The body sends all but the last half MiB, then nothing: the client stays connected but silent.
+    const body = new ReadableStream({ start: (c) => c.enqueue(bundle.subarray(0, bundle.length - (512 << 10))) });
+    const pending = fetch(d.daemon.url + '/api/install', {
+      method: 'POST', body, duplex: 'half', signal: ctl.signal,
+      headers: { authorization: `Bearer ${d.daemon.token}`, 'content-type': 'application/octet-stream', 'content-length': String(bundle.length) },
+    } as RequestInit).then(async (r) => ({ status: r.status, json: await r.json() }));
+    try {
+      await cancelWhen(pending, () => writing);
+    } finally {
+      unsubscribe();
+      ctl.abort();
+    }
+  });
+});
+
+async function waitUntil(cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -9,7 +9,9 @@ export type Fault =
   | { kind: 'extra-bytes'; extra: number }
   | { kind: 'no-range'; dropAfterBytes: number }
   | { kind: 'garbage'; size: number }
-  | { kind: 'stall'; afterBytes: number };
+  | { kind: 'stall'; afterBytes: number }
+  /** Reads the request and never answers, with the connection left open. */
+  | { kind: 'silent' };
 
 export interface FaultServer {
   url(path?: string): string;
@@ -57,6 +59,7 @@ function respond(socket: net.Socket, data: Buffer, fault: Fault, from: number, a
   if (fault.kind === 'status' && attempt < times) return send(socket, fault.status, {}, Buffer.from(`error ${fault.status}\n`));
   if (fault.kind === 'garbage') return send(socket, 200, {}, Buffer.alloc(fault.size, 0x5a));
   if (fault.kind === 'extra-bytes') return send(socket, 200, { 'content-length': String(data.length) }, Buffer.concat([data, Buffer.alloc(fault.extra, 0x41)]));
+  if (fault.kind === 'silent') return;
   if (fault.kind === 'stall') {
     // Send the head and part of the body, then go silent with the connection open.
     writeHead(socket, 200, {}, data.length);

@@ -1,8 +1,11 @@
 // HttpUrlSource against a local fault-injecting server: streaming, Range resume, bounded retries, clear errors.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { AbuError, isAbuError } from '../../../engine/core/errors';
 import { HttpUrlSource } from '../../../engine/sources/http-url-source';
+import type { ImageSource } from '../../../engine/sources/image-source';
+import { cancellable } from '../../../engine/transports/http/operation-runner';
 import { startFaultServer, type Fault, type FaultServer } from './fault-server';
 
 const DATA = randomBytes(3 * 1024 * 1024 + 123);
@@ -77,4 +80,95 @@ describe('HttpUrlSource', function () {
       assert.throws(() => new HttpUrlSource(url, { maxBytes: 1 }), (e: any) => e.code === 'ABU_ERR_USAGE', url);
     }
   });
+
+  // Cancel must end every wait at once, whatever the source is doing. Retry delay and idle timeout are a
+  // minute, so an answer within SOON can only come from the cancel; the states are reached by waiting for
+  // what the server saw, never by sleeping.
+  describe('stops at once when its signal aborts', function () {
+    this.timeout(20_000);
+    const SOON = 5000;
+    const slow = { maxBytes: 64 << 20, retries: 3, retryDelayMs: 60_000, idleTimeoutMs: 60_000 };
+    const cancelled = () => new AbuError('ABU_ERR_CANCELLED', 'cancelled by the test');
+
+    async function expectCancelled(p: Promise<unknown>, since: number): Promise<void> {
+      await assert.rejects(p, (e) => isAbuError(e, 'ABU_ERR_CANCELLED'));
+      assert.ok(Date.now() - since < SOON, `took ${Date.now() - since} ms`);
+    }
+
+    it('before open: rejects with the reason and sends no request', async () => {
+      server = await startFaultServer(DATA, { kind: 'ok' });
+      const ctl = new AbortController();
+      ctl.abort(cancelled());
+      await expectCancelled(new HttpUrlSource(server.url(), slow).open(ctl.signal), Date.now());
+      assert.equal(server.requests.length, 0);
+    });
+
+    it('while waiting for an answer that never comes', async () => {
+      server = await startFaultServer(DATA, { kind: 'silent' });
+      const ctl = new AbortController();
+      const opening = new HttpUrlSource(server.url(), slow).open(ctl.signal);
+      await until(() => server!.requests.length === 1);
+      const at = Date.now();
+      ctl.abort(cancelled());
+      await expectCancelled(opening, at);
+    });
+
+    it('in the pause between attempts, without trying again', async () => {
+      server = await startFaultServer(DATA, { kind: 'status', status: 503 });
+      const ctl = new AbortController();
+      const opening = new HttpUrlSource(server.url(), slow).open(ctl.signal);
+      await until(() => server!.requests.length === 1);
+      const at = Date.now();
+      ctl.abort(cancelled());
+      await expectCancelled(opening, at);
+      assert.equal(server.requests.length, 1);
+    });
+
+    it('mid-stream, from a server gone silent: the stream errors with the reason', async () => {
+      server = await startFaultServer(DATA, { kind: 'stall', afterBytes: 256 * 1024 });
+      const ctl = new AbortController();
+      const stream = await new HttpUrlSource(server.url(), slow).open(ctl.signal);
+      let got = 0;
+      const reading = (async () => { for await (const c of stream) got += (c as Buffer).length; })();
+      await until(() => got > 0);
+      const at = Date.now();
+      ctl.abort(cancelled());
+      await expectCancelled(reading, at);
+    });
+
+    it('mid-stream, when the consumer destroys the stream: it closes at once, not at the idle timeout', async () => {
+      server = await startFaultServer(DATA, { kind: 'stall', afterBytes: 256 * 1024 });
+      const stream = await new HttpUrlSource(server.url(), slow).open();
+      // Everything the server sends is buffered (nothing is read), then the download waits on the silent socket.
+      stream.on('readable', () => undefined);
+      await until(() => stream.readableLength === 256 * 1024);
+      await new Promise((r) => setImmediate(r));
+      const at = Date.now();
+      const error = new Promise<Error>((r) => stream.once('error', r));
+      stream.destroy(cancelled());
+      assert.ok(isAbuError(await error, 'ABU_ERR_CANCELLED'));
+      assert.ok(Date.now() - at < SOON, `took ${Date.now() - at} ms`);
+    });
+  });
+
+  describe('cancellable()', () => {
+    it('does not open a source once the cancel has landed, and passes the signal to open()', async () => {
+      const seen: (AbortSignal | undefined)[] = [];
+      const source: ImageSource = { description: 'test', open: async (signal) => { seen.push(signal); return Readable.from([]); } };
+      const ctl = new AbortController();
+      await readAll(await cancellable(source, ctl.signal).open());
+      assert.deepEqual(seen, [ctl.signal]);
+      ctl.abort(new AbuError('ABU_ERR_CANCELLED', 'cancelled by the test'));
+      await assert.rejects(cancellable(source, ctl.signal).open(), (e) => isAbuError(e, 'ABU_ERR_CANCELLED'));
+      assert.equal(seen.length, 1);
+    });
+  });
 });
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -5,8 +5,10 @@ import { promises as fs } from 'node:fs';
 import { Duplex, PassThrough } from 'node:stream';
 import { AbuError } from '../../../engine/core/errors';
 import { ConsoleServer } from '../../../engine/transports/serial/console-server';
-import { BLOCK_BYTES, LineSplitter, decodeBlock, echoBytes, encodeBlock, parseCommand, parseInstallArgs } from '../../../engine/transports/serial/console-protocol';
+import { BLOCK_BYTES, PROMPT, LineSplitter, decodeBlock, echoBytes, encodeBlock, parseCommand, parseInstallArgs } from '../../../engine/transports/serial/console-protocol';
 import { LineReader } from '../../../engine/transports/serial/push-client';
+import { PushProgressLine } from '../../../engine/transports/serial/push-progress';
+import { FileSource } from '../../../engine/sources/file-source';
 import { simFixture, type SimFixture } from '../../helpers/sim-fixture';
 
 describe('serial console protocol', () => {
@@ -48,7 +50,8 @@ describe('serial console protocol', () => {
   it('parses commands with their argument counts', () => {
     assert.deepEqual(parseCommand('  activate   other '), { verb: 'activate', args: ['other'] });
     assert.equal(parseCommand('   '), null);
-    assert.throws(() => parseCommand('activate'), (e) => e instanceof AbuError && e.code === 'ABU_ERR_USAGE');
+    assert.deepEqual(parseCommand('activate'), { verb: 'activate', args: [] });
+    assert.throws(() => parseCommand('activate other accept-irreversible now'), (e) => e instanceof AbuError && e.code === 'ABU_ERR_USAGE');
     assert.throws(() => parseCommand('rm -rf /'), (e) => e instanceof AbuError && e.code === 'ABU_ERR_USAGE');
     assert.deepEqual(parseInstallArgs(['12', 'AB'.repeat(32)]), { size: 12, sha256: 'ab'.repeat(32) });
     assert.throws(() => parseInstallArgs(['0', 'ab'.repeat(32)]), /positive byte count/);
@@ -74,6 +77,7 @@ describe('serial console server over a PassThrough pair', function () {
   let toDevice: PassThrough;
   let reader: LineReader;
   let bundle: Buffer;
+  let logs: string[];
 
   const send = (line: string) => toDevice.write(`${line}\n`);
   const next = () => reader.next(5000);
@@ -90,7 +94,8 @@ describe('serial console server over a PassThrough pair', function () {
     bundle = await fs.readFile(fx.sim.bundles[0]);
     toDevice = new PassThrough();
     const fromDevice = new PassThrough();
-    server = new ConsoleServer(fx.engine, Duplex.from({ readable: toDevice, writable: fromDevice }), { idleTimeoutMs: 300 });
+    logs = [];
+    server = new ConsoleServer(fx.engine, Duplex.from({ readable: toDevice, writable: fromDevice }), { idleTimeoutMs: 300, log: (l) => logs.push(l) });
     reader = new LineReader(fromDevice);
     server.start();
   });
@@ -165,4 +170,109 @@ describe('serial console server over a PassThrough pair', function () {
     send('cancel');
     assert.match((await answer()).at(-1)!, /^ERR ABU_ERR_NOTHING_RUNNING /);
   });
+
+  /** A second server on fresh pipes, with options; `output` collects what it writes from the moment it starts. */
+  function restart(options: ConstructorParameters<typeof ConsoleServer>[2]): { output: string[]; toDev: PassThrough } {
+    const fromDevice = new PassThrough();
+    const toDev = new PassThrough();
+    const output: string[] = [];
+    fromDevice.on('data', (d: Buffer) => output.push(String(d)));
+    server = new ConsoleServer(fx.engine, Duplex.from({ readable: toDev, writable: fromDevice }), options);
+    server.start();
+    return { output, toDev };
+  }
+
+  it('redraws the prompt while idle, for an operator who attaches after the console started, but not over typing', async () => {
+    await server.stop();
+    const { output, toDev } = restart({ repromptMs: 50 });
+    await until(() => output.join('').includes(`\r${PROMPT}`));
+    assert.equal(output[0], PROMPT, 'the first prompt right at start');
+    toDev.write('sta'); // half a line: an operator is typing
+    await new Promise((r) => setTimeout(r, 20));
+    const typed = output.length;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(output.length, typed, 'no redraw over a half-typed line');
+    toDev.write('tus\n');
+    await until(() => output.join('').includes('\r\nOK\r\n'));
+  });
+
+  it('activate without an argument activates the other image and prints what boots next', async () => {
+    await fx.engine.install(new FileSource(fx.sim.bundles[0]), { activate: false });
+    send('activate');
+    const lines = await answer();
+    assert.deepEqual(lines, ['slot B (1.1.0) will be tried on the next boot; slot A stays as the fallback', 'OK']);
+    assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.primary, true);
+  });
+
+  it('activates an irreversible release only with the explicit word', async () => {
+    await fx.engine.install(new FileSource(fx.sim.bundles[0]));
+    await fx.engine.reboot(); // now running 1.1.0 in B
+    await fx.engine.install(new FileSource(fx.sim.bundles[1]), { activate: false }); // 1.2.0, irreversible, into A
+    send('activate other');
+    assert.match((await answer()).at(-1)!, /^ERR ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED /);
+    send('activate accept-irreversible');
+    const lines = await answer();
+    assert.equal(lines.at(-1), 'OK');
+    assert.match(lines[0], /slot A \(1\.2\.0\) will be tried on the next boot/);
+  });
+
+  it('logs one line per command served and per install, start and result', async () => {
+    send('status');
+    await answer();
+    send('activate C');
+    await answer();
+    toDevice.write(Buffer.from([0x01, 0x0a]));
+    await answer();
+    send(`install 10 ${'ab'.repeat(32)}`);
+    assert.equal(await next(), `READY ${BLOCK_BYTES}`);
+    send('cancel');
+    await answer();
+    assert.equal(logs[0], '"status": OK');
+    assert.match(logs[1], /^"activate C": ERR ABU_ERR_SLOT_UNKNOWN /);
+    assert.equal(logs[2], 'line refused: ERR ABU_ERR_SERIAL_GARBAGE line holds byte 0x01, which is not text; check the baud rate');
+    assert.equal(logs[3], `install started: 10 bytes, sha256 ${'ab'.repeat(32)}`);
+    assert.match(logs[4], /^install failed: ERR ABU_ERR_CANCELLED /);
+    assert.equal(logs.length, 5);
+  });
+
+  it('logs what a changing command did, and a finished install', async () => {
+    await fx.engine.install(new FileSource(fx.sim.bundles[0]), { activate: false });
+    send('activate');
+    await answer();
+    assert.deepEqual(logs, ['"activate": OK: slot B (1.1.0) will be tried on the next boot; slot A stays as the fallback']);
+  });
 });
+
+describe('console push progress line', () => {
+  it('redraws one line with CR and folds the device PROGRESS lines into it', () => {
+    const out: string[] = [];
+    const line = new PushProgressLine({ write: (t) => out.push(t) }, (n) => `${n}B`);
+    line.update({ sent: 50, total: 200 });
+    line.update({ sent: -1, total: -1, deviceLine: 'PROGRESS writing 10/100' });
+    line.update({ sent: -1, total: -1, deviceLine: 'PROGRESS writing 10/100' });
+    line.update({ sent: 200, total: 200, deviceLine: 'PROGRESS readback 100/100' });
+    line.end();
+    assert.deepEqual(out, [
+      '\rsent 50B of 200B (25%)',
+      '\rsent 50B of 200B (25%); device writing 10%',
+      '\rsent 200B of 200B (100%); device readback 100%',
+      '\n',
+    ]);
+  });
+
+  it('wipes what a longer line left behind', () => {
+    const out: string[] = [];
+    const line = new PushProgressLine({ write: (t) => out.push(t) }, (n) => (n === 5 ? 'five bytes' : `${n}B`));
+    line.update({ sent: 5, total: 10 });
+    line.update({ sent: 10, total: 10 });
+    assert.deepEqual(out, ['\rsent five bytes of 10B (50%)', '\rsent 10B of 10B (100%)      ']);
+  });
+});
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

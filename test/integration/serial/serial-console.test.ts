@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Duplex, PassThrough, Writable } from 'node:stream';
 import type { SerialPort } from 'serialport';
 import { isAbuError } from '../../../engine/core/errors';
+import { FileSource } from '../../../engine/sources/file-source';
 import { StreamSource } from '../../../engine/sources/stream-source';
 import { BLOCK_BYTES } from '../../../engine/transports/serial/console-protocol';
 import { consoleCommand } from '../../../engine/transports/cli/commands/console';
@@ -105,14 +106,20 @@ describe('serial console over a pty pair', function () {
     assert.ok((await host.command('history 5')).some((l) => / activate /.test(l)));
   });
 
-  it('abu console push sends a file from the command line', async () => {
+  it('abu console push sends a file from the command line, its progress on one redrawn line', async () => {
     const out: string[] = [];
+    const err: string[] = [];
     const sink = new Writable({ write(c, _e, cb) { out.push(String(c)); cb(); } });
-    const ctx = { stdin: process.stdin, stdout: sink, stderr: new Writable({ write: (_c, _e, cb) => cb() }), cwd: process.cwd(), env: {} };
+    const ctx = { stdin: process.stdin, stdout: sink, stderr: new Writable({ write: (c, _e, cb) => { err.push(String(c)); cb(); } }), cwd: process.cwd(), env: {} };
     const hostPath = pty.host.path;
     await new Promise<void>((resolve) => pty.host.close(() => resolve()));
     assert.equal(await consoleCommand.run(['push', '--device', hostPath, fx.sim.bundles[0]], ctx), 0);
     assert.match(out.join(''), /installed 1\.1\.0 into slot B/);
+    const progress = err.join('');
+    assert.doesNotMatch(progress, /PROGRESS/, 'no protocol line on the terminal');
+    assert.match(progress, /^\rsent .*\n$/s);
+    assert.equal(progress.split('\n').length, 2, `one status line, redrawn with CR: ${JSON.stringify(progress.slice(-300))}`);
+    assert.match(progress, /device (writing|readback|verifying) \d+%/);
     await assert.rejects(consoleCommand.run(['push', '--device', '/nonexistent/tty', fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_SERIAL_DEVICE'));
   });
 
@@ -124,11 +131,22 @@ describe('serial console over a pty pair', function () {
     try {
       await untilStderr(child, /serving on/);
       host.fresh();
+      const logged = untilStderr(child, /abu console: "status": OK\n/);
       assert.ok((await host.command('status')).includes('booted A'));
+      await logged;
     } finally {
       child.kill('SIGTERM');
     }
     assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
+  });
+
+  it('pushes an irreversible release only with --accept-irreversible', async () => {
+    await fx.engine.install(new FileSource(fx.sim.bundles[0]));
+    await fx.engine.reboot(); // running 1.1.0 in B: 1.2.0 (irreversible) goes to A
+    await assert.rejects(pushBundle(pty.host, fx.sim.bundles[1]), (e) => isAbuError(e, 'ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED'));
+    const result = await pushBundle(pty.host, fx.sim.bundles[1], { acceptIrreversible: true });
+    assert.ok(result.lines.some((l) => l.startsWith('installed 1.2.0 into slot A')), result.lines.join('\n'));
+    assert.ok(result.lines.includes('slot A is tried on the next boot'), result.lines.join('\n'));
   });
 
   it('NAKs a corrupted block and installs after the retransmit', async () => {

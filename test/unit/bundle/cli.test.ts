@@ -1,5 +1,6 @@
 // The bundle CLI commands end to end: keygen -> bundle create -> bundle inspect, exit codes and output.
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -8,7 +9,7 @@ import { keygenCommand } from '../../../engine/transports/cli/commands/keygen';
 import { bundleCreateCommand, parseSize } from '../../../engine/transports/cli/commands/bundle-create';
 import { bundleInspectCommand } from '../../../engine/transports/cli/commands/bundle-inspect';
 import { isAbuError } from '../../../engine/core/errors';
-import { imageBytes, tempDir } from '../../helpers/bundle-fixtures';
+import { craftBundle, describeImages, imageBytes, tempDir, type TestKey } from '../../helpers/bundle-fixtures';
 
 interface Run { code: number; stdout: string; stderr: string }
 
@@ -109,6 +110,7 @@ describe('bundle CLI commands', function () {
       [create().map((a) => (a === '1.1.0' ? '1.2' : a)), /ABU_ERR_MANIFEST_INVALID: manifest field version/],
       [create(['--key', 'keys/release.pub']), /ABU_ERR_KEY_INVALID/],
       [create(['--image', 'rootfs:rootfs:app.img']), /duplicate image name/],
+      [create(['--image', 'second:rootfs:app.img']), /images\[2\]\.slot_class "rootfs" is already the target of image "rootfs"/],
     ];
     for (const [args, pattern] of invalid) {
       const r = await run(bundleCreateCommand, args, tmp.dir);
@@ -116,6 +118,18 @@ describe('bundle CLI commands', function () {
       assert.match(r.stderr, pattern);
     }
     assert.equal((await run(bundleCreateCommand, create(['--image', 'x:rootfs:nope.img']), tmp.dir)).code, 2);
+  });
+
+  it('bundle inspect --verify-payload refuses a signed bundle with two images for one slot class', async () => {
+    const release = await readFile(path.join(tmp.dir, 'keys', 'release.key'), 'utf8');
+    const key = { privateKey: createPrivateKey(release) } as TestKey;
+    const payloads = [imageBytes(70_000, 'a'), imageBytes(9000, 'b')];
+    const images = await describeImages(tmp.dir, [{ name: 'root', slotClass: 'rootfs', data: payloads[0] }, { name: 'other', slotClass: 'rootfs', data: payloads[1] }]);
+    const manifest = { product: 'demo', version: '2.0.0', description: '', buildTime: 1, source: {}, irreversible: false, images };
+    await writeFile(path.join(tmp.dir, 'two-rootfs.abu'), craftBundle(manifest, { keys: [key], payloads }));
+    const r = await run(bundleInspectCommand, ['two-rootfs.abu', '--keyring', 'keys', '--verify-payload'], tmp.dir);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /INVALID: ABU_ERR_MANIFEST_INVALID: manifest field images\[1\]\.slot_class/);
   });
 
   it('parses chunk sizes with K and M suffixes', () => {

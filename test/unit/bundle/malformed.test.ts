@@ -13,6 +13,7 @@ interface Case { label: string; code: AbuErrorCode; field?: string; mutate: (m: 
 
 const CASES: Case[] = [
   { label: 'duplicate image names', code: 'ABU_ERR_MANIFEST_INVALID', field: 'images[1].name', mutate: (m) => { m.images[1].name = m.images[0].name; } },
+  { label: 'two images for one slot class', code: 'ABU_ERR_MANIFEST_INVALID', field: 'images[1].slot_class', mutate: (m) => { m.images[1].slotClass = m.images[0].slotClass; } },
   { label: 'one CRC too many', code: 'ABU_ERR_MANIFEST_INVALID', field: 'images[0].chunk_crc32', mutate: (m) => { m.images[0].chunkCrc32.push(1); } },
   { label: 'one CRC too few', code: 'ABU_ERR_MANIFEST_INVALID', field: 'images[0].chunk_crc32', mutate: (m) => { m.images[0].chunkCrc32.pop(); } },
   { label: 'one SHA-256 too few', code: 'ABU_ERR_MANIFEST_INVALID', field: 'images[1].chunk_sha256', mutate: (m) => { m.images[1].chunkSha256.pop(); } },

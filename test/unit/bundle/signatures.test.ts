@@ -5,6 +5,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadKeyring, type Manifest } from '../../../engine/bundle/bundle-reader';
 import { keyId } from '../../../engine/bundle/keyring';
+import { encodeManifest, encodeSignatures, type SignatureRecord } from '../../../engine/bundle/manifest-codec';
+import { signManifest } from '../../../engine/bundle/signatures';
 import { craftBundle, describeImages, imageBytes, makeKey, tempDir, writeKeyring, type TestKey } from '../../helpers/bundle-fixtures';
 import { expectCode, readBundle } from './read-bundle';
 
@@ -63,6 +65,53 @@ describe('bundle signatures and keyrings', function () {
     const sLen = bytes.readUInt32LE(16);
     other.copy(bytes, 32 + mLen, 32 + other.readUInt32LE(12), 32 + other.readUInt32LE(12) + sLen);
     await expectCode(readBundle(bytes, await keyringOf([keys[0]])), 'ABU_ERR_SIGNATURE_INVALID');
+  });
+
+  describe('the signature block admits one form per set of signers', () => {
+    const manifestBytes = (): Buffer => encodeManifest(manifest);
+    const recordsBy = (signers: TestKey[]): SignatureRecord[] => signManifest(manifestBytes(), signers.map((k) => k.privateKey));
+    const bundleWith = (records: SignatureRecord[]): Buffer => craftBundle(manifest, { keys: [], payloads, signatureBytes: encodeSignatures(records) });
+
+    it('refuses a key listed twice, even with a valid signature each time', async () => {
+      const [r] = recordsBy([keys[0]]);
+      const e = await expectCode(readBundle(bundleWith([r, r]), await keyringOf([keys[0]])), 'ABU_ERR_SIGNATURE_DECODE');
+      assert.match(e.message, /repeats key/);
+    });
+
+    it('refuses records out of key-id order', async () => {
+      const records = recordsBy([keys[0], keys[1]]);
+      await expectCode(readBundle(bundleWith([records[1], records[0]]), await keyringOf([keys[0], keys[1]])), 'ABU_ERR_SIGNATURE_DECODE');
+    });
+
+    it('refuses a keyring key whose signature fails, even next to one that verifies', async () => {
+      const records = recordsBy([keys[0], keys[1]]);
+      const broken = records.map((r) => (r.keyId === keys[1].keyId ? { ...r, signature: Buffer.alloc(64, 1) } : r));
+      const e = await expectCode(readBundle(bundleWith(broken), await keyringOf([keys[0], keys[1]])), 'ABU_ERR_SIGNATURE_INVALID');
+      assert.deepEqual(e.details.keyIds, [keys[1].keyId]);
+    });
+
+    it('refuses malformed records of keys outside the keyring', async () => {
+      const [good] = recordsBy([keys[0]]);
+      const ring = await keyringOf([keys[0]]);
+      // Ids sorting after the good one, so only the malformation is wrong.
+      const bad: SignatureRecord[] = [
+        { keyId: 'ffffffffffffffff', algorithm: 'rsa', signature: Buffer.alloc(64) },
+        { keyId: 'ffffffffffffffff', algorithm: 'ed25519', signature: Buffer.alloc(63) },
+        { keyId: 'fffffffffffffffz', algorithm: 'ed25519', signature: Buffer.alloc(64) },
+        { keyId: 'FFFFFFFFFFFFFFFF', algorithm: 'ed25519', signature: Buffer.alloc(64) },
+      ];
+      for (const r of bad) {
+        const records = [good, r].sort((a, b) => (a.keyId < b.keyId ? -1 : 1));
+        await expectCode(readBundle(bundleWith(records), ring), 'ABU_ERR_SIGNATURE_DECODE', JSON.stringify({ ...r, signature: r.signature.length }));
+      }
+    });
+
+    it('ignores a well-formed record of a key outside the keyring (key rotation), and trusts only the keyring key', async () => {
+      const records = recordsBy([keys[0], keys[2]]);
+      const junk = records.map((r) => (r.keyId === keys[2].keyId ? { ...r, signature: Buffer.alloc(64, 9) } : r));
+      const got = await readBundle(bundleWith(junk), await keyringOf([keys[0]]));
+      assert.deepEqual(got.signedBy, [keys[0].keyId]);
+    });
   });
 
   it('loads a single PEM file holding several public keys, and lists of paths', async () => {

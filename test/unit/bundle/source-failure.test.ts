@@ -2,18 +2,19 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { AbuError } from '../../../engine/core/errors';
 import { loadKeyring, openBundle, type Keyring } from '../../../engine/bundle/bundle-reader';
 import { makeBundle, makeKey, tempDir, writeKeyring, type FixtureBundle } from '../../helpers/bundle-fixtures';
 import { expectCode, readBundle } from './read-bundle';
 
 /** Serves `bytes` up to `stopAt`, then errors, stalls forever, or trickles with `gapMs` pauses. */
-function faultyStream(bytes: Buffer, stopAt: number, fault: 'error' | 'stall' | 'none', gapMs = 0): Readable & { served: () => number } {
+function faultyStream(bytes: Buffer, stopAt: number, fault: 'error' | 'stall' | 'none', gapMs = 0, error: Error = new Error('connection reset by peer')): Readable & { served: () => number } {
   let at = 0;
   const stream = new Readable({
     highWaterMark: 16 * 1024,
     read() {
       if (at >= stopAt) {
-        if (fault === 'error') this.destroy(new Error('connection reset by peer'));
+        if (fault === 'error') this.destroy(error);
         if (fault === 'none') this.push(null);
         return; // 'stall': never push again
       }
@@ -49,6 +50,16 @@ describe('bundle sources that fail', function () {
       const e = await expectCode(readBundle(faultyStream(bytes, stop, 'error'), keyring), 'ABU_ERR_SOURCE', `error at ${stop}`);
       assert.match(e.message, /connection reset by peer/);
       assert.equal((e.cause as Error).message, 'connection reset by peer');
+    }
+  });
+
+  it('keeps the code of a coded stream error (a cancel stays ABU_ERR_CANCELLED) and says where it stopped', async () => {
+    for (const stop of stops()) {
+      const reason = new AbuError('ABU_ERR_CANCELLED', 'cancelled by the operator', { details: { by: 'test' } });
+      const e = await expectCode(readBundle(faultyStream(bytes, stop, 'error', 0, reason), keyring), 'ABU_ERR_CANCELLED', `cancel at ${stop}`);
+      assert.equal(e.cause, reason);
+      assert.match(e.message, /^cancelled by the operator \(at bundle offset \d+, reading the /);
+      assert.equal(e.details.by, 'test');
     }
   });
 

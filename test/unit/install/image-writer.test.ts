@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { isAbuError } from '../../../engine/core/errors';
+import { isAbuError, type AbuError } from '../../../engine/core/errors';
 import type { ProgressEvent } from '../../../engine/core/progress';
 import type { BundleChunk, ImageEntry } from '../../../engine/bundle/bundle-reader';
 import { BufferPool } from '../../../engine/install/buffer-pool';
@@ -100,13 +100,13 @@ describe('image writer', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(setup: (s: RecordingSlot) => void, opts: { readBack?: boolean; entry?: ImageEntry; sourceFailsAt?: number; poolSize?: number } = {}): Promise<{ slot: RecordingSlot; events: ProgressEvent[]; error?: unknown }> {
+  async function run(setup: (s: RecordingSlot) => void, opts: { readBack?: boolean; entry?: ImageEntry; sourceFailsAt?: number; poolSize?: number; bufferSize?: number } = {}): Promise<{ slot: RecordingSlot; events: ProgressEvent[]; error?: unknown }> {
     const file = path.join(dir, `slot-${randomBytes(4).toString('hex')}.img`);
     writeFileSync(file, Buffer.alloc(SIZE + CHUNK));
     const inner = await BlockFileSlotHandle.open({ slot: 'B', slotClass: 'rootfs', device: file, offset: 0, size: SIZE + CHUNK }, true);
     const slot = new RecordingSlot(inner);
     setup(slot);
-    const pool = new BufferPool(CHUNK, opts.poolSize ?? 4);
+    const pool = new BufferPool(opts.bufferSize ?? CHUNK, opts.poolSize ?? 4);
     const events: ProgressEvent[] = [];
     const meter = new ProgressMeter({ progress: (e) => events.push(e), log: () => undefined }, 'test', SIZE);
     const e = opts.entry ?? entry;
@@ -148,6 +148,28 @@ describe('image writer', () => {
     it(`refuses a medium whose byte ${at} reads back flipped with ABU_ERR_READBACK`, async () => {
       const { error } = await run((s) => (s.corruptReadAt = at));
       assert.ok(isAbuError(error, 'ABU_ERR_READBACK'), String(error));
+    });
+  }
+
+  // The bundle's fault, not the disk's: the chunks verified and read back intact, only the signed whole digest is wrong.
+  it('with read-back, refuses a manifest whose whole-image digest is wrong with ABU_ERR_IMAGE_DIGEST, not ABU_ERR_READBACK', async () => {
+    const { slot, error } = await run(() => undefined, { entry: { ...entry, sha256: Buffer.alloc(32, 7) } });
+    assert.ok(isAbuError(error, 'ABU_ERR_IMAGE_DIGEST'), String(error));
+    assert.match((error as Error).message, /reads back with its signed CRC32/);
+    assert.ok(slot.events.some((e) => e.kind === 'read'), 'the digest was taken from the medium');
+  });
+
+  // Pool buffers four chunks long (another image of the bundle has bigger chunks): reads span several chunks.
+  for (const bufferSize of [CHUNK, 4 * CHUNK]) {
+    it(`names the first chunk the medium returned differently, also when the manifest digest is wrong too (reads of ${bufferSize / CHUNK} chunk(s))`, async () => {
+      const { error } = await run((s) => (s.corruptReadAt = 7 * CHUNK + 3), { entry: { ...entry, sha256: Buffer.alloc(32, 7) }, bufferSize });
+      assert.ok(isAbuError(error, 'ABU_ERR_READBACK'), String(error));
+      assert.deepEqual([(error as AbuError).details.chunk, (error as AbuError).details.offset], [7, 7 * CHUNK]);
+    });
+
+    it(`accepts an intact image whose reads span ${bufferSize / CHUNK} chunk(s), sub-sector tail included`, async () => {
+      const { error } = await run(() => undefined, { bufferSize });
+      assert.equal(error, undefined);
     });
   }
 

@@ -3,6 +3,7 @@ import { SerialPort } from 'serialport';
 import { AbuError } from '../../../core/errors';
 import { ConsoleServer } from '../../serial/console-server';
 import { pushBundle } from '../../serial/push-client';
+import { PushProgressLine } from '../../serial/push-progress';
 import type { Command, CliContext } from '../command';
 import { humanBytes, parse, withEngine } from '../cli-support';
 
@@ -11,14 +12,16 @@ const DEFAULT_BAUD = 115200;
 export const consoleCommand: Command = {
   name: 'console',
   summary: 'serve the recovery console on a serial line (push: send a bundle to one from the host)',
-  usage: 'abu console --device PATH [--baud N] [--echo] [--config FILE] | abu console push --device PATH [--baud N] [--sha256 HEX] FILE',
+  usage: 'abu console --device PATH [--baud N] [--echo] [--config FILE] | abu console push --device PATH [--baud N] [--sha256 HEX] [--accept-irreversible] [--no-activate] FILE',
   async run(args, ctx) {
     if (args[0] === 'push') return push(args.slice(1), ctx);
     const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' }, echo: { type: 'boolean' } }, false);
     if (positionals.length > 0) throw usage();
     const port = await openPort(device(values.device), baud(values.baud));
     await withEngine(values, ctx, async (engine) => {
-      const server = new ConsoleServer(engine, port, { echo: values.echo === true });
+      // One line per command served and per install, on stderr (the journal under systemd).
+      const log = (line: string) => void ctx.stderr.write(`abu console: ${line}\n`);
+      const server = new ConsoleServer(engine, port, { echo: values.echo === true, log });
       server.start();
       ctx.stderr.write(`abu console: serving on ${port.path} at ${port.baudRate} baud; Ctrl-C stops\n`);
       await untilStoppedOrClosed(port);
@@ -30,24 +33,23 @@ export const consoleCommand: Command = {
 };
 
 async function push(args: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' } });
+  const { values, positionals } = parse(args, {
+    device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' }, 'accept-irreversible': { type: 'boolean' }, 'no-activate': { type: 'boolean' },
+  });
   if (positionals.length !== 1) throw usage();
   const rate = baud(values.baud);
   const port = await openPort(device(values.device), rate);
   try {
     // A block of 4 KiB of base64 takes ~0.36 s at 115200 baud; allow ten times that on slow lines.
     const ackTimeoutMs = Math.max(5000, Math.ceil((4200 * 10 * 1000 * 10) / rate));
-    let shown = -1;
+    const line = new PushProgressLine(ctx.stderr, humanBytes);
     const result = await pushBundle(port, positionals[0], {
       ackTimeoutMs,
       sha256: typeof values.sha256 === 'string' ? values.sha256.toLowerCase() : undefined,
-      onProgress: (p) => {
-        if (p.deviceLine) return void ctx.stderr.write(`${p.deviceLine}\n`);
-        const pct = Math.floor((p.sent * 100) / p.total);
-        if (pct !== shown && !values.json) ctx.stderr.write(`\rsent ${humanBytes(p.sent)} of ${humanBytes(p.total)} (${pct}%)${pct === 100 ? '\n' : ''}`);
-        shown = pct;
-      },
-    });
+      acceptIrreversible: values['accept-irreversible'] === true,
+      noActivate: values['no-activate'] === true,
+      onProgress: values.json ? undefined : (p) => line.update(p),
+    }).finally(() => line.end());
     if (values.json) ctx.stdout.write(JSON.stringify(result) + '\n');
     else ctx.stdout.write([...result.lines, `sent ${humanBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${humanBytes(result.bytes / Math.max(result.seconds, 0.001))}/s, ${result.retransmits} resent)`].join('\n') + '\n');
     return 0;
