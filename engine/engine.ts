@@ -182,7 +182,7 @@ export class AbuEngine implements Engine {
     const code = isAbuError(e) ? e.code : 'ABU_ERR_INTERNAL';
     const message = e instanceof Error ? e.message : String(e);
     this.emitLog('error', `${name}: ${message}`, code, op);
-    if (e instanceof Error && e.name === 'AbortError') this.emitProgress(op, 'cancelled');
+    if (isAbuError(e, 'ABU_ERR_CANCELLED') || (e instanceof Error && e.name === 'AbortError')) this.emitProgress(op, 'cancelled');
     else this.emitProgress(op, 'failed');
     await this.parts.state
       .update((st) => {
