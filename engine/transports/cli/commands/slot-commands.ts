@@ -45,7 +45,9 @@ export const bootCheckCommand: Command = {
   usage: 'abu boot-check [--config FILE] [--json]',
   async run(args, ctx) {
     const { values } = parse(args, {}, false);
-    const result = await withEngine(values, ctx, (e) => e.bootCheck());
+    // Always on the appliance itself: it runs at boot before the service starts, and the appliance lock keeps it
+    // from racing a daemon that does run.
+    const result = await withEngine({ ...values, direct: true }, ctx, (e) => e.bootCheck());
     ctx.stdout.write(values.json ? JSON.stringify(result) + '\n' : `boot-check: ${result.outcome}: ${result.message}\n`);
     return result.outcome === 'marked-bad' ? 1 : 0;
   },
