@@ -91,6 +91,11 @@ describe('CLI: typed errors for ordinary mistakes', function () {
     assertTypedError(r, 'ABU_ERR_FILE', { message: /permission denied \(EACCES\)$/ });
   });
 
+  it('a missing file for bundle inspect or console push: ABU_ERR_FILE, not an invalid bundle', async () => {
+    assertTypedError(await abu(['bundle', 'inspect', 'missing.abu'], { cwd: tmp.dir }), 'ABU_ERR_FILE', { message: /missing\.abu: no such file/ });
+    assertTypedError(await abu(['console', 'push', '--device', '/dev/null', tmp.dir]), 'ABU_ERR_FILE', { message: /is a directory/ });
+  });
+
   it('a missing config: ABU_ERR_CONFIG', async () => {
     assertTypedError(await abu(['status', '--config', path.join(tmp.dir, 'nope.json')]), 'ABU_ERR_CONFIG');
   });

@@ -1,10 +1,11 @@
 // `abu console`: the serial console recovery path (device side), and `abu console push` to send a bundle over it (host side).
+import * as path from 'node:path';
 import { SerialPort } from 'serialport';
 import { AbuError } from '../../../core/errors';
 import { ConsoleServer } from '../../serial/console-server';
 import { pushBundle } from '../../serial/push-client';
 import type { Command, CliContext } from '../command';
-import { humanBytes, parse, withEngine } from '../cli-support';
+import { checkReadableFile, humanBytes, parse, withEngine } from '../cli-support';
 
 const DEFAULT_BAUD = 115200;
 
@@ -32,13 +33,14 @@ export const consoleCommand: Command = {
 async function push(args: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' } });
   if (positionals.length !== 1) throw usage();
+  await checkReadableFile(path.resolve(ctx.cwd, positionals[0]));
   const rate = baud(values.baud);
   const port = await openPort(device(values.device), rate);
   try {
     // A block of 4 KiB of base64 takes ~0.36 s at 115200 baud; allow ten times that on slow lines.
     const ackTimeoutMs = Math.max(5000, Math.ceil((4200 * 10 * 1000 * 10) / rate));
     let shown = -1;
-    const result = await pushBundle(port, positionals[0], {
+    const result = await pushBundle(port, path.resolve(ctx.cwd, positionals[0]), {
       ackTimeoutMs,
       sha256: typeof values.sha256 === 'string' ? values.sha256.toLowerCase() : undefined,
       onProgress: (p) => {
