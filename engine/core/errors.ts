@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   ABU_ERR_BUSY: 'another operation is running; wait for it or cancel it',
   ABU_ERR_CANCELLED: 'the operation was cancelled; nothing was activated',
   ABU_ERR_STATE_CORRUPT: 'abu state file is unreadable',
+  ABU_ERR_FILE: 'a file named on the command line is missing, is a directory or cannot be read',
 
   // bundle framing and manifest
   ABU_ERR_BUNDLE_MAGIC: 'not an abu bundle (bad magic)',
@@ -74,6 +75,8 @@ export const ERROR_CODES = {
   ABU_ERR_SERIAL_SHA256: 'the bytes uploaded over the serial line do not match the announced SHA-256',
   ABU_ERR_SERIAL_TIMEOUT: 'the other end of the serial line stopped answering',
   ABU_ERR_SERIAL_DEVICE: 'the serial device could not be opened or failed',
+  ABU_ERR_DAEMON: 'the abu daemon closed the connection or stopped answering before it sent a reply',
+  ABU_ERR_LISTEN: 'the update service cannot listen on its address and port (in use by another process, or not permitted)',
   ABU_ERR_QUEUE_DUPLICATE: 'the queue already holds a package with that version',
 
   // site and cluster (engine/cluster: replication between members, install by organization, cluster rollouts)

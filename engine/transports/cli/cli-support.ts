@@ -1,4 +1,5 @@
 // Shared CLI plumbing: the --config option, opening the engine, printing errors with their codes.
+import { open, type FileHandle } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AbuError, isAbuError } from '../../core/errors';
 import { createEngine } from '../../engine';
@@ -44,11 +45,51 @@ export async function withEngine<T>(values: { config?: string | boolean; direct?
 
 /** Print an error the way every command does and return its exit code (2 usage, 1 otherwise). */
 export function reportError(e: unknown, ctx: CliContext, json = false): number {
-  const err = isAbuError(e) ? e : new AbuError('ABU_ERR_INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
+  const err = asAbuError(e);
   if (json) ctx.stdout.write(JSON.stringify({ error: err.toJSON() }) + '\n');
-  else ctx.stderr.write(`abu: ${err.code}: ${err.message}\n`);
+  ctx.stderr.write(`abu: ${err.code}: ${err.message}\n`);
+  // A stack trace is for a bug; every mistake a user can make has its own code and a message saying what to do.
   if (err.code === 'ABU_ERR_INTERNAL' && e instanceof Error && e.stack) ctx.stderr.write(e.stack + '\n');
   return err.code === 'ABU_ERR_USAGE' ? 2 : 1;
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EISDIR: 'is a directory, not a file',
+  ENOTDIR: 'a component of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/** An AbuError as is; a file-system error on a named path (ENOENT, EACCES, ...) as ABU_ERR_FILE; anything else is a bug. */
+export function asAbuError(e: unknown): AbuError {
+  if (isAbuError(e)) return e;
+  const fe = e as NodeJS.ErrnoException;
+  if (fe && typeof fe.code === 'string' && typeof fe.path === 'string' && FILE_ERRORS[fe.code]) return fileError(fe.path, e);
+  return new AbuError('ABU_ERR_INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
+}
+
+function fileError(file: string, e: unknown): AbuError {
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  return new AbuError('ABU_ERR_FILE', `${file}: ${FILE_ERRORS[code] ?? (e as Error).message} (${code})`, { cause: e, details: { path: file, errno: code } });
+}
+
+/**
+ * Checks that a file the user named can be read (exists, is not a directory, is readable) before an operation
+ * starts, so a typo is ABU_ERR_FILE naming the path, not a failed install in the appliance's history.
+ */
+export async function checkReadableFile(file: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file, 'r');
+    if ((await handle.stat()).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR', path: file });
+  } catch (e) {
+    throw fileError(file, e);
+  } finally {
+    await handle?.close();
+  }
 }
 
 export function humanBytes(n: number): string {

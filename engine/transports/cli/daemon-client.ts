@@ -1,11 +1,12 @@
 // Talks to a running `abu serve` daemon: the CLI uses it when one runs, so installs do not race the daemon's engine.
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { AbuError, type AbuErrorCode } from '../../core/errors';
 import type { EventSink, LogEvent, ProgressEvent } from '../../core/progress';
-import type { ActivateResult, ApplianceStatus, HistoryEntry, InstallResult } from '../../facade';
+import type { ActivateResult, ApplianceStatus, HistoryEntry, InstallOptions, InstallResult } from '../../facade';
 import { loadConfig } from '../../config';
 import { isProcessAlive } from '../../core/pid';
 import { busyError } from '../../state/appliance-lock';
@@ -14,6 +15,16 @@ export interface DaemonEndpoint {
   url: string;
   /** Null when this user cannot read the token: reads still work, changes get ABU_ERR_UNAUTHORIZED. */
   token: string | null;
+}
+
+/** What the CLI passes on to POST /api/install (query) and /api/install-url (body). */
+export type RemoteInstallOptions = Pick<InstallOptions, 'activate' | 'acceptIrreversible' | 'reboot'>;
+
+/** A bundle to upload: the stream, its size when known (a file; stdin is sent chunked) and a name for the daemon's log. */
+export interface Upload {
+  body: Readable;
+  size?: number;
+  name: string;
 }
 
 /**
@@ -53,22 +64,21 @@ export class DaemonClient {
   }
 
   /**
-   * Streams a file as the request body; progress arrives through `events()`. A busy daemon answers 409 before
-   * reading and closes the connection, which can reach this side as EPIPE before the answer: so a busy
-   * appliance is refused before sending, and a connection cut mid-upload is explained by asking again.
+   * Streams the bundle as the request body; progress arrives through `events()`. A busy appliance is refused
+   * before a byte is sent, with the lock holder's PID, as the lock itself would refuse it.
    */
-  async installFile(file: string, activate?: boolean): Promise<InstallResult> {
-    const size = (await fs.stat(file)).size;
-    const query = activate === undefined ? '' : `?activate=${activate}`;
-    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), 'x-abu-filename': encodeURIComponent(path.basename(file)) };
+  async upload(upload: Upload, options: RemoteInstallOptions = {}): Promise<InstallResult> {
     await this.refuseIfBusy();
-    try {
-      return await this.request('POST', `/api/install${query}`, headers, (req) => createReadStream(file).on('error', (e) => req.destroy(e)).pipe(req));
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code;
-      if (cause === 'EPIPE' || cause === 'ECONNRESET') await this.refuseIfBusy();
-      throw e;
-    }
+    const query = new URLSearchParams();
+    for (const key of ['activate', 'acceptIrreversible', 'reboot'] as const) if (options[key] !== undefined) query.set(key, String(options[key]));
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream', 'x-abu-filename': encodeURIComponent(upload.name) };
+    if (upload.size !== undefined) headers['content-length'] = String(upload.size);
+    const route = `/api/install${query.size > 0 ? `?${query}` : ''}`;
+    return this.request('POST', route, headers, (req) => {
+      upload.body.on('error', (e) => req.destroy(e)).pipe(req);
+      // Once the daemon has answered (or the request failed) the rest of the bundle is not needed.
+      req.once('close', () => upload.body.destroy());
+    });
   }
 
   /** ABU_ERR_BUSY naming the holder and its PID when the appliance is busy, as the lock itself would. */
@@ -78,8 +88,8 @@ export class DaemonClient {
     if (s.operation) throw new AbuError('ABU_ERR_BUSY', `busy: "${s.operation}" is running in the abu daemon; wait for it to finish or cancel it`, { details: { running: s.operation } });
   }
 
-  installUrl(url: string, activate?: boolean): Promise<InstallResult> {
-    return this.json('POST', '/api/install-url', { url, activate });
+  installUrl(url: string, options: RemoteInstallOptions = {}): Promise<InstallResult> {
+    return this.json('POST', '/api/install-url', { url, ...options });
   }
 
   activate(slot?: string, reboot = false, acceptIrreversible?: boolean): Promise<ActivateResult & { activated: string; rebooting: boolean }> {
@@ -102,12 +112,12 @@ export class DaemonClient {
     return this.json('POST', '/api/cancel', {});
   }
 
-  /** Streams a file to the daemon while `sink` (e.g. the CLI progress bar) receives its progress and log. */
-  async installFileWithProgress(file: string, sink: EventSink, activate?: boolean): Promise<InstallResult> {
+  /** Runs an install request while `sink` (e.g. the CLI progress bar) receives the daemon's progress and log. */
+  async withProgress<T>(sink: EventSink, run: () => Promise<T>): Promise<T> {
     const events = this.events(sink);
     try {
       await events.ready;
-      return await this.installFile(file, activate);
+      return await run();
     } finally {
       events.stop();
     }
@@ -129,6 +139,7 @@ export class DaemonClient {
           buffer = buffer.slice(end + 2);
         }
       });
+      res.on('error', () => undefined);
     });
     // The stream is a nicety: the install request's own answer decides the outcome.
     req.on('error', () => connected());
@@ -141,17 +152,38 @@ export class DaemonClient {
     return this.request(method, route, headers, (req) => req.end(data));
   }
 
+  /**
+   * One request, settled by the daemon's answer. The daemon may answer an upload before reading all of it
+   * (a refused bundle): the answer is read while the body is still being sent, and the upload stops then.
+   * A write error (EPIPE, ECONNRESET) after the answer has arrived is that early answer's echo, not a failure;
+   * only a request that ends with no complete answer is an error, ABU_ERR_DAEMON naming the daemon.
+   */
   private request<T>(method: string, route: string, headers: http.OutgoingHttpHeaders, send: (req: http.ClientRequest) => void): Promise<T> {
     if (this.endpoint.token) headers.authorization = `Bearer ${this.endpoint.token}`;
     return new Promise((resolve, reject) => {
+      let answered = false;
+      const fail = (e: Error) => reject(this.unreachable(method, route, e));
       const req = this.lib().request(new URL(route, this.endpoint.url), { method, headers }, (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => settle(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), resolve, reject));
-        res.on('error', reject);
+        res.on('end', () => {
+          settle(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), resolve, reject);
+          req.destroy();
+        });
+        res.on('error', fail);
       });
-      req.on('error', (e) => reject(new AbuError('ABU_ERR_INTERNAL', `the abu daemon at ${this.endpoint.url} did not answer: ${e.message}`, { cause: e })));
+      req.on('error', (e) => {
+        if (!answered) fail(e);
+      });
       send(req);
+    });
+  }
+
+  private unreachable(method: string, route: string, e: Error): AbuError {
+    const path = route.split('?')[0];
+    return new AbuError('ABU_ERR_DAEMON', `the abu daemon at ${this.endpoint.url} did not answer ${method} ${path}: ${e.message}`, {
+      cause: e, details: { url: this.endpoint.url, reason: (e as NodeJS.ErrnoException).code ?? e.message },
     });
   }
 
@@ -169,7 +201,9 @@ function settle<T>(status: number, text: string, resolve: (v: T) => void, reject
     /* handled below */
   }
   if (status >= 200 && status < 300) return resolve(body as T);
-  reject(new AbuError((body.code ?? 'ABU_ERR_INTERNAL') as AbuErrorCode, body.message ?? `the daemon answered ${status}`, { details: body.details ?? {} }));
+  const error = (body as { error?: typeof body }).error ?? body;
+  if (typeof error.code !== 'string') return reject(new AbuError('ABU_ERR_DAEMON', `the daemon answered ${status} without an abu error: ${text.slice(0, 200)}`, { details: { status } }));
+  reject(new AbuError(error.code as AbuErrorCode, error.message ?? `the daemon answered ${status}`, { details: error.details ?? {} }));
 }
 
 function dispatch(block: string, sink: EventSink): void {

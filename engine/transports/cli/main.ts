@@ -1,11 +1,19 @@
 // The abu command line: dispatches to one Command per verb; `abu help` lists them.
+import { AbuError } from '../../core/errors';
 import type { Command, CliContext } from './command';
 import { reportError } from './cli-support';
 import { commandTable } from './commands';
 
+/** Options every command takes, which may also come before the verb: `abu --config F install x.abu`, as with git. */
+const GLOBAL_FLAGS = new Set(['--json', '--direct']);
+const GLOBAL_VALUES = new Set(['--config', '-c']);
+
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
   const table = commandTable();
-  const [verb, ...rest] = argv;
+  const { globals, rest: afterGlobals, problem } = leadingGlobals(argv);
+  const json = argv.includes('--json');
+  if (problem) return reportError(problem, ctx, json);
+  const [verb, ...rest] = afterGlobals;
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
     ctx.stdout.write(helpText(table));
     return verb ? 0 : 2;
@@ -14,10 +22,9 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
   const twoWord = rest.length > 0 ? table.get(`${verb} ${rest[0]}`) : undefined;
   const command = twoWord ?? table.get(verb);
   if (!command) {
-    ctx.stderr.write(`abu: unknown command "${verb}"; run "abu help"\n`);
-    return 2;
+    return reportError(usageError(`unknown command "${verb}"; run "abu help"`), ctx, json);
   }
-  const args = twoWord ? rest.slice(1) : rest;
+  const args = withGlobals(twoWord ? rest.slice(1) : rest, globals);
   if (args.includes('--help') || args.includes('-h')) {
     ctx.stdout.write(`${command.usage}\n  ${command.summary}\n`);
     return 0;
@@ -25,14 +32,43 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
   try {
     return await command.run(args, ctx);
   } catch (e) {
-    return reportError(e, ctx, args.includes('--json'));
+    return reportError(e, ctx, json);
   }
 }
 
+/** Splits `--config F --json status ...` into the global options and the command line that follows them. */
+function leadingGlobals(argv: string[]): { globals: string[]; rest: string[]; problem?: AbuError } {
+  const globals: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (GLOBAL_FLAGS.has(a) || /^--config=/.test(a)) globals.push(a);
+    else if (GLOBAL_VALUES.has(a)) {
+      if (i + 1 >= argv.length) return { globals, rest: [], problem: usageError(`${a} needs a file: ${a} FILE`) };
+      globals.push(a, argv[++i]);
+    } else if (a.startsWith('-') && a !== '-h' && a !== '--help') {
+      return { globals, rest: [], problem: usageError(`unknown option ${a} before the command; options that may come first: --config FILE, --json, --direct`) };
+    } else break;
+  }
+  return { globals, rest: argv.slice(i) };
+}
+
+/** The command's own parser sees the global options as if written after the verb (before any "--"). */
+function withGlobals(args: string[], globals: string[]): string[] {
+  if (globals.length === 0) return args;
+  const end = args.indexOf('--');
+  return end < 0 ? [...args, ...globals] : [...args.slice(0, end), ...globals, ...args.slice(end)];
+}
+
+function usageError(message: string): AbuError {
+  return new AbuError('ABU_ERR_USAGE', message);
+}
+
 function helpText(table: Map<string, Command>): string {
-  const lines = ['abu: A/B update engine', '', 'commands:'];
+  const lines = ['abu: A/B update engine', '', 'usage: abu [--config FILE] [--json] [--direct] COMMAND [ARGS]', '', 'commands:'];
   for (const c of table.values()) lines.push(`  ${c.name.padEnd(16)} ${c.summary}`);
-  lines.push('', 'Every command takes --config FILE (or $ABU_CONFIG; default /etc/abu/config.json). "abu COMMAND --help" shows its usage.');
+  lines.push('', 'Every command takes --config FILE (or $ABU_CONFIG; default /etc/abu/config.json) and --json, before or after the command.');
+  lines.push('"abu COMMAND --help" shows its usage.');
   return lines.join('\n') + '\n';
 }
 

@@ -1,11 +1,12 @@
 // The Engine facade over a running daemon, so CLI commands go through the daemon's one-operation lock.
+import * as path from 'node:path';
 import { AbuError } from '../../core/errors';
 import type { EventSink } from '../../core/progress';
 import type { SlotName } from '../../core/slot';
 import type { ActivateOptions, ActivateResult, ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult } from '../../facade';
 import { FileSource } from '../../sources/file-source';
 import type { ImageSource } from '../../sources/image-source';
-import type { DaemonClient } from './daemon-client';
+import type { DaemonClient, RemoteInstallOptions } from './daemon-client';
 
 export class RemoteEngine implements Engine {
   private readonly sinks = new Set<EventSink>();
@@ -25,13 +26,16 @@ export class RemoteEngine implements Engine {
     return this.client.history(limit);
   }
 
-  /** Files are streamed to the daemon; other sources (stdin) need --direct. */
-  install(source: ImageSource, options: InstallOptions = {}): Promise<InstallResult> {
-    if (!(source instanceof FileSource)) {
-      throw new AbuError('ABU_ERR_USAGE', `the daemon at ${this.client.endpoint.url} takes files and URLs; for ${source.description} use --direct or stop the daemon`);
-    }
-    const fanout: EventSink = { progress: (e) => this.sinks.forEach((s) => s.progress(e)), log: (e) => this.sinks.forEach((s) => s.log(e)) };
-    return this.client.installFileWithProgress(source.path, fanout, options.activate);
+  /** Streams any source (a file, stdin) to the daemon as an upload; the daemon verifies and writes it. */
+  async install(source: ImageSource, options: InstallOptions = {}): Promise<InstallResult> {
+    const body = await source.open();
+    const name = source instanceof FileSource ? path.basename(source.path) : source.description;
+    return this.client.withProgress(this.fanout(), () => this.client.upload({ body, size: source.sizeHint, name }, remoteOptions(options)));
+  }
+
+  /** The daemon downloads the bundle itself (POST /api/install-url), with its own retries and Range resume. */
+  installUrl(url: string, options: InstallOptions = {}): Promise<InstallResult> {
+    return this.client.withProgress(this.fanout(), () => this.client.installUrl(url, remoteOptions(options)));
   }
 
   async activate(target: 'other' | SlotName, options: ActivateOptions = {}): Promise<ActivateResult> {
@@ -58,4 +62,13 @@ export class RemoteEngine implements Engine {
   async close(): Promise<void> {
     this.sinks.clear();
   }
+
+  private fanout(): EventSink {
+    return { progress: (e) => this.sinks.forEach((s) => s.progress(e)), log: (e) => this.sinks.forEach((s) => s.log(e)) };
+  }
+}
+
+/** A signal cannot cross the wire: Ctrl-C ends the CLI, and the daemon's Cancel stops its run. */
+function remoteOptions(o: InstallOptions): RemoteInstallOptions {
+  return { activate: o.activate, acceptIrreversible: o.acceptIrreversible, reboot: o.reboot };
 }

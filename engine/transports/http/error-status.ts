@@ -4,6 +4,7 @@ import { AbuError, isAbuError, type AbuErrorCode } from '../../core/errors';
 /** Codes not listed are server faults (500): a new code should be added here with its status. */
 const STATUS: Partial<Record<AbuErrorCode, number>> = {
   ABU_ERR_USAGE: 400,
+  ABU_ERR_FILE: 400,
   ABU_ERR_SOURCE: 400,
   ABU_ERR_UNAUTHORIZED: 401,
   ABU_ERR_NOT_FOUND: 404,
@@ -53,6 +54,9 @@ const STATUS: Partial<Record<AbuErrorCode, number>> = {
   ABU_ERR_SITE_REPLICA_MISSING: 409,
   ABU_ERR_ROLLOUT_RUNNING: 409,
   ABU_ERR_ROLLOUT_REFUSED: 409,
+  // Raised by the CLI, never by the daemon itself; the statuses say what a proxy in between would answer.
+  ABU_ERR_DAEMON: 502,
+  ABU_ERR_LISTEN: 503,
 };
 
 export function httpStatusOf(code: string): number {

@@ -1,4 +1,5 @@
 // Builds the daemon's HTTP server: auth, error mapping, body parsers and every route, over the engine facade.
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AbuError } from '../../core/errors';
 import type { Engine } from '../../facade';
@@ -80,8 +81,37 @@ function requireToken(req: FastifyRequest, token: string, site: boolean): void {
 export function sendError(reply: FastifyReply, err: unknown, req: FastifyRequest): FastifyReply {
   const e = toAbuError(err);
   const status = httpStatusOf(e.code);
-  // An unread upload body would otherwise keep the connection busy: close it after answering.
-  if (req.headers['content-type']?.startsWith('application/octet-stream')) reply.header('connection', 'close');
+  lingerOnUnreadUpload(req, reply);
   if (status >= 500) req.log.error({ err }, e.message);
   return reply.code(status).type('application/json').send(errorBody(e));
+}
+
+/** How long an upload answered early may go on sending after the answer (see lingerOnUnreadUpload). */
+const UPLOAD_LINGER_MS = 5000;
+
+/**
+ * An upload answered before its body was read (refused bundle, busy, bad token) is read on, and discarded, for a
+ * while after the answer. Closing a socket with unread bytes makes the kernel send a reset: a client still writing
+ * the upload then fails with EPIPE or ECONNRESET and may never see the answer (Node's client drops it,
+ * nodejs/node#12339). So the close is staged as RFC 9112 section 9.6 describes: answer, half-close (when the
+ * connection is to close), keep reading until the client stops sending or closes, then close. The bound keeps a
+ * client that does not stop from holding the connection.
+ */
+function lingerOnUnreadUpload(req: FastifyRequest, reply: FastifyReply): void {
+  const body = req.raw;
+  if (body.complete || body.destroyed) return;
+  body.unpipe();
+  body.resume();
+  // For "Connection: close" Node ends the response with socket.destroySoon(): FIN, then close once flushed,
+  // with the client's bytes still arriving. Make it the half-close; the socket closes when both sides are done.
+  const socket: Socket = body.socket;
+  socket.destroySoon = () => socket.end();
+  reply.raw.once('finish', () => {
+    // Node's own 'finish' listener has run (and half-closed if it was to close): later answers close as usual.
+    Reflect.deleteProperty(socket, 'destroySoon');
+    const timer = setTimeout(() => {
+      if (socket.writableEnded || !body.complete) socket.destroy();
+    }, UPLOAD_LINGER_MS).unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
 }

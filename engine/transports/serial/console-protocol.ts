@@ -122,6 +122,9 @@ export function parseCommand(line: string): ConsoleCommand | null {
   const words = line.trim().split(/[ \t]+/).filter((w) => w.length > 0);
   if (words.length === 0) return null;
   const [verb, ...args] = words;
+  // A block or END that arrives after its upload ended (the device failed it while the next block was on the
+  // wire) is no command: a code of its own lets the next push tell it from an answer to its own install.
+  if (verb === 'D' || verb === 'END') throw new AbuError('ABU_ERR_SERIAL_BLOCK', `no upload is running: a late "${verb}" line of an ended upload was dropped`);
   const arity = ARITY[verb];
   if (!arity) throw new AbuError('ABU_ERR_USAGE', `unknown command "${clip(verb)}"; type help`);
   if (args.length < arity[0] || args.length > arity[1]) throw new AbuError('ABU_ERR_USAGE', `${verb} takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]}-${arity[1]}`} argument(s); type help`);

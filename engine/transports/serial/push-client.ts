@@ -105,6 +105,8 @@ async function expectReady(reader: LineReader, o: PushOptions): Promise<void> {
   for (;;) {
     const line = await reader.next(o.ackTimeoutMs ?? 10_000);
     if (line.startsWith('READY')) return;
+    // Late blocks of an earlier push that the device refused midway: not an answer to this install.
+    if (line.startsWith('ERR ABU_ERR_SERIAL_BLOCK ')) continue;
     if (line.startsWith('ERR ')) throw deviceError(line);
   }
 }

@@ -53,6 +53,9 @@ describe('serial console protocol', () => {
     assert.deepEqual(parseCommand('activate'), { verb: 'activate', args: [] });
     assert.throws(() => parseCommand('activate other accept-irreversible now'), (e) => e instanceof AbuError && e.code === 'ABU_ERR_USAGE');
     assert.throws(() => parseCommand('rm -rf /'), (e) => e instanceof AbuError && e.code === 'ABU_ERR_USAGE');
+    // A block or END of an upload that already ended: its own code, so the next push skips it instead of failing.
+    assert.throws(() => parseCommand(encodeBlock(7, Buffer.from('late'))), (e) => e instanceof AbuError && e.code === 'ABU_ERR_SERIAL_BLOCK');
+    assert.throws(() => parseCommand('END'), (e) => e instanceof AbuError && e.code === 'ABU_ERR_SERIAL_BLOCK');
     assert.deepEqual(parseInstallArgs(['12', 'AB'.repeat(32)]), { size: 12, sha256: 'ab'.repeat(32) });
     assert.throws(() => parseInstallArgs(['0', 'ab'.repeat(32)]), /positive byte count/);
     assert.throws(() => parseInstallArgs(['12', 'xyz']), /64 hex digits/);

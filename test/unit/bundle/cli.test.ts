@@ -86,7 +86,6 @@ describe('bundle CLI commands', function () {
       [['b.abu', '--keyring', 'keys/other.pub'], /ABU_ERR_KEY_UNKNOWN/],
       [['tampered.abu', '--keyring', 'keys', '--verify-payload'], /ABU_ERR_CHUNK_CRC/],
       [['b.abu'], /NOT VERIFIED/],
-      [['missing.abu', '--keyring', 'keys'], /ABU_ERR_SOURCE/],
       [['root.img', '--keyring', 'keys'], /ABU_ERR_BUNDLE_MAGIC/],
     ];
     for (const [args, pattern] of cases) {
@@ -94,6 +93,10 @@ describe('bundle CLI commands', function () {
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stdout, pattern, args.join(' '));
     }
+    // A file that cannot be opened is the user's mistake, not an invalid bundle.
+    const missing = await run(bundleInspectCommand, ['missing.abu', '--keyring', 'keys'], tmp.dir);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^ABU_ERR_FILE: .*missing\.abu: no such file/);
     assert.equal((await run(bundleInspectCommand, ['tampered.abu', '--keyring', 'keys'], tmp.dir)).code, 0, 'payload is not checked unless asked');
     assert.equal((await run(bundleInspectCommand, [], tmp.dir)).code, 2);
     assert.equal((await run(bundleInspectCommand, ['b.abu', '--bogus'], tmp.dir)).code, 2);

@@ -8,7 +8,7 @@ import { AbuError, isAbuError } from '../../../core/errors';
 import { FileSource } from '../../../sources/file-source';
 import { StreamSource } from '../../../sources/stream-source';
 import type { CliContext, Command } from '../command';
-import { humanBytes, parse } from '../cli-support';
+import { checkReadableFile, humanBytes, parse } from '../cli-support';
 
 interface Verdict {
   manifest: Manifest;
@@ -27,6 +27,8 @@ export const bundleInspectCommand: Command = {
     const { values, positionals } = parse(args, { keyring: { type: 'string' }, 'verify-payload': { type: 'boolean' } });
     if (positionals.length !== 1) throw new AbuError('ABU_ERR_USAGE', `usage: ${bundleInspectCommand.usage}`);
     const json = values.json === true;
+    // A file that cannot be opened is the user's mistake (ABU_ERR_FILE), not an invalid bundle.
+    if (positionals[0] !== '-') await checkReadableFile(path.resolve(ctx.cwd, positionals[0]));
     let verdict: Verdict;
     try {
       const stream = await (positionals[0] === '-' ? new StreamSource(ctx.stdin) : new FileSource(path.resolve(ctx.cwd, positionals[0]))).open();

@@ -1,11 +1,12 @@
 // `abu console`: the serial console recovery path (device side), and `abu console push` to send a bundle over it (host side).
+import * as path from 'node:path';
 import { SerialPort } from 'serialport';
 import { AbuError } from '../../../core/errors';
 import { ConsoleServer } from '../../serial/console-server';
 import { pushBundle } from '../../serial/push-client';
 import { PushProgressLine } from '../../serial/push-progress';
 import type { Command, CliContext } from '../command';
-import { humanBytes, parse, withEngine } from '../cli-support';
+import { checkReadableFile, humanBytes, parse, withEngine } from '../cli-support';
 
 const DEFAULT_BAUD = 115200;
 
@@ -37,13 +38,14 @@ async function push(args: string[], ctx: CliContext): Promise<number> {
     device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' }, 'accept-irreversible': { type: 'boolean' }, 'no-activate': { type: 'boolean' },
   });
   if (positionals.length !== 1) throw usage();
+  await checkReadableFile(path.resolve(ctx.cwd, positionals[0]));
   const rate = baud(values.baud);
   const port = await openPort(device(values.device), rate);
   try {
     // A block of 4 KiB of base64 takes ~0.36 s at 115200 baud; allow ten times that on slow lines.
     const ackTimeoutMs = Math.max(5000, Math.ceil((4200 * 10 * 1000 * 10) / rate));
     const line = new PushProgressLine(ctx.stderr, humanBytes);
-    const result = await pushBundle(port, positionals[0], {
+    const result = await pushBundle(port, path.resolve(ctx.cwd, positionals[0]), {
       ackTimeoutMs,
       sha256: typeof values.sha256 === 'string' ? values.sha256.toLowerCase() : undefined,
       acceptIrreversible: values['accept-irreversible'] === true,

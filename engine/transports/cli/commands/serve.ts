@@ -17,7 +17,9 @@ export const serveCommand: Command = {
   async run(args, ctx) {
     const { values } = parse(args, { sim: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } }, false);
     const { config, bundles } = await chooseConfig(values, ctx);
-    const daemon = await startDaemon({ configPath: config, host: values.host as string | undefined, port: parsePort(values.port) });
+    const daemon = await startDaemon({ configPath: config, host: values.host as string | undefined, port: parsePort(values.port) }).catch((e) => {
+      throw listenError(e, values.port !== undefined);
+    });
     announce(daemon, bundles, values.json === true, ctx);
     await untilStopped();
     ctx.stderr.write('abu serve: stopping\n');
@@ -65,6 +67,21 @@ function parsePort(raw: unknown): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new AbuError('ABU_ERR_USAGE', `--port must be 0-65535, not ${String(raw)}`);
   return n;
+}
+
+/** EADDRINUSE and friends are the operator's to fix (another service, a privileged port): say how, without a stack. */
+function listenError(e: unknown, portGiven: boolean): unknown {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  const where = `${err.address ?? 'the configured address'}:${err.port ?? '?'}`;
+  const hint = portGiven ? 'choose another --port N (0 picks a free one)' : 'choose another with --port N (0 picks a free one) or http.port in the config';
+  const reasons: Record<string, string> = {
+    EADDRINUSE: `${where} is already in use (another abu serve, or another service); stop it or ${hint}`,
+    EACCES: `not permitted to listen on ${where} (ports below 1024 need root); ${hint}`,
+    EADDRNOTAVAIL: `${err.address ?? 'the address'} is not an address of this machine; use --host ADDR or http.host in the config`,
+  };
+  const reason = typeof err?.code === 'string' && err.syscall === 'listen' ? reasons[err.code] : undefined;
+  if (!reason) return e;
+  return new AbuError('ABU_ERR_LISTEN', `cannot start the update service: ${reason}`, { cause: e, details: { address: err.address, port: err.port, errno: err.code } });
 }
 
 function untilStopped(): Promise<void> {

@@ -23,8 +23,10 @@ export function formatStatus(s: ApplianceStatus): string {
       [v.name.padEnd(5), (v.version ?? '-').padEnd(11), v.state.padEnd(8), String(v.triesLeft).padEnd(6), (v.booted ? 'yes' : '').padEnd(7), (v.primary ? 'yes' : '').padEnd(8), v.description ?? ''].join(' '),
     );
   }
+  if (s.pending) lines.push('', `next boot ${s.pending.slot} (${s.pending.version}) on trial, activated ${s.pending.time}`);
   if (s.operation) lines.push('', `running   ${s.operation}`);
-  if (s.lastError) lines.push('', `last error ${s.lastError.code}: ${s.lastError.message} (${s.lastError.time})`);
+  // A failure a later operation got past is history, not a current fault: say so.
+  if (s.lastError) lines.push('', `${s.lastError.past ? 'earlier error' : 'last error'} ${s.lastError.code}: ${s.lastError.message} (${s.lastError.time})`);
   return lines.join('\n') + '\n';
 }
 
