@@ -5,22 +5,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isAbuError } from '../../../engine/core/errors';
 import { createEngine, type AbuEngine } from '../../../engine/engine';
-import { createSimAppliance, type SimAppliance } from '../../../engine/sim/create-sim-appliance';
+import type { SimAppliance } from '../../../engine/sim/create-sim-appliance';
 import { FileSource } from '../../../engine/sources/file-source';
-import { tempDir } from '../../helpers/bundle-fixtures';
+import { loopAppliance, whyNoLoop } from '../../helpers/loop-appliance';
 import { slotHash } from '../../helpers/sim-fixture';
-
-const MIB = 1024 * 1024;
-
-function canUseLoop(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for losetup';
-  try {
-    execFileSync('losetup', ['-f']);
-    return null;
-  } catch {
-    return 'no free loop device';
-  }
-}
 
 describe('install onto loop block devices (root)', function () {
   this.timeout(120_000);
@@ -29,18 +17,8 @@ describe('install onto loop block devices (root)', function () {
   let cleanup: () => Promise<void> = async () => undefined;
 
   before(async function () {
-    const why = canUseLoop();
-    if (why) return this.skip(); // CI runs as root with loop devices; see README
-    const t = await tempDir('abu-loop-');
-    sim = await createSimAppliance(t.dir, { slotSize: 8 * MIB, imageSize: 6 * MIB });
-    loop = execFileSync('losetup', ['-f', '--show', '-P', sim.diskImage]).toString().trim();
-    execFileSync('partx', ['-u', loop]);
-    await waitFor(`${loop}p3`);
-    cleanup = async () => {
-      execFileSync('losetup', ['-d', loop]);
-      await t.cleanup();
-    };
-    await pointConfigAtLoop(sim, loop);
+    if (whyNoLoop()) return this.skip(); // CI runs as root with loop devices; see README
+    ({ sim, loop, cleanup } = await loopAppliance('abu-loop-'));
   });
   after(async () => cleanup());
 
@@ -72,26 +50,3 @@ describe('install onto loop block devices (root)', function () {
     assert.equal(await slotHash(sim, 'B'), bBefore);
   });
 });
-
-async function pointConfigAtLoop(sim: SimAppliance, loop: string): Promise<void> {
-  const config = JSON.parse(await fs.readFile(sim.configPath, 'utf8'));
-  config.slots[0].targets.rootfs = { device: `${loop}p2` };
-  config.slots[1].targets.rootfs = { device: `${loop}p3` };
-  await fs.writeFile(sim.configPath, JSON.stringify(config));
-  // The env now lives at the start of the env partition's own device node.
-  const env = (await fs.readFile(path.join(sim.dir, 'fw_env.config'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
-  const lines = env.map((l, i) => `${loop}p1\t0x${(i * 0x4000).toString(16)}\t0x4000`);
-  await fs.writeFile(path.join(sim.dir, 'fw_env.config'), lines.join('\n') + '\n');
-}
-
-async function waitFor(node: string): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    try {
-      await fs.stat(node);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${node} did not appear`);
-}

@@ -7,32 +7,11 @@ import * as path from 'node:path';
 import { BlockFile } from '../../../native/block-io';
 import { isAbuError } from '../../../engine/core/errors';
 import { createEngine } from '../../../engine/engine';
-import { createSimAppliance, type SimAppliance } from '../../../engine/sim/create-sim-appliance';
+import type { SimAppliance } from '../../../engine/sim/create-sim-appliance';
 import { FileSource } from '../../../engine/sources/file-source';
-import { tempDir } from '../../helpers/bundle-fixtures';
-import { snapshot, waitFor } from './appliance-procs';
+import { loopAppliance, whyNoLoop } from '../../helpers/loop-appliance';
+import { snapshot } from './appliance-procs';
 
-const MIB = 1024 * 1024;
-
-function whyNoLoop(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for losetup';
-  try {
-    execFileSync('losetup', ['-f']);
-    return null;
-  } catch {
-    return 'no free loop device';
-  }
-}
-
-/** Slots A and B on the loop device's partition nodes, the env on partition 1's node. */
-async function pointConfigAtLoop(sim: SimAppliance, loop: string): Promise<void> {
-  const config = JSON.parse(await fs.readFile(sim.configPath, 'utf8'));
-  config.slots[0].targets.rootfs = { device: `${loop}p2` };
-  config.slots[1].targets.rootfs = { device: `${loop}p3` };
-  await fs.writeFile(sim.configPath, JSON.stringify(config));
-  const env = (await fs.readFile(path.join(sim.dir, 'fw_env.config'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
-  await fs.writeFile(path.join(sim.dir, 'fw_env.config'), env.map((_l, i) => `${loop}p1\t0x${(i * 0x4000).toString(16)}\t0x4000`).join('\n') + '\n');
-}
 
 describe('block-device slots are claimed exclusively (O_EXCL, loop devices, root)', function () {
   this.timeout(60_000);
@@ -41,18 +20,8 @@ describe('block-device slots are claimed exclusively (O_EXCL, loop devices, root
   let cleanup: () => Promise<void> = async () => undefined;
 
   before(async function () {
-    const why = whyNoLoop();
-    if (why) return this.skip(); // CI runs as root with loop devices; see README
-    const t = await tempDir('abu-excl-');
-    sim = await createSimAppliance(t.dir, { slotSize: 8 * MIB, imageSize: 6 * MIB });
-    loop = execFileSync('losetup', ['-f', '--show', '-P', sim.diskImage]).toString().trim();
-    cleanup = async () => {
-      execFileSync('losetup', ['-d', loop]);
-      await t.cleanup();
-    };
-    execFileSync('partx', ['-u', loop]);
-    await waitFor(`${loop}p3`, () => fs.stat(`${loop}p3`).then(() => true, () => false), 5000);
-    await pointConfigAtLoop(sim, loop);
+    if (whyNoLoop()) return this.skip(); // CI runs as root with loop devices; see README
+    ({ sim, loop, cleanup } = await loopAppliance('abu-excl-'));
   });
   after(async () => cleanup());
 
