@@ -1,4 +1,4 @@
-// `abu status`: both slots with version, state, tries, booted and primary, plus the floor and last error.
+// `abu status`: both slots with version, image, state, tries, booted and primary, plus the floor, the running operation and last error.
 import type { ApplianceStatus } from '../../../facade';
 import type { Command, CliContext } from '../command';
 import { parse, withEngine } from '../cli-support';
@@ -17,10 +17,10 @@ export const statusCommand: Command = {
 
 export function formatStatus(s: ApplianceStatus): string {
   const lines = [`product   ${s.product}`, `booted    ${s.booted}    alternate ${s.alternate}    floor ${s.floor ?? '-'}`, ''];
-  lines.push('slot  version     state    tries  booted  primary  description');
+  lines.push('slot  version     image       state    tries  booted  primary  description');
   for (const v of s.slots) {
     lines.push(
-      [v.name.padEnd(5), (v.version ?? '-').padEnd(11), v.state.padEnd(8), String(v.triesLeft).padEnd(6), (v.booted ? 'yes' : '').padEnd(7), (v.primary ? 'yes' : '').padEnd(8), v.description ?? ''].join(' '),
+      [v.name.padEnd(5), (v.version ?? '-').padEnd(11), v.image.padEnd(11), v.state.padEnd(8), String(v.triesLeft).padEnd(6), (v.booted ? 'yes' : '').padEnd(7), (v.primary ? 'yes' : '').padEnd(8), v.description ?? ''].join(' '),
     );
   }
   if (s.pending) lines.push('', `next boot ${s.pending.slot} (${s.pending.version}) on trial, activated ${s.pending.time}`);
