@@ -54,5 +54,19 @@ export function cliCases(): void {
       assert.match(r.stdout, /^switch-back: succeeded, HA mode$/m);
       assert.match(r.stdout, /^ {2}dc1-a\s+healthy\s+healthy on 1\.0\.0$/m);
     });
+
+    it('--json: site status, site install and cluster status print one JSON document each', async () => {
+      const h = site();
+      const st = await abu(h, 'site', 'status', '--json');
+      assert.equal(st.code, 0, st.stderr);
+      const status = JSON.parse(st.stdout);
+      assert.equal(status.members.length, 6);
+      const inst = await abu(h, 'site', 'install', '1.2.0', '--org', 'globex', '--dc', 'dc1', '--no-activate', '--json');
+      assert.equal(inst.code, 1, inst.stderr);
+      assert.ok(JSON.parse(inst.stdout).refused.some((x: { member: string }) => x.member === 'dc1-c'), inst.stdout);
+      const cl = await abu(h, 'cluster', 'status', '--json');
+      assert.equal(cl.code, 0, cl.stderr);
+      assert.equal(JSON.parse(cl.stdout).rollout.kind, 'switch-back');
+    });
   });
 }

@@ -13,7 +13,7 @@ export class SiteApi {
 
   static async open(values: { config?: string | boolean }, ctx: CliContext): Promise<SiteApi> {
     const daemon = await findDaemon(configPath(values, ctx), ctx.env);
-    if (!daemon) throw new AbuError('ABU_ERR_USAGE', 'no abu serve daemon answers for this config: site and cluster commands go through the coordinator\'s daemon (or set ABU_DAEMON_URL and ABU_TOKEN)');
+    if (!daemon) throw new AbuError('ABU_ERR_DAEMON', 'no abu serve daemon answers for this config: site and cluster commands go through the coordinator\'s daemon (or set ABU_DAEMON_URL and ABU_TOKEN)');
     return new SiteApi(daemon.endpoint);
   }
 
