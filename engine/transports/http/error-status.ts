@@ -52,6 +52,8 @@ const STATUS: Partial<Record<AbuErrorCode, number>> = {
   ABU_ERR_SITE_REPLICA_MISSING: 409,
   ABU_ERR_ROLLOUT_RUNNING: 409,
   ABU_ERR_ROLLOUT_REFUSED: 409,
+  ABU_ERR_COORDINATION_UNAVAILABLE: 503,
+  ABU_ERR_COORDINATION_CONFLICT: 409,
 };
 
 export function httpStatusOf(code: string): number {
