@@ -1,12 +1,35 @@
 // CoordinationStore on etcd (v3 API, the `etcd3` client): the rollout journal and the HA reboot slots outlive the
 // coordinator's own node. Journal: one key written with a compare-and-swap on its mod revision. Reboot slots:
 // FleetLock semantics as airlock keeps them in etcd, a semaphore per HA group made of one key per holder.
-import type { Etcd3, IKeyValue, IRangeResponse } from 'etcd3';
 import { AbuError } from '../core/errors';
 import type { EtcdCoordinationConfig } from '../site-config';
 import type { CoordinationStore, Rollout } from './coordination-store';
 
-type KV = Etcd3['kv'];
+/**
+ * The part of the `etcd3` client (its raw KV service) this store uses, declared here so the build does not need the
+ * package: it is loaded only when a site names etcd.
+ */
+interface IKeyValue {
+  key: Buffer;
+  value: Buffer;
+  mod_revision: string;
+}
+interface IRangeResponse {
+  header: { revision: string };
+  kvs: IKeyValue[];
+}
+type Compare = { key: Buffer; range_end?: Buffer; target: 'Mod'; result: 'Equal' | 'Less'; mod_revision: number };
+type RequestOp = { request_put: { key: Buffer; value: Buffer } } | { request_range: { key: Buffer } };
+interface KV {
+  range(req: { key: Buffer; range_end?: Buffer; keys_only?: boolean }): Promise<IRangeResponse>;
+  txn(req: { compare: Compare[]; success: RequestOp[]; failure?: RequestOp[] }): Promise<{ succeeded: boolean; header: { revision: string }; responses: { response_range?: IRangeResponse }[] }>;
+  deleteRange(req: { key: Buffer }): Promise<unknown>;
+}
+interface Etcd3 {
+  kv: KV;
+  close(): void;
+}
+type Etcd3Module = { Etcd3: new (o: { hosts: string[]; dialTimeout: number; defaultCallOptions: () => { deadline: number } }) => Etcd3 };
 
 export class EtcdCoordinationStore implements CoordinationStore {
   private client: Promise<Etcd3> | null = null;
@@ -86,7 +109,7 @@ export class EtcdCoordinationStore implements CoordinationStore {
         success: [{ request_put: { key, value: Buffer.from(json) } }],
         failure: [{ request_range: { key } }],
       }));
-      const current: IKeyValue | undefined = txn.succeeded ? undefined : (txn.responses[0]?.response_range as IRangeResponse | undefined)?.kvs[0];
+      const current = txn.succeeded ? undefined : txn.responses[0]?.response_range?.kvs[0];
       const landed = current?.value.toString('utf8');
       if (txn.succeeded || landed === json) {
         this.revision = txn.succeeded ? Number(txn.header.revision) : Number(current!.mod_revision);
@@ -130,7 +153,7 @@ export class EtcdCoordinationStore implements CoordinationStore {
 
   /** The client is loaded on first use, so members with a local store never load gRPC. */
   private connect(): Promise<Etcd3> {
-    this.client ??= import('etcd3').then(({ Etcd3 }) => new Etcd3({
+    this.client ??= Promise.resolve().then(() => new (loadEtcd3().Etcd3)({
       hosts: this.c.endpoints,
       dialTimeout: Math.min(this.c.timeoutMs, 3000),
       // Per call: a member cut off without a reset (a dead link) costs one deadline, then the next endpoint.
@@ -142,6 +165,14 @@ export class EtcdCoordinationStore implements CoordinationStore {
 
   private key(suffix: string): Buffer {
     return Buffer.from(this.c.prefix + suffix, 'utf8');
+  }
+}
+
+function loadEtcd3(): Etcd3Module {
+  try {
+    return require('etcd3') as Etcd3Module;
+  } catch (e) {
+    throw new AbuError('ABU_ERR_CONFIG', `site.coordination names etcd, but the etcd3 client package is not installed (npm install in the abu folder): ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
 }
 
