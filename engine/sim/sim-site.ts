@@ -5,9 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
+import { AbuError } from '../core/errors';
 import type { SiteRole } from '../site-config';
 import { sha256 } from '../site-config';
 import { createSimAppliance, type SimAppliance } from './create-sim-appliance';
+import { removeSimAppliance } from './sim-folder';
 
 const MIB = 1024 * 1024;
 
@@ -98,6 +100,26 @@ async function memberConfig(m: SimSiteMember, keyring: string): Promise<void> {
   config.http = { host: '127.0.0.1', port: m.port, token: m.operatorToken };
   config.site = { file: '../site.json', self: m.name, token: m.siteToken };
   await fs.writeFile(m.sim.configPath, JSON.stringify(config, null, 2) + '\n');
+}
+
+/**
+ * Deletes a simulated site: every member appliance (each refused while a daemon or operation uses it, see
+ * sim-folder.ts), then the shared files. A folder holding anything else is not a simulated site and is left alone.
+ */
+export async function removeSimSite(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw new AbuError('ABU_ERR_IO', `cannot read ${dir}: ${e.message}`, { cause: e });
+  });
+  if (entries === null) return;
+  const shared = new Set(['site.json', 'site-keys', 'logs']);
+  const members = entries.filter((e) => e.isDirectory() && !shared.has(e.name));
+  const foreign = entries.filter((e) => !shared.has(e.name) && !members.includes(e));
+  if (foreign.length > 0 || (entries.length > 0 && !entries.some((e) => e.name === 'site.json'))) {
+    throw new AbuError('ABU_ERR_USAGE', `not removing ${dir}: it is not a simulated site (no site.json, or it holds ${foreign.map((e) => e.name).slice(0, 3).join(', ')})`);
+  }
+  for (const m of members) await removeSimAppliance(path.join(dir, m.name));
+  await fs.rm(dir, { recursive: true, force: true });
 }
 
 function token(): string {
