@@ -11,6 +11,14 @@ async function main(): Promise<void> {
     const { runHttpBench } = await import('./http-install-bench');
     await runHttpBench();
   }
+  if (!only || only === 'site') {
+    const { runSiteReplicationBench } = await import('./site-replication-bench');
+    await runSiteReplicationBench();
+  }
+  if (!only || only === 'site-scale') {
+    const { runSiteScaleBench } = await import('./site-scale-bench');
+    await runSiteScaleBench();
+  }
 }
 
 main().catch((e) => {

@@ -21,6 +21,19 @@ export interface SiteMember {
   haGroup?: string;
 }
 
+/** Where the rollout journal and the HA reboot slots live (engine/cluster/coordination-store.ts). */
+export type CoordinationConfig = { kind: 'local' } | EtcdCoordinationConfig;
+
+export interface EtcdCoordinationConfig {
+  kind: 'etcd';
+  /** Client URLs of the etcd members (http://host:port). */
+  endpoints: string[];
+  /** Key prefix of this site's journal and reboot slots, so several sites can share one etcd. */
+  prefix: string;
+  /** How long one store operation keeps trying while etcd cannot answer (a member down, an election). */
+  timeoutMs: number;
+}
+
 export interface SiteConfig {
   /** This appliance's own name among the members. */
   self: string;
@@ -33,6 +46,7 @@ export interface SiteConfig {
   bundleBudgetBytes: number;
   replication: { maxBytesPerSecond: number | null; retryBaseMs: number; retryMaxMs: number; maxAttempts: number };
   rollout: { maxParallel: number; rebootTimeoutSeconds: number; pollMs: number };
+  coordination: CoordinationConfig;
 }
 
 type Raw = Record<string, any>;
@@ -68,6 +82,7 @@ export function parseSiteConfig(section: Raw, abs: (p: string) => string, applia
       rebootTimeoutSeconds: int(raw.rollout?.rebootTimeoutSeconds ?? 900, 1, 86_400, 'site.rollout.rebootTimeoutSeconds'),
       pollMs: int(raw.rollout?.pollMs ?? 1000, 20, 60_000, 'site.rollout.pollMs'),
     },
+    coordination: parseCoordination(raw.coordination ?? { kind: 'local' }),
   };
 }
 
@@ -80,6 +95,19 @@ function ownToken(members: SiteMember[], self: string, token: string): void {
   if (!me) return; // reported below as an unknown self
   if (sha256(token) !== me.tokenSha256) bad(`site.token does not match the tokenSha256 the site lists for "${self}"`);
   me.token = token;
+}
+
+function parseCoordination(c: Raw): CoordinationConfig {
+  if (c?.kind === 'local') return { kind: 'local' };
+  if (c?.kind !== 'etcd') bad('site.coordination.kind must be "local" or "etcd"');
+  const endpoints = c.endpoints;
+  if (!Array.isArray(endpoints) || endpoints.length === 0) bad('site.coordination.endpoints must list the etcd client URLs');
+  for (const e of endpoints) {
+    // TLS to etcd would need a CA and client certificates in the config: not supported yet, so refused plainly.
+    if (typeof e !== 'string' || !/^http:\/\/[^/]+$/.test(e)) bad(`site.coordination.endpoints: "${String(e)}" must be http://host:port`);
+  }
+  const prefix = c.prefix === undefined ? '/abu/site/' : str(c, 'prefix');
+  return { kind: 'etcd', endpoints, prefix: prefix.endsWith('/') ? prefix : `${prefix}/`, timeoutMs: int(c.timeoutMs ?? 15_000, 100, 600_000, 'site.coordination.timeoutMs') };
 }
 
 function readSiteFile(file: string): Raw {

@@ -1,6 +1,7 @@
 // The coordination seam: the rollout journal and the HA reboot slots, kept together so both outlive the coordinator.
-// Implemented by a local journal file now (local-coordination-store.ts); an etcd store (as airlock keeps FleetLock
-// semaphores) is the planned second implementation, so a rollout also survives the loss of the coordinator's node.
+// Two implementations: a local journal file on the coordinator (local-coordination-store.ts, the default) and etcd
+// (etcd-coordination-store.ts, as airlock keeps FleetLock semaphores), so a rollout also survives the loss of the
+// coordinator's own node.
 
 export type MemberPhase = 'waiting' | 'downloading' | 'installing' | 'rebooting' | 'healthy' | 'failed' | 'skipped';
 
@@ -49,4 +50,6 @@ export interface CoordinationStore {
   releaseRebootSlot(group: string, holder: string): Promise<void>;
   /** Holders per group. */
   rebootSlots(): Promise<Record<string, string[]>>;
+  /** Lets go of connections (etcd); the stored state stays. */
+  close?(): Promise<void>;
 }

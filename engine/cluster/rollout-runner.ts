@@ -1,6 +1,6 @@
 // Runs cluster rollouts from the journal: the coordinator first, then the others under HA reboot slots; resumes on restart.
 import { EventEmitter } from 'node:events';
-import { AbuError } from '../core/errors';
+import { AbuError, isAbuError } from '../core/errors';
 import type { CoordinationStore, Rollout } from './coordination-store';
 import type { MemberClientFactory } from './member-client';
 import type { ReplicaMeta } from './replica-store';
@@ -14,17 +14,24 @@ export class RolloutRunner {
   readonly events = new EventEmitter();
   private driving: Promise<void> | null = null;
   private controller = new AbortController();
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(private readonly site: Site, private readonly store: CoordinationStore, private readonly clientOf: MemberClientFactory, private readonly replicator: Replicator) {}
 
   /** On start: a rollout the journal says is running is carried on (members already healthy are never touched again). */
   async resume(): Promise<void> {
-    const r = await this.store.loadRollout();
-    if (r && isActive(r)) this.drive(r);
+    try {
+      const r = await this.store.loadRollout();
+      if (r && isActive(r)) this.drive(r);
+    } catch (e) {
+      if (!isAbuError(e, 'ABU_ERR_COORDINATION_UNAVAILABLE')) throw e;
+      this.resumeLater(e);
+    }
   }
 
   stop(): void {
     this.controller.abort(new AbuError('ABU_ERR_CANCELLED', 'the coordinator is stopping'));
+    if (this.retry) clearTimeout(this.retry);
   }
 
   async status(): Promise<{ rollout: Rollout | null; rebootSlots: Record<string, string[]> }> {
@@ -63,8 +70,14 @@ export class RolloutRunner {
 
   private drive(r: Rollout): void {
     if (this.driving) return;
-    this.driving = this.run(r).catch(async (e) => {
+    const drive = new AbortController();
+    const signal = AbortSignal.any([this.controller.signal, drive.signal]);
+    this.driving = this.run(r, signal, drive).catch(async (e) => {
       if (this.controller.signal.aborted) return;
+      // The store's journal still says what was done: carried on from it once the store answers again. A journal
+      // another coordinator changed is left to that one (saving here would overwrite its record).
+      if (isAbuError(e, 'ABU_ERR_COORDINATION_UNAVAILABLE')) return this.resumeLater(e);
+      if (isAbuError(e, 'ABU_ERR_COORDINATION_CONFLICT')) return void this.events.emit('conflict', e);
       r.state = 'failed';
       r.finishedAt = new Date().toISOString();
       r.error = `the coordinator stopped driving the rollout: ${(e as Error).message}`;
@@ -72,30 +85,47 @@ export class RolloutRunner {
     }).finally(() => (this.driving = null));
   }
 
-  private async run(r: Rollout): Promise<void> {
-    const first = r.members[r.order[0]];
-    if (first.phase !== 'healthy') await this.step(r, first.name);
-    if (this.controller.signal.aborted) return;
+  /** Retries resume() while the coordination store does not answer (etcd without quorum). */
+  private resumeLater(e: AbuError): void {
+    if (this.controller.signal.aborted || this.retry) return;
+    this.events.emit('unavailable', e);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      void this.resume().catch(() => undefined);
+    }, Math.max(1000, this.site.config.rollout.pollMs));
+  }
+
+  private async run(r: Rollout, signal: AbortSignal, drive: AbortController): Promise<void> {
     const running = new Map<string, Promise<void>>();
-    // Members the journal shows in flight (the coordinator died meanwhile) go on first: they already hold their slots.
-    for (const name of r.order.slice(1).filter((n) => isInFlight(r.members[n]))) running.set(name, this.track(r, name, running));
-    for (;;) {
-      if (this.controller.signal.aborted) return;
-      for (const name of startable(r, this.site, await this.store.rebootSlots(), new Set(running.keys()), this.maxParallel(r))) {
-        if (await this.takeSlot(r, name)) running.set(name, this.track(r, name, running));
+    try {
+      const first = r.members[r.order[0]];
+      if (first.phase !== 'healthy') await this.step(r, first.name, signal);
+      if (signal.aborted) return;
+      // Members the journal shows in flight (the coordinator died meanwhile) go on first: they already hold their slots.
+      for (const name of r.order.slice(1).filter((n) => isInFlight(r.members[n]))) running.set(name, this.track(r, name, running, signal));
+      for (;;) {
+        if (signal.aborted) return;
+        for (const name of startable(r, this.site, await this.store.rebootSlots(), new Set(running.keys()), this.maxParallel(r))) {
+          if (await this.takeSlot(r, name)) running.set(name, this.track(r, name, running, signal));
+        }
+        if (running.size === 0) break;
+        await Promise.race([...running.values(), sleep(this.site.config.rollout.pollMs)]);
       }
-      if (running.size === 0) break;
-      await Promise.race([...running.values(), sleep(this.site.config.rollout.pollMs)]);
+      await this.finish(r, signal);
+    } catch (e) {
+      // Steps still in flight stop before this drive ends, so none writes the journal after a later resume read it.
+      drive.abort(e);
+      await Promise.allSettled(running.values());
+      throw e;
     }
-    await this.finish(r);
   }
 
   private maxParallel(r: Rollout): number {
     return r.state === 'running' ? this.site.config.rollout.maxParallel : 0;
   }
 
-  private track(r: Rollout, name: string, running: Map<string, Promise<void>>): Promise<void> {
-    return this.step(r, name).finally(() => running.delete(name));
+  private track(r: Rollout, name: string, running: Map<string, Promise<void>>, signal: AbortSignal): Promise<void> {
+    return this.step(r, name, signal).finally(() => running.delete(name));
   }
 
   /** FleetLock's pre-reboot: the member's HA group slot, taken before its turn begins (idempotent per member). */
@@ -104,14 +134,14 @@ export class RolloutRunner {
     return !r.ha || group === undefined || this.store.acquireRebootSlot(group, name);
   }
 
-  private async step(r: Rollout, name: string): Promise<void> {
+  private async step(r: Rollout, name: string, signal: AbortSignal): Promise<void> {
     const member = r.members[name];
     if (!(await this.takeSlot(r, name))) return;
     await runMemberStep({
-      rollout: r, member, client: this.clientOf(this.site.member(name)), replicator: this.replicator, save: () => this.save(r),
-      pollMs: this.site.config.rollout.pollMs, rebootTimeoutMs: this.site.config.rollout.rebootTimeoutSeconds * 1000, signal: this.controller.signal,
+      rollout: r, member, client: this.clientOf(this.site.member(name)), replicator: this.replicator, save: () => this.save(r, signal),
+      pollMs: this.site.config.rollout.pollMs, rebootTimeoutMs: this.site.config.rollout.rebootTimeoutSeconds * 1000, signal,
     });
-    if (this.controller.signal.aborted) return;
+    if (signal.aborted) return;
     if (member.phase === 'failed' && r.state === 'running') {
       // Stop: nobody else starts; members already updated stay as they are.
       r.state = 'stopping';
@@ -122,10 +152,10 @@ export class RolloutRunner {
     const group = this.site.member(name).haGroup;
     const back = member.phase === 'healthy' || !/did not come back/.test(member.detail);
     if (group !== undefined && back) await this.store.releaseRebootSlot(group, name);
-    await this.save(r);
+    await this.save(r, signal);
   }
 
-  private async finish(r: Rollout): Promise<void> {
+  private async finish(r: Rollout, signal: AbortSignal): Promise<void> {
     const stuck = r.order.filter((n) => r.members[n].phase === 'waiting');
     if (r.state === 'running' && stuck.length > 0) {
       r.state = 'failed';
@@ -137,10 +167,12 @@ export class RolloutRunner {
     }
     r.state = r.state === 'running' ? 'succeeded' : 'failed';
     r.finishedAt = new Date().toISOString();
-    await this.save(r);
+    await this.save(r, signal);
   }
 
-  private async save(r: Rollout): Promise<void> {
+  /** A drive that was stopped writes nothing more: a later resume owns the journal. */
+  private async save(r: Rollout, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     await this.store.saveRollout(r);
     this.events.emit('change', r);
   }

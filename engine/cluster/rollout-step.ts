@@ -34,6 +34,8 @@ export async function runMemberStep(c: StepContext): Promise<void> {
     await waitBack(c);
   } catch (e) {
     if (c.signal.aborted) return;
+    // The journal could not be written: the member did not fail, the runner stops and carries on from the journal.
+    if (isAbuError(e, 'ABU_ERR_COORDINATION_UNAVAILABLE') || isAbuError(e, 'ABU_ERR_COORDINATION_CONFLICT')) throw e;
     await done(c, 'failed', (e as Error).message);
   }
 }

@@ -10,6 +10,8 @@ import { HttpMemberClient } from './http-member-client';
 import type { MemberClient } from './member-client';
 import type { ReplicaMeta, ReplicaStore } from './replica-store';
 import { Replicator } from './replicator';
+import type { CoordinationStore } from './coordination-store';
+import { EtcdCoordinationStore } from './etcd-coordination-store';
 import { LocalCoordinationStore } from './local-coordination-store';
 import { RolloutRunner } from './rollout-runner';
 import { Site, type SiteMember } from './site';
@@ -34,15 +36,17 @@ export class SiteService {
   readonly store: ReplicaStore;
   /** Present only on the coordinator. */
   readonly replicator: Replicator | null;
-  /** Present only on the coordinator: cluster activation and switch back, journaled in <stateDir>/cluster/. */
+  /** Present only on the coordinator: cluster activation and switch back, journaled in its coordination store. */
   readonly rollouts: RolloutRunner | null;
+  private readonly coordination: CoordinationStore | null;
   private readonly clients = new Map<string, MemberClient>();
 
   constructor(readonly config: AbuConfig & { site: SiteConfig }) {
     this.site = new Site(config.site);
     this.store = new FileReplicaStore(path.join(config.stateDir, 'bundles'), config.site.bundleBudgetBytes, { keyringPath: config.site.keyring, product: config.product });
     this.replicator = this.site.isCoordinator ? new Replicator(this.site, this.store, (m) => this.clientOf(m)) : null;
-    this.rollouts = this.replicator ? new RolloutRunner(this.site, new LocalCoordinationStore(path.join(config.stateDir, 'cluster')), (m) => this.clientOf(m), this.replicator) : null;
+    this.coordination = this.replicator ? coordinationStore(config) : null;
+    this.rollouts = this.replicator ? new RolloutRunner(this.site, this.coordination!, (m) => this.clientOf(m), this.replicator) : null;
   }
 
   async start(): Promise<void> {
@@ -53,6 +57,7 @@ export class SiteService {
   async stop(): Promise<void> {
     this.rollouts?.stop();
     this.replicator?.stop();
+    await this.coordination?.close?.();
   }
 
   /** Calls carry this member's own site token; receivers decide whether the caller may do what it asks. */
@@ -99,4 +104,10 @@ export class SiteService {
       };
     }));
   }
+}
+
+/** The rollout journal and reboot slots: <stateDir>/cluster/ (the default), or the site's etcd. */
+function coordinationStore(config: AbuConfig & { site: SiteConfig }): CoordinationStore {
+  const c = config.site.coordination;
+  return c.kind === 'etcd' ? new EtcdCoordinationStore(c) : new LocalCoordinationStore(path.join(config.stateDir, 'cluster'));
 }

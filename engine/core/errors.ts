@@ -90,6 +90,8 @@ export const ERROR_CODES = {
   ABU_ERR_SITE_REPLICA_MISSING: 'this member holds no verified replica of that bundle',
   ABU_ERR_ROLLOUT_RUNNING: 'a cluster rollout is already running',
   ABU_ERR_ROLLOUT_REFUSED: 'the cluster rollout was refused before any member changed',
+  ABU_ERR_COORDINATION_UNAVAILABLE: 'the coordination store (etcd) did not answer; the rollout goes on when it does',
+  ABU_ERR_COORDINATION_CONFLICT: 'the rollout journal was changed by another writer since this coordinator read it',
 } as const;
 
 export type AbuErrorCode = keyof typeof ERROR_CODES;

@@ -57,6 +57,8 @@ const STATUS: Partial<Record<AbuErrorCode, number>> = {
   // Raised by the CLI, never by the daemon itself; the statuses say what a proxy in between would answer.
   ABU_ERR_DAEMON: 502,
   ABU_ERR_LISTEN: 503,
+  ABU_ERR_COORDINATION_UNAVAILABLE: 503,
+  ABU_ERR_COORDINATION_CONFLICT: 409,
 };
 
 export function httpStatusOf(code: string): number {

@@ -1,6 +1,7 @@
 // The OpenAPI 3.0 description served at /api/openapi.json (hand-written: routes validate their own input).
 import { PROGRESS_SCHEMA } from '../../core/progress';
 import { ERROR_CODES } from '../../core/errors';
+import { sitePaths, siteSchemas } from './openapi-site';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -87,7 +88,10 @@ export function openApiDocument(): object {
   return {
     openapi: '3.0.3',
     info: { title: 'abu update service', version: '1', description: 'A/B updates for this appliance. Calls that change anything need Authorization: Bearer <token>.' },
-    paths,
-    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths: { ...paths, ...sitePaths },
+    components: {
+      schemas: { ...schemas, ...siteSchemas },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, siteToken: { type: 'http', scheme: 'bearer', description: "the calling member's site token (site.json holds its SHA-256)" } },
+    },
   };
 }

@@ -35,6 +35,10 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: DaemonContext, 
 
   app.get('/api/cluster/rollout', async () => runner().status());
 
+  // The coordination store (etcd) lost: the rollout pauses and goes on from its journal; the operator is told.
+  svc.rollouts?.events.on('unavailable', (e: AbuError) => ctx.hub.info(`cluster: rollout paused until the coordination store answers: ${e.message}`, 'warn', e.code));
+  svc.rollouts?.events.on('conflict', (e: AbuError) => ctx.hub.info(`cluster: this coordinator stopped driving the rollout: ${e.message}`, 'error', e.code));
+
   const open = new Set<Response>();
   app.get('/api/cluster/events', (req, reply) => streamRollout(req, reply.raw, runner(), reply, open));
   // Event streams never end by themselves: end them so the server can close.

@@ -3,6 +3,13 @@
 
 const $ = (id) => document.getElementById(id);
 const token = () => localStorage.getItem('abu-token') || '';
+
+// The token from the URL fragment abu prints (never sent to the server), kept like the update page keeps it.
+const fragment = /token=([^&]+)/.exec(location.hash);
+if (fragment) {
+  localStorage.setItem('abu-token', decodeURIComponent(fragment[1]));
+  history.replaceState(null, '', location.pathname);
+}
 let selected = null;
 let dataCenters = ['all'];
 
@@ -97,7 +104,7 @@ async function install() {
     try {
       const r = await api('POST', '/api/site/install', { bundle: selected.sha256, organizations, dataCenter });
       r.installed.forEach((i) => line(`${i.member}: installed ${r.version}${i.activated ? ', restarts into it on the next boot' : ''}`, 'ok-text'));
-      r.warnings.forEach((w) => line(`Warning: ${w}`));
+      r.warnings.forEach((w) => line(`Warning: ${w}`, 'warn-text'));
       r.refused.forEach((f) => line(`${f.member} refused: ${f.message}`, 'error-text'));
     } catch (e) {
       line(`${organizations.join(', ')}: ${e.message}`, 'error-text');

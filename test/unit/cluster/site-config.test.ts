@@ -23,6 +23,13 @@ describe('site config', () => {
     await fs.rm(dir, { recursive: true });
   });
 
+  it('keeps the rollout state locally unless the site names an etcd cluster', () => {
+    const raw = { self: 'a', coordinator: 'a', token: 'token-of-a-16chars', members: [member('a', { role: 'primary' })] };
+    assert.deepEqual(parseSiteConfig(raw, abs, '/k').coordination, { kind: 'local' });
+    const etcd = parseSiteConfig({ ...raw, coordination: { kind: 'etcd', endpoints: ['http://e1:2379', 'http://e2:2379'], prefix: '/plant-7' } }, abs, '/k').coordination;
+    assert.deepEqual(etcd, { kind: 'etcd', endpoints: ['http://e1:2379', 'http://e2:2379'], prefix: '/plant-7/', timeoutMs: 15_000 });
+  });
+
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['a data center without a primary', { members: [member('a')] }, /data center "dc1" must have exactly one primary/],
     ['two primaries', { members: [member('a', { role: 'primary' }), member('b', { role: 'primary' })] }, /exactly one primary member \(has 2\)/],
@@ -32,6 +39,9 @@ describe('site config', () => {
     ['a bad role', { members: [member('a', { role: 'boss' })] }, /role must be primary, secondary or node/],
     ['a url with a path', { members: [member('a', { role: 'primary', url: 'http://a/x' })] }, /url must be http\(s\):\/\/host\[:port\]/],
     ['a member twice', { members: [member('a', { role: 'primary' }), member('a')] }, /listed twice/],
+    ['an unknown coordination kind', { coordination: { kind: 'zookeeper' } }, /site.coordination.kind must be "local" or "etcd"/],
+    ['etcd without endpoints', { coordination: { kind: 'etcd', endpoints: [] } }, /must list the etcd client URLs/],
+    ['an https etcd endpoint', { coordination: { kind: 'etcd', endpoints: ['https://e1:2379'] } }, /"https:\/\/e1:2379" must be http:\/\/host:port/],
   ];
   for (const [what, change, message] of cases) {
     it(`refuses ${what} with ABU_ERR_CONFIG`, () => {

@@ -1,5 +1,6 @@
 // `abu sim create DIR` builds the simulated appliance (disk image, config, demo key, 1.0.0 in A, the demo bundles);
-// `abu sim remove DIR` deletes one, refused while a daemon or an operation uses it.
+// `abu sim remove DIR` deletes one, refused while a daemon or an operation uses it; `abu sim site DIR` runs a simulated
+// site (sim-site.ts).
 import * as path from 'node:path';
 import { AbuError } from '../../../core/errors';
 import { createSimAppliance } from '../../../sim/create-sim-appliance';
@@ -7,16 +8,19 @@ import { describeSimBundles } from '../../../sim/demo-releases';
 import { removeSimAppliance } from '../../../sim/sim-folder';
 import type { Command, CliContext } from '../command';
 import { parse } from '../cli-support';
+import { parseSitePort, runSimSite } from './sim-site';
 
 export const simCommand: Command = {
   name: 'sim',
-  summary: 'simulated appliance: "abu sim create DIR" makes one, "abu sim remove DIR" deletes one nobody uses',
-  usage: 'abu sim create|remove DIR [--json]',
+  summary: 'simulated appliance: "abu sim create DIR" makes one, "abu sim remove DIR" deletes one nobody uses; "abu sim site DIR" runs a simulated site',
+  usage: 'abu sim create|remove DIR [--json] | abu sim site DIR [--port FIRST] [--json]',
   async run(args, ctx) {
-    const { values, positionals } = parse(args, {});
+    const { values, positionals } = parse(args, { port: { type: 'string' } });
     const [verb, dir] = positionals;
-    if (positionals.length !== 2 || (verb !== 'create' && verb !== 'remove')) throw new AbuError('ABU_ERR_USAGE', `usage: ${simCommand.usage}`);
+    if (positionals.length !== 2 || (verb !== 'create' && verb !== 'remove' && verb !== 'site')) throw new AbuError('ABU_ERR_USAGE', `usage: ${simCommand.usage}`);
     const where = path.resolve(ctx.cwd, dir);
+    if (verb === 'site') return runSimSite(where, parseSitePort(values.port), values.json === true, ctx);
+    if (values.port !== undefined) throw new AbuError('ABU_ERR_USAGE', '--port is for "abu sim site"');
     if (verb === 'remove') {
       await removeSimAppliance(where);
       ctx.stdout.write(values.json ? JSON.stringify({ removed: where }) + '\n' : `removed ${where}\n`);
