@@ -19,12 +19,17 @@ const bundleBody = {
 const paths = {
   '/api/status': { get: { summary: 'Slots, versions, booted and primary slot, floor, running operation, last error, warnings', responses: ok('Status', ref('Status')) } },
   '/api/history': { get: { summary: 'Newest first', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: ok('History') } },
+  '/api/openapi.json': { get: { summary: 'This description', responses: ok('OpenAPI 3.0 document') } },
   '/api/events': { get: { summary: `Server-Sent Events: progress, log and queue events (schema ${PROGRESS_SCHEMA}); Last-Event-ID replays missed events`, responses: { 200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } } } },
   '/api/install': {
     post: {
       summary: 'Install an uploaded bundle: the body streams through verification into the alternate slot',
       security: secured,
-      parameters: [{ name: 'activate', in: 'query', schema: { type: 'boolean' } }],
+      parameters: [
+        { name: 'activate', in: 'query', description: 'default: the config\'s install.activate', schema: { type: 'boolean' } },
+        { name: 'reboot', in: 'query', description: 'install, activate and restart ("Install and restart")', schema: { type: 'boolean' } },
+        { name: 'acceptIrreversible', in: 'query', description: 'the operator\'s yes to activating an irreversible release (else 409 ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED before any write)', schema: { type: 'boolean' } },
+      ],
       requestBody: bundleBody,
       responses: ok('Installed', ref('InstallResult')),
     },
@@ -33,17 +38,17 @@ const paths = {
     post: {
       summary: 'Download a bundle (http/https, resumed with Range after a dropped connection) and install it while streaming',
       security: secured,
-      requestBody: { required: true, content: json({ type: 'object', required: ['url'], properties: { url: { type: 'string' }, activate: { type: 'boolean' } } }) },
+      requestBody: { required: true, content: json({ type: 'object', required: ['url'], properties: { url: { type: 'string' }, activate: { type: 'boolean' }, reboot: { type: 'boolean' }, acceptIrreversible: { type: 'boolean' } } }) },
       responses: ok('Installed', ref('InstallResult')),
     },
   },
   '/api/cancel': { post: { summary: 'Cancel the running install; nothing is activated', security: secured, responses: ok('Cancelled') } },
   '/api/activate': {
     post: {
-      summary: 'Make the alternate image (or a named slot) boot next; reboot:true restarts into it',
+      summary: 'Choose what boots next: the alternate image (default) or a named slot; the booted slot keeps the current image (undoes a pending activation). reboot:true restarts into it',
       security: secured,
-      requestBody: { content: json({ type: 'object', properties: { slot: { type: 'string' }, reboot: { type: 'boolean' } } }) },
-      responses: { ...ok('Activated'), ...accepted('Activated; restarting') },
+      requestBody: { content: json({ type: 'object', properties: { slot: { type: 'string' }, reboot: { type: 'boolean' }, acceptIrreversible: { type: 'boolean' } } }) },
+      responses: { ...ok('What boots next', ref('ActivateResult')), ...accepted('Activated; restarting') },
     },
   },
   '/api/mark-good': { post: { summary: 'Confirm a slot (default: the booted one)', security: secured, requestBody: slotBody, responses: ok('Marked good') } },
@@ -54,7 +59,15 @@ const paths = {
     post: { summary: 'Add a package to the queue (signature checked on arrival)', security: secured, requestBody: bundleBody, responses: { 201: { description: 'Queued', content: json({ type: 'object' }) }, ...errors } },
   },
   '/api/queue/{id}': { delete: { summary: 'Remove a queued package', security: secured, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{16}$' } }], responses: ok('Removed') } },
-  '/api/queue/apply': { post: { summary: 'Apply every queued package in version order (install, activate, restart, next)', security: secured, responses: accepted('Applying') } },
+  '/api/queue/apply': {
+    post: {
+      summary: 'Apply every queued package in version order (install, activate, restart, next); a queue holding an irreversible release needs acceptIrreversible',
+      security: secured,
+      requestBody: { content: json({ type: 'object', properties: { acceptIrreversible: { type: 'boolean' } } }) },
+      responses: accepted('Applying'),
+    },
+  },
+  '/api/token-check': { post: { summary: 'Check a token without changing anything (200 with a valid token, else 401)', security: secured, responses: ok('Token accepted') } },
 };
 
 const schemas = {
@@ -68,15 +81,23 @@ const schemas = {
     properties: {
       name: { type: 'string' }, device: { type: 'string' }, version: { type: 'string', nullable: true }, description: { type: 'string', nullable: true },
       irreversible: { type: 'boolean' }, state: { type: 'string', enum: ['good', 'bad', 'trying'] }, triesLeft: { type: 'integer' }, booted: { type: 'boolean' }, primary: { type: 'boolean' },
+      image: { type: 'string', enum: ['verified', 'incomplete', 'empty', 'unknown'] },
     },
   },
   Status: {
     type: 'object',
     properties: {
       product: { type: 'string' }, booted: { type: 'string' }, alternate: { type: 'string' }, slots: { type: 'array', items: ref('Slot') },
-      floor: { type: 'string', nullable: true }, operation: { type: 'string', nullable: true }, lastError: { type: 'object', nullable: true },
+      floor: { type: 'string', nullable: true }, operation: { type: 'string', nullable: true },
+      lock: { type: 'object', nullable: true, description: 'the process holding the appliance lock', properties: { pid: { type: 'integer' }, operation: { type: 'string' }, owner: { type: 'string' }, since: { type: 'string' } } },
+      pending: { type: 'object', nullable: true, description: 'the activation the next boot tries', properties: { slot: { type: 'string' }, version: { type: 'string' }, time: { type: 'string' } } },
+      lastError: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' }, time: { type: 'string' }, past: { type: 'boolean' } } },
       warnings: { type: 'array', items: { type: 'string' } }, alternateActivatable: { type: 'boolean' },
     },
+  },
+  ActivateResult: {
+    type: 'object',
+    properties: { slot: { type: 'string' }, changed: { type: 'boolean' }, message: { type: 'string' }, rebooting: { type: 'boolean' } },
   },
   InstallResult: {
     type: 'object',
