@@ -46,6 +46,12 @@ describe('web pages: System patches and Cluster (demo site, seven daemons)', fun
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
+  it('the coordinator\'s update page links to System patches and Cluster', async () => {
+    await page.goto(`${coordinatorUrl()}/`);
+    await page.waitForSelector('#site-nav:not([hidden])');
+    assert.deepEqual(await page.$$eval('#site-nav a', (as: any[]) => as.map((a) => a.getAttribute('href'))), ['/site.html', '/cluster.html']);
+  });
+
   it('System patches: takes the token from the link, uploads a patch and shows Replications n/m', async () => {
     await daemons.kill(DOWN);
     await page.goto(`${coordinatorUrl()}/site.html#token=${encodeURIComponent(site.members[0].operatorToken)}`);

@@ -36,6 +36,7 @@ describe('web page: install, activate, keep, restart, errors', function () {
     await waitText(page, 'current-version', /^1\.0\.0$/);
     assert.equal(await text(page, 'alternate-version'), 'empty');
     assert.equal(await text(page, 'alternate-meta'), 'slot B · nothing installed yet');
+    assert.equal(await page.isHidden('#site-nav'), true, 'no System patches / Cluster links on an appliance without a site');
 
     await page.setInputFiles('#file-input', d.sim.bundles[0]);
     await page.click('#upload-btn');

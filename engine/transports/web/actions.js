@@ -248,4 +248,11 @@ document.addEventListener('DOMContentLoaded', () => {
   connectEvents();
   refreshStatus();
   refreshQueue();
+  showSiteNav();
 });
+
+/** The System patches and Cluster pages exist only on a daemon whose config has a site section. */
+async function showSiteNav() {
+  const res = await fetch('/api/site').catch(() => null);
+  $('site-nav').hidden = !(res && res.ok);
+}
