@@ -1,6 +1,7 @@
 // A three-appliance cluster under QEMU: a primary and an HA pair of nodes on one multicast socket network, each with its own site disk.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sha256 } from '../../engine/site-config';
@@ -77,6 +78,30 @@ function writeSiteDisk(g: ClusterGuest, config: unknown): void {
     execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'abu-site', '-O', '^has_journal', '-d', dir, g.siteDisk, '512M']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Null when multicast on the host's loopback works (the site network needs it), else why not: a host without it
+ * leaves the test pending instead of failing at replication.
+ */
+export async function siteNetworkUnavailable(): Promise<string | null> {
+  const group = '239.255.76.1';
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  try {
+    const received = new Promise<void>((resolve) => socket.once('message', () => resolve()));
+    await new Promise<void>((resolve, reject) => { socket.once('error', reject); socket.bind(0, resolve); });
+    socket.addMembership(group, '127.0.0.1');
+    socket.setMulticastInterface('127.0.0.1');
+    socket.setMulticastLoopback(true);
+    socket.send('probe', socket.address().port, group);
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('no datagram came back within 2 s'), 2000).unref());
+    const failed = await Promise.race([received.then(() => null), timeout]);
+    return failed === null ? null : `multicast on 127.0.0.1 does not work here (${failed}): the QEMU socket network needs it`;
+  } catch (e) {
+    return `multicast on 127.0.0.1 does not work here (${(e as Error).message}): the QEMU socket network needs it`;
+  } finally {
+    socket.close();
   }
 }
 
