@@ -16,6 +16,11 @@ export interface QemuMachineOptions {
   extraDisks?: string[];
   /** Guest TCP port to forward from 127.0.0.1:<hostPort> (user-mode networking); no NIC when absent. */
   forwardGuestPort?: number;
+  /**
+   * More NICs as raw QEMU arguments (-netdev/-device pairs), added after the user-mode NIC so the guest names
+   * them eth1, ...: e.g. a `-netdev socket,mcast=...` network several machines share.
+   */
+  netdevArgs?: string[];
   /** Serial log of this run; its directory is created. */
   logFile: string;
   memoryMiB?: number;
@@ -135,5 +140,6 @@ function qemuArgs(options: QemuMachineOptions, socketDir: string, hostPort: numb
     args.push('-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${hostPort}-:${options.forwardGuestPort}`);
     args.push('-device', 'virtio-net-pci,netdev=net0');
   }
+  args.push(...(options.netdevArgs ?? []));
   return args;
 }

@@ -13,6 +13,8 @@ interface Waiter {
 export class SerialConsole {
   /** Every complete line since the machine started. */
   readonly lines: string[] = [];
+  /** When each of `lines` was complete on the host (Date.now()): the serial timestamps of a run. */
+  readonly times: number[] = [];
   /** Lines before this index were consumed by an earlier waitForLine. */
   private cursor = 0;
   private partial = '';
@@ -79,6 +81,8 @@ export class SerialConsole {
     const parts = text.split('\n');
     this.partial = parts.pop() ?? '';
     this.lines.push(...parts);
+    const now = Date.now();
+    for (let i = 0; i < parts.length; i++) this.times.push(now);
     if (this.waiter !== null) {
       const found = this.scan(this.waiter.pattern);
       if (found !== null) this.waiter.resolve(found);

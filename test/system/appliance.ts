@@ -33,13 +33,13 @@ export class Appliance {
     this.env = diskBootEnv(images, kind, this.disk);
   }
 
-  /** Starts QEMU on the disk (stopping a previous run first); the serial log goes to test-artifacts/system/<kind>/<name>/. */
-  async boot(label: string, extraDisks: string[] = []): Promise<QemuMachine> {
+  /** Starts QEMU on the disk (stopping a previous run first), with more NICs if given; the serial log goes to test-artifacts/system/<kind>/<name>/. */
+  async boot(label: string, extraDisks: string[] = [], netdevArgs: string[] = []): Promise<QemuMachine> {
     await this.stop();
     this.runs += 1;
     const logFile = path.join(ARTIFACTS, this.kind, this.name, `${String(this.runs).padStart(2, '0')}-${label}.log`);
     const bios = this.kind === 'uboot' ? path.join(this.images.dir, this.images.manifest.uboot.rom) : undefined;
-    this.machine = await QemuMachine.start({ disk: this.disk, bios, extraDisks, logFile, forwardGuestPort: GUEST_HTTP_PORT });
+    this.machine = await QemuMachine.start({ disk: this.disk, bios, extraDisks, netdevArgs, logFile, forwardGuestPort: GUEST_HTTP_PORT });
     return this.machine;
   }
 

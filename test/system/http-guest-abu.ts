@@ -9,7 +9,7 @@ import type { Appliance } from './appliance';
 /** The token in images/guest/abu-*.json: a test appliance's, known to the tests on purpose. */
 export const GUEST_TOKEN = 'abu-system-test-token-not-secret';
 
-function send(app: Appliance, method: string, path: string, body?: Buffer | fs.ReadStream, contentType?: string): Promise<GuestAnswer> {
+export function send(app: Appliance, method: string, path: string, body?: Buffer | fs.ReadStream, contentType?: string): Promise<GuestAnswer> {
   const port = app.running().hostPort;
   if (port === null) throw new Error('the appliance runs without networking');
   const headers: Record<string, string | number> = { authorization: `Bearer ${GUEST_TOKEN}` };
