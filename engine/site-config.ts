@@ -1,7 +1,6 @@
 // The optional `site` section of the config (inline or in a shared site.json it names): members, coordinator, budgets.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { AbuError } from './core/errors';
 
 export type SiteRole = 'primary' | 'secondary' | 'node';

@@ -2,9 +2,9 @@
 // kills and restarts: on loopback ports, or on given addresses inside network namespaces the test made.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../engine/sim/sim-site';
 
 const run = promisify(execFile);
 
@@ -137,13 +137,3 @@ export class EtcdCluster {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}

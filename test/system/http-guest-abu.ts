@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ApplianceStatus, HistoryEntry, InstallResult } from '../../engine/facade';
+import type { ApplianceStatus, HistoryEntry } from '../../engine/facade';
 import type { GuestAbu, GuestAnswer, GuestInstallOptions } from './guest-abu';
 import type { Appliance } from './appliance';
 

@@ -2,9 +2,9 @@
 // bridges (root + `ip`), or loopback ports otherwise. The test talks to members over unix sockets forwarded into
 // their namespaces, so no address outside the namespaces the test made is ever configured.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../../engine/sim/sim-site';
 
 const run = promisify(execFile);
 
@@ -135,16 +135,6 @@ async function ip(...commands: string[][]): Promise<void> {
   for (const c of commands) await run('ip', c);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -7,7 +7,7 @@ import { manifestToJson } from '../../../bundle/manifest-json';
 import { AbuError, isAbuError } from '../../../core/errors';
 import { FileSource } from '../../../sources/file-source';
 import { StreamSource } from '../../../sources/stream-source';
-import type { CliContext, Command } from '../command';
+import type { Command } from '../command';
 import { checkReadableFile, humanBytes, parse } from '../cli-support';
 
 interface Verdict {

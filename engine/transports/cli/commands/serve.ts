@@ -1,5 +1,5 @@
 // `abu serve`: the update service (HTTP API + web page); with --sim DIR it first creates the simulated appliance there.
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { AbuError } from '../../../core/errors';
 import { loadConfig } from '../../../config';
