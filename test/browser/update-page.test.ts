@@ -174,8 +174,11 @@ describe('web page: install, activate, keep, restart, errors', function () {
     assert.equal(kept.slots.find((x: any) => x.name === 'B').primary, true);
 
     // What the tester saw: a later restart booted 1.2.0 and raised the floor although the operator declined.
-    await d.call('POST', '/api/reboot');
-    await new Promise((r) => setTimeout(r, 300));
+    // The restart runs after the 202: wait for its "restart finished" log line on the page, not for a guessed delay.
+    const finished = () => page.$$eval('#log li', (lis: any[]) => lis.filter((li) => /restart finished/.test(li.textContent)).length);
+    const before = await finished();
+    assert.equal((await d.call('POST', '/api/reboot')).status, 202);
+    await page.waitForFunction((n) => [...document.querySelectorAll('#log li')].filter((li: any) => /restart finished/.test(li.textContent)).length > n, before, { timeout: 30_000 });
     const after = await settled(d);
     assert.equal(after.booted, 'B');
     assert.equal(after.floor, null);
