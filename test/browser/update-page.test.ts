@@ -154,6 +154,8 @@ describe('web page: install, activate, keep, restart, errors', function () {
     await page.click('#upload-btn');
     await waitText(page, 'alternate-version', /^1\.2\.0$/);
     assert.ok(b.requests.includes('POST /api/install?activate=false'));
+    // The page shows the release once it is recorded; the install operation (and its lock) ends just after.
+    await settled(d);
     // Activated outside the page (abu activate other --accept-irreversible): it waits for a restart.
     assert.equal((await d.call('POST', '/api/activate', { body: { acceptIrreversible: true } })).status, 200);
     await page.waitForSelector('#next-boot', { state: 'visible' });
