@@ -37,6 +37,7 @@ export function registerPageRoutes(app: FastifyInstance): void {
 export function registerSitePages(app: FastifyInstance): void {
   const dir = webDir();
   const pages: Record<string, { file: string; type: string }> = {
+    '/site-common.js': { file: 'site-common.js', type: 'text/javascript; charset=utf-8' },
     '/site.html': { file: 'site.html', type: 'text/html; charset=utf-8' },
     '/site.js': { file: 'site.js', type: 'text/javascript; charset=utf-8' },
     '/cluster.html': { file: 'cluster.html', type: 'text/html; charset=utf-8' },

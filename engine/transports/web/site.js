@@ -1,15 +1,7 @@
 // System patches page: bundles with Replications n/m, organizations not yet on a bundle, install by organization and data center.
 'use strict';
 
-const $ = (id) => document.getElementById(id);
-const token = () => localStorage.getItem('abu-token') || '';
-
-// The token from the URL fragment abu prints (never sent to the server), kept like the update page keeps it.
-const fragment = /token=([^&]+)/.exec(location.hash);
-if (fragment) {
-  localStorage.setItem('abu-token', decodeURIComponent(fragment[1]));
-  history.replaceState(null, '', location.pathname);
-}
+// $ and token() come from site-common.js, loaded first.
 let selected = null;
 let dataCenters = ['all'];
 
