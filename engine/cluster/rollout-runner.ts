@@ -1,7 +1,7 @@
 // Runs cluster rollouts from the journal: the coordinator first, then the others under HA reboot slots; resumes on restart.
 import { EventEmitter } from 'node:events';
 import { AbuError, isAbuError } from '../core/errors';
-import type { CoordinationStore, Rollout } from './coordination-store';
+import type { CoordinationStore, Rollout, RolloutMember } from './coordination-store';
 import type { MemberClientFactory } from './member-client';
 import type { ReplicaMeta } from './replica-store';
 import type { Replicator } from './replicator';
@@ -105,6 +105,7 @@ export class RolloutRunner {
       for (const name of r.order.slice(1).filter((n) => isInFlight(r.members[n]))) running.set(name, this.track(r, name, running, signal));
       for (;;) {
         if (signal.aborted) return;
+        await this.releaseSettled(r, running);
         for (const name of startable(r, this.site, await this.store.rebootSlots(), new Set(running.keys()), this.maxParallel(r))) {
           if (await this.takeSlot(r, name)) running.set(name, this.track(r, name, running, signal));
         }
@@ -150,12 +151,25 @@ export class RolloutRunner {
     // FleetLock's steady-state: released once the member is back up, healthy or rolled back. One that never came
     // back keeps its slot, so its HA partner is not taken down while it is away.
     const group = this.site.member(name).haGroup;
-    const back = member.phase === 'healthy' || !/did not come back/.test(member.detail);
-    if (group !== undefined && back) await this.store.releaseRebootSlot(group, name);
+    if (group !== undefined && isBack(member)) await this.store.releaseRebootSlot(group, name);
     await this.save(r, signal);
   }
 
+  /**
+   * A release lost to a coordinator crash or a store outage (after the journal said the member was back, before the
+   * slot was freed) is done again here, or the member's HA partner would wait for that slot forever.
+   */
+  private async releaseSettled(r: Rollout, running: Map<string, Promise<void>>): Promise<void> {
+    for (const [group, holders] of Object.entries(await this.store.rebootSlots())) {
+      for (const name of holders) {
+        const m = r.members[name];
+        if (m && !running.has(name) && isBack(m)) await this.store.releaseRebootSlot(group, name);
+      }
+    }
+  }
+
   private async finish(r: Rollout, signal: AbortSignal): Promise<void> {
+    await this.releaseSettled(r, new Map());
     const stuck = r.order.filter((n) => r.members[n].phase === 'waiting');
     if (r.state === 'running' && stuck.length > 0) {
       r.state = 'failed';
@@ -176,6 +190,11 @@ export class RolloutRunner {
     await this.store.saveRollout(r);
     this.events.emit('change', r);
   }
+}
+
+/** Back from its turn: healthy, or failed while it was reachable. One that never came back keeps its slot. */
+function isBack(m: RolloutMember): boolean {
+  return m.phase === 'healthy' || (m.phase === 'failed' && !/did not come back/.test(m.detail));
 }
 
 export function isActive(r: Rollout): boolean {
