@@ -1,7 +1,7 @@
 // Manifest and SignatureSet <-> protobuf bytes: deterministic encoding, crash-proof decoding.
 import { AbuError, type AbuErrorCode } from '../core/errors';
 import { schema } from './proto-schema';
-import { invalid, type ImageEntry, type Manifest } from './manifest';
+import { invalid, type Compression, type ImageEntry, type Manifest } from './manifest';
 
 export interface SignatureRecord {
   keyId: string;
@@ -10,6 +10,9 @@ export interface SignatureRecord {
 }
 
 const COMPRESSION_NAMES: Record<number, string> = { 1: 'zstd', 2: 'xz' };
+/** The enum values this abu reads; any other is ABU_ERR_COMPRESSION_UNSUPPORTED. */
+const READABLE: Record<number, Compression> = { 0: 'none', 1: 'zstd' };
+const COMPRESSION_VALUES: Record<Compression, number> = { none: 0, zstd: 1 };
 
 /**
  * Only non-default fields are set, so protobufjs emits exactly the proto3 canonical form, in
@@ -20,6 +23,7 @@ export function encodeManifest(m: Manifest): Buffer {
   const images = m.images.map((i) => pruned({
     name: i.name, slotClass: i.slotClass, size: i.size, chunkSize: i.chunkSize,
     chunkCrc32: i.chunkCrc32, chunkSha256: i.chunkSha256, sha256: i.sha256, offset: i.offset,
+    compression: COMPRESSION_VALUES[i.compression], chunkStoredSize: i.chunkStoredSize, chunkStoredCrc32: i.chunkStoredCrc32,
   }));
   const object = pruned({
     product: m.product, version: m.version, description: m.description, buildTime: m.buildTime,
@@ -46,11 +50,15 @@ export function decodeManifest(bytes: Buffer): Manifest {
 }
 
 function decodeImage(img: Record<string, any>, field: string): ImageEntry {
-  const compression = img.compression ?? 0;
-  if (compression !== 0) {
-    const name = COMPRESSION_NAMES[compression] ?? `value ${compression}`;
-    throw new AbuError('ABU_ERR_COMPRESSION_UNSUPPORTED', `image ${img.name} uses compression ${name}; this abu reads only uncompressed images`, { details: { image: img.name, compression } });
+  const compression = READABLE[img.compression ?? 0];
+  if (compression === undefined) {
+    const name = COMPRESSION_NAMES[img.compression] ?? `value ${img.compression}`;
+    throw new AbuError('ABU_ERR_COMPRESSION_UNSUPPORTED', `image ${img.name} uses compression ${name}; this abu reads uncompressed and zstd images`, { details: { image: img.name, compression: img.compression } });
   }
+  const stored = compression === 'none' && !img.chunkStoredSize?.length && !img.chunkStoredCrc32?.length ? {} : {
+    chunkStoredSize: [...(img.chunkStoredSize ?? [])] as number[],
+    chunkStoredCrc32: [...(img.chunkStoredCrc32 ?? [])] as number[],
+  };
   return {
     name: img.name ?? '',
     slotClass: img.slotClass ?? '',
@@ -60,7 +68,8 @@ function decodeImage(img: Record<string, any>, field: string): ImageEntry {
     chunkSha256: (img.chunkSha256 ?? []).map((d: Uint8Array) => Buffer.from(d)),
     sha256: Buffer.from(img.sha256 ?? []),
     offset: toSafeNumber(img.offset, `${field}.offset`),
-    compression: 'none',
+    compression,
+    ...stored,
   };
 }
 

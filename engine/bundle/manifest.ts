@@ -1,9 +1,10 @@
 // The decoded manifest model and its validation (every field, with messages naming the field).
 import * as semver from 'semver';
 import { AbuError } from '../core/errors';
+import { storedLength, zstdCompressBound } from './chunk-layout';
 import { layoutOffsets, MIB } from './framing';
 
-export type Compression = 'none';
+export type Compression = 'none' | 'zstd';
 
 export interface ImageEntry {
   name: string;
@@ -15,6 +16,10 @@ export interface ImageEntry {
   sha256: Buffer;
   offset: number;
   compression: Compression;
+  /** zstd only (absent or empty for none): bytes of each chunk as stored in the bundle, one zstd frame each. */
+  chunkStoredSize?: number[];
+  /** zstd only: CRC32 of each chunk's stored (compressed) bytes, checked before they are decompressed. */
+  chunkStoredCrc32?: number[];
 }
 
 export interface Manifest {
@@ -84,15 +89,39 @@ function validateImage(image: ImageEntry, field: string, maxImageBytes?: number)
   const bad = image.chunkSha256.findIndex((d) => d.length !== 32);
   if (bad >= 0) invalid(`${field}.chunk_sha256[${bad}]`, `is ${image.chunkSha256[bad].length} bytes, not 32`);
   if (image.sha256.length !== 32) invalid(`${field}.sha256`, `is ${image.sha256.length} bytes, not 32`);
+  validateStored(image, field, count);
+}
+
+/**
+ * The stored-chunk table: absent for uncompressed images; for zstd one entry per chunk, each stored size 1..the
+ * zstd compress bound of that chunk's length, so no stored chunk can make a reader buffer more than that.
+ */
+function validateStored(image: ImageEntry, field: string, count: number): void {
+  const sizes = image.chunkStoredSize ?? [];
+  const crcs = image.chunkStoredCrc32 ?? [];
+  if (image.compression === 'none') {
+    if (sizes.length > 0) invalid(`${field}.chunk_stored_size`, 'is set on an uncompressed image');
+    if (crcs.length > 0) invalid(`${field}.chunk_stored_crc32`, 'is set on an uncompressed image');
+    return;
+  }
+  if (sizes.length !== count) invalid(`${field}.chunk_stored_size`, `has ${sizes.length} entries; ${count} chunks need ${count}`);
+  if (crcs.length !== count) invalid(`${field}.chunk_stored_crc32`, `has ${crcs.length} entries; ${count} chunks need ${count}`);
+  sizes.forEach((stored, j) => {
+    const length = Math.min(image.chunkSize, image.size - j * image.chunkSize);
+    const bound = zstdCompressBound(length);
+    if (!Number.isInteger(stored) || stored <= 0 || stored > bound) {
+      invalid(`${field}.chunk_stored_size[${j}]`, `is ${stored}; a zstd frame of a ${length}-byte chunk takes 1..${bound} bytes`);
+    }
+  });
 }
 
 function checkLayout(images: ImageEntry[]): void {
-  const expected = layoutOffsets(images.map((i) => i.size));
+  const expected = layoutOffsets(images.map(storedLength));
   images.forEach((image, i) => {
     if (image.offset !== expected[i]) invalid(`images[${i}].offset`, `is ${image.offset}; the 4 KiB-aligned layout puts ${image.name} at ${expected[i]}`);
   });
   const last = images[images.length - 1];
-  if (!Number.isSafeInteger(last.offset + last.size)) invalid('images', 'the payload is too large to address');
+  if (!Number.isSafeInteger(last.offset + storedLength(last))) invalid('images', 'the payload is too large to address');
 }
 
 export function invalid(field: string, problem: string): never {

@@ -2,8 +2,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import { AbuError } from '../core/errors';
 import type { ByteReader } from './byte-reader';
+import { chunkExtents, storedLength, zstdCompressBound, type ChunkExtent } from './chunk-layout';
 import { checkImageDigest, verifyChunk } from './chunk-verify';
-import { chunkCount, type ImageEntry, type Manifest } from './manifest';
+import { decompressChunk } from './chunk-decompress';
+import type { ImageEntry, Manifest } from './manifest';
 
 export interface BundleChunk {
   image: ImageEntry;
@@ -26,6 +28,8 @@ export class PayloadReader {
   /** Index of the image whose bytes are being (or were last) handed out; -1 before the first. */
   private current = -1;
   private started = false;
+  /** Holds one stored (compressed) chunk while it is decompressed into its pool buffer; grown to the largest bound. */
+  private scratch: Buffer = Buffer.alloc(0);
 
   constructor(private readonly reader: ByteReader, private readonly manifest: Manifest, private readonly start: number) {}
 
@@ -47,12 +51,12 @@ export class PayloadReader {
 
   private async *chunks(i: number, entry: ImageEntry, options: ImagesOptions): AsyncGenerator<BundleChunk> {
     const whole: Hash | null = options.verifyChunks === true ? createHash('sha256') : null;
-    const count = chunkCount(entry.size, entry.chunkSize);
-    for (let index = 0; index < count; index++) {
-      if (this.current !== i || this.reader.position !== this.imageStart(i) + index * entry.chunkSize) {
+    const extents = chunkExtents(entry, this.start);
+    for (let index = 0; index < extents.length; index++) {
+      if (this.current !== i || this.reader.position !== extents[index].offset) {
         throw new AbuError('ABU_ERR_INTERNAL', `chunks of image ${entry.name} read after the bundle moved past them`);
       }
-      const data = await this.readChunk(entry, index, options);
+      const data = await this.readChunk(entry, index, extents[index], options);
       if (whole !== null) {
         verifyChunk(entry, index, data);
         whole.update(data);
@@ -62,11 +66,26 @@ export class PayloadReader {
     if (whole !== null) checkImageDigest(entry, whole.digest());
   }
 
-  private async readChunk(entry: ImageEntry, index: number, options: ImagesOptions): Promise<Buffer> {
+  /**
+   * The chunk's uncompressed bytes in a buffer from allocate(). A zstd chunk's stored bytes go to the one scratch
+   * buffer and are decompressed (transport CRC32 first) into the allocated buffer in the threadpool; the next
+   * chunk is read only after that, while the consumer still writes the previous ones: memory stays flat.
+   */
+  private async readChunk(entry: ImageEntry, index: number, extent: ChunkExtent, options: ImagesOptions): Promise<Buffer> {
     const n = Math.min(entry.chunkSize, entry.size - index * entry.chunkSize);
     const target = options.allocate ? options.allocate(n) : Buffer.allocUnsafe(n);
     if (target.length < n) throw new AbuError('ABU_ERR_INTERNAL', `allocate(${n}) returned only ${target.length} bytes`);
-    return this.reader.read(n, `image ${entry.name} chunk ${index}`, target);
+    const section = `image ${entry.name} chunk ${index}`;
+    if (entry.compression === 'none') return this.reader.read(n, section, target);
+    const stored = await this.reader.read(extent.length, section, this.scratchFor(entry, extent.length));
+    await decompressChunk(entry, index, stored, target.subarray(0, n));
+    return target.subarray(0, n);
+  }
+
+  private scratchFor(entry: ImageEntry, length: number): Buffer {
+    // The validator bounds every stored size by the compress bound of its chunk, so this never exceeds that bound.
+    if (this.scratch.length < length) this.scratch = Buffer.allocUnsafeSlow(Math.max(length, zstdCompressBound(entry.chunkSize)));
+    return this.scratch;
   }
 
   /** Finishes the current image (skipping unread bytes), passes skipped images, then the padding before image i. */
@@ -90,6 +109,6 @@ export class PayloadReader {
   }
 
   private imageEnd(i: number): number {
-    return this.imageStart(i) + this.manifest.images[i].size;
+    return this.imageStart(i) + storedLength(this.manifest.images[i]);
   }
 }

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   ABU_ERR_IMAGE_DIGEST: 'an image failed its whole-image SHA-256 check',
   ABU_ERR_COMPRESSION_UNSUPPORTED: 'the image compression is not supported',
   ABU_ERR_SIGNATURE_DECODE: 'signature block is not a valid protobuf SignatureSet',
+  ABU_ERR_CHUNK_DECOMPRESS: 'a compressed payload chunk is not one zstd frame of exactly its chunk\'s size',
 
   // policy
   ABU_ERR_INCOMPATIBLE: 'bundle is for another product',

@@ -13,7 +13,9 @@ for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "$stage/bin/$
 # The host's node runs unchanged in the guest (qemu-node-guest.md); a stripped copy is 13 MB smaller.
 node_bin=$(readlink -f "$(command -v node)")
 strip -o "$stage/usr/bin/node" "$node_bin"
-for lib in $(ldd "$node_bin" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^\s*\(\/[^ ]*\) (.*/\1/p'); do
+# The addon's own libraries too (libzstd for compressed bundles): node does not link them.
+addon="$repo/build/Release/abu_native.node"
+for lib in $( { ldd "$node_bin"; [ ! -f "$addon" ] || ldd "$addon"; } | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^\s*\(\/[^ ]*\) (.*/\1/p' | sort -u); do
   soname_dir=$(dirname "$lib")
   mkdir -p "$stage$soname_dir"
   cp -L "$lib" "$stage$lib"

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { loadKeyring, openBundle, readUnverifiedHead, type Manifest, type OpenedBundle } from '../../../bundle/bundle-reader';
+import { storedLength } from '../../../bundle/chunk-layout';
+import type { ImageEntry } from '../../../bundle/manifest';
 import { manifestToJson } from '../../../bundle/manifest-json';
 import { AbuError, isAbuError } from '../../../core/errors';
 import { FileSource } from '../../../sources/file-source';
@@ -80,6 +82,13 @@ function toJson(v: Verdict, valid: boolean): Record<string, unknown> {
   };
 }
 
+/** "uncompressed", or "zstd: 41.2 MiB stored (32.2%)". */
+function storedAs(i: ImageEntry): string {
+  if (i.compression === 'none') return 'uncompressed';
+  const stored = storedLength(i);
+  return `${i.compression}: ${humanBytes(stored)} stored (${(100 * stored / i.size).toFixed(1)}%)`;
+}
+
 function describe(v: Verdict): string {
   const m = v.manifest;
   const source = [m.source.exact && `exactly ${m.source.exact}`, m.source.range && `range ${m.source.range}`].filter(Boolean).join(' and ') || 'any version';
@@ -92,7 +101,7 @@ function describe(v: Verdict): string {
     `irreversible  ${m.irreversible ? 'yes: nothing older may be installed afterwards' : 'no'}`,
     `manifest      sha256 ${v.manifestSha256.toString('hex')}`,
     'images',
-    ...m.images.map((i) => `  ${i.name} -> slot class ${i.slotClass}: ${humanBytes(i.size)} (${i.size} bytes), ${i.chunkCrc32.length} chunk(s) of ${humanBytes(i.chunkSize)}, sha256 ${i.sha256.toString('hex')}`),
+    ...m.images.map((i) => `  ${i.name} -> slot class ${i.slotClass}: ${humanBytes(i.size)} (${i.size} bytes), ${i.chunkCrc32.length} chunk(s) of ${humanBytes(i.chunkSize)}, ${storedAs(i)}, sha256 ${i.sha256.toString('hex')}`),
     v.unchecked ? `signatures    NOT CHECKED, by key ${v.unchecked.join(', ') || '(none)'}` : `signatures    verified by key ${v.signedBy.join(', ')}`,
     `payload       ${v.payload === 'verified' ? 'every chunk verified' : 'not checked (pass --verify-payload)'}`,
   ];

@@ -1,0 +1,47 @@
+// Where each chunk of an image lives in the bundle file: the one place that turns a manifest entry into byte ranges.
+import type { ImageEntry } from './manifest';
+
+/** A chunk's stored bytes: `offset` from the first byte of the bundle file, `length` bytes as stored (compressed or not). */
+export interface ChunkExtent {
+  offset: number;
+  length: number;
+}
+
+/**
+ * Every chunk of `image`, in order. `payloadStart` is the bundle's payload start P (framing.payloadStart(header)),
+ * so `offset` is absolute in the bundle file and can go straight into an HTTP Range or a pread. Chunks of an image
+ * are stored back to back from P + image.offset: an uncompressed chunk takes its chunk length, a zstd chunk its
+ * chunkStoredSize entry. Expects a validated manifest entry.
+ */
+export function chunkExtents(image: ImageEntry, payloadStart: number): ChunkExtent[] {
+  const extents: ChunkExtent[] = [];
+  let offset = payloadStart + image.offset;
+  const count = Math.ceil(image.size / image.chunkSize);
+  for (let i = 0; i < count; i++) {
+    const length = storedChunkLength(image, i);
+    extents.push({ offset, length });
+    offset += length;
+  }
+  return extents;
+}
+
+/** Bytes chunk i of `image` takes in the bundle. */
+export function storedChunkLength(image: ImageEntry, i: number): number {
+  if (image.compression === 'zstd') return image.chunkStoredSize?.[i] ?? 0;
+  return Math.min(image.chunkSize, image.size - i * image.chunkSize);
+}
+
+/** Bytes the whole image takes in the bundle (before the padding to the next 4 KiB). */
+export function storedLength(image: ImageEntry): number {
+  if (image.compression !== 'zstd') return image.size;
+  return (image.chunkStoredSize ?? []).reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * libzstd's ZSTD_COMPRESSBOUND(n) (zstd.h, 1.4 .. 1.5): the largest frame one compression of n bytes can produce.
+ * Kept in TypeScript so validating a manifest needs no addon; a unit test compares it with the library's.
+ */
+export function zstdCompressBound(n: number): number {
+  const small = 128 * 1024;
+  return n + Math.floor(n / 256) + (n < small ? Math.floor((small - n) / 2048) : 0);
+}
