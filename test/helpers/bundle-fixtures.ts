@@ -70,7 +70,7 @@ export async function makeBundle(dir: string, o: { images: FixtureImage[]; keys:
   const created = await createBundle({
     product: o.product ?? 'abu-test', version: o.version ?? '1.0.0', buildTime: o.buildTime ?? 1700000000,
     chunkSize: o.chunkSize ?? 64 * 1024, description: o.description, source: o.source, irreversible: o.irreversible,
-    images: inputs, keys: o.keys.map((k) => k.privateKey),
+    images: inputs, keys: o.keys.map((k) => k.privateKey), zstdLevel: o.zstdLevel,
   }, out);
   return { ...created, path: out, images };
 }

@@ -96,14 +96,21 @@ describe('malformed bundles', function () {
     await expectCode(readBundle(craftBundle(w, { keys: [key], payloads }), keyring), 'ABU_ERR_IMAGE_DIGEST');
   });
 
-  it('refuses every compression other than none with ABU_ERR_COMPRESSION_UNSUPPORTED', async () => {
+  it('refuses every compression other than none and zstd with ABU_ERR_COMPRESSION_UNSUPPORTED (xz and unknown values)', async () => {
     const { Manifest: type } = schema();
-    for (const compression of [1, 2, 3, 1000]) {
+    const encoded = (compression: number) => {
       const m = fresh();
       const object = { ...m, images: m.images.map((i) => ({ ...i, compression })) };
-      const manifestBytes = Buffer.from(type.encode(type.fromObject(object)).finish());
+      return { m, manifestBytes: Buffer.from(type.encode(type.fromObject(object)).finish()) };
+    };
+    for (const compression of [2, 3, 1000]) {
+      const { m, manifestBytes } = encoded(compression);
       await expectCode(readBundle(craftBundle(m, { keys: [key], payloads, manifestBytes }), keyring), 'ABU_ERR_COMPRESSION_UNSUPPORTED', `compression ${compression}`);
     }
+    // zstd is read, so a zstd image without its stored-chunk table is an invalid manifest, not an unsupported one.
+    const { m, manifestBytes } = encoded(1);
+    const e = await expectCode(readBundle(craftBundle(m, { keys: [key], payloads, manifestBytes }), keyring), 'ABU_ERR_MANIFEST_INVALID', 'zstd without a table');
+    assert.equal(e.details.field, 'images[0].chunk_stored_size');
   });
 
   it('never crashes on signed garbage instead of a manifest', async () => {
