@@ -77,6 +77,30 @@ describe('bundle CLI commands', function () {
     assert.equal(parsed.signedBy.length, 1);
   });
 
+  it('bundle create --compress zstd[:LEVEL] makes a smaller, deterministic bundle; inspect shows the compression', async () => {
+    await writeFile(path.join(tmp.dir, 'zero.img'), Buffer.alloc(300_000));
+    const zimage = ['--image', 'rootfs:rootfs:zero.img'];
+    const zcreate = (out: string, extra: string[]) => [...create([], out).filter((_a, i, all) => all[i] !== '--image' && all[i - 1] !== '--image'), ...zimage, ...extra];
+    assert.equal((await run(bundleCreateCommand, zcreate('z.abu', ['--compress', 'zstd']), tmp.dir)).code, 0);
+    assert.equal((await run(bundleCreateCommand, zcreate('z2.abu', ['--compress', 'zstd:9']), tmp.dir)).code, 0);
+    assert.equal((await run(bundleCreateCommand, zcreate('zn.abu', ['--compress', 'none']), tmp.dir)).code, 0);
+    const [z, z2, zn] = await Promise.all(['z.abu', 'z2.abu', 'zn.abu'].map((f) => readFile(path.join(tmp.dir, f))));
+    assert.ok(z.equals(z2), 'zstd means zstd:9, and the same inputs give the same bytes');
+    assert.ok(z.length < zn.length / 10, `${z.length} bytes compressed, ${zn.length} not`);
+    const human = await run(bundleInspectCommand, ['z.abu', '--keyring', 'keys', '--verify-payload'], tmp.dir);
+    assert.equal(human.code, 0, human.stdout + human.stderr);
+    assert.match(human.stdout, /rootfs -> slot class rootfs: .*zstd: [\d.]+ [KMG]?i?B stored \([\d.]+%\)/);
+    assert.match((await run(bundleInspectCommand, ['zn.abu'], tmp.dir)).stdout, /uncompressed/);
+    const json = JSON.parse((await run(bundleInspectCommand, ['z.abu', '--json'], tmp.dir)).stdout);
+    assert.equal(json.manifest.images[0].compression, 'zstd');
+    assert.equal(json.manifest.images[0].chunkStoredSize.length, 5);
+    assert.equal(json.manifest.images[0].storedSize + 0, json.manifest.images[0].chunkStoredSize.reduce((a: number, b: number) => a + b, 0));
+    for (const bad of ['xz', 'zstd:0', 'zstd:23', 'zstd:x', 'gzip']) {
+      const r = await run(bundleCreateCommand, zcreate('bad.abu', ['--compress', bad]), tmp.dir);
+      assert.equal(r.code, 2, `--compress ${bad}: ${r.stderr}`);
+    }
+  });
+
   it('bundle inspect exits 1 with the error code for unknown keys, tampering and no keyring', async () => {
     const bytes = await readFile(path.join(tmp.dir, 'b.abu'));
     const tampered = Buffer.from(bytes);
