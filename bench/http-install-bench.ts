@@ -46,7 +46,7 @@ async function benchSize(mib: number): Promise<Row> {
 }
 
 /** Where slot B lives inside the simulated disk image: the baseline writes exactly there. */
-async function slotB(configPath: string): Promise<{ device: string; offset: number }> {
+export async function slotB(configPath: string): Promise<{ device: string; offset: number }> {
   const engine = await createEngine(configPath);
   try {
     const t = await engine.parts.slots.resolve('B', 'rootfs');
@@ -56,13 +56,13 @@ async function slotB(configPath: string): Promise<{ device: string; offset: numb
   }
 }
 
-interface DaemonHandle {
+export interface DaemonHandle {
   url: string;
   token: string;
 }
 
 /** Starts the daemon in a child, runs `fn`, then reads the child's peak RSS (VmHWM) before stopping it. */
-async function daemonRun<T>(configPath: string, fn: (d: DaemonHandle) => Promise<T>): Promise<{ result: T; rssMiB: number }> {
+export async function daemonRun<T>(configPath: string, fn: (d: DaemonHandle) => Promise<T>): Promise<{ result: T; rssMiB: number }> {
   const child = spawn(process.execPath, [path.join(__dirname, 'http-daemon-child.js'), configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const first = await new Promise<string>((resolve, reject) => {
@@ -88,7 +88,7 @@ async function setReadBack(configPath: string, readBack: boolean): Promise<void>
   await fs.writeFile(configPath, JSON.stringify(config, null, 2));
 }
 
-function post(d: DaemonHandle, route: string, body: unknown): Promise<void> {
+export function post(d: DaemonHandle, route: string, body: unknown): Promise<void> {
   const data = Buffer.from(JSON.stringify(body));
   return request(d, route, { 'content-type': 'application/json', 'content-length': String(data.length) }, (req) => req.end(data));
 }
@@ -111,7 +111,7 @@ function request(d: DaemonHandle, route: string, headers: Record<string, string>
 }
 
 /** The baseline's server (as in references/performance-anchors.md): python3 -m http.server. */
-async function startStaticServer(dir: string): Promise<{ url: string; close(): void }> {
+export async function startStaticServer(dir: string): Promise<{ url: string; close(): void }> {
   await fs.mkdir(dir, { recursive: true });
   const port = await freePort();
   const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], { stdio: 'ignore' });
@@ -133,7 +133,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function timed(fn: () => Promise<void>): Promise<number> {
+export async function timed(fn: () => Promise<void>): Promise<number> {
   const t = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t) / 1e9;

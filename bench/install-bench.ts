@@ -93,13 +93,13 @@ async function benchTarget(dir: string, image: string, bundle: string, mib: numb
   }
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-async function abuInstall(dir: string, device: string, bundle: string, readBack: boolean): Promise<Run> {
+export async function abuInstall(dir: string, device: string, bundle: string, readBack: boolean): Promise<Run> {
   const configPath = await writeBenchConfig(dir, device, readBack);
   const child = spawnSync(process.execPath, [path.join(__dirname, 'install-child.js'), configPath, bundle], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const out = JSON.parse(child.stdout.trim().split('\n').pop()!);

@@ -11,6 +11,10 @@ async function main(): Promise<void> {
     const { runHttpBench } = await import('./http-install-bench');
     await runHttpBench();
   }
+  if (!only || only === 'compression') {
+    const { runCompressionBench } = await import('./compression-bench');
+    await runCompressionBench();
+  }
   if (!only || only === 'site') {
     const { runSiteReplicationBench } = await import('./site-replication-bench');
     await runSiteReplicationBench();
