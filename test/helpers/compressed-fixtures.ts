@@ -1,9 +1,14 @@
 // Test helpers for zstd bundles: compressible images, and signed bundles crafted from chosen (possibly bad) frames.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { createBundle } from '../../engine/bundle/bundle-writer';
 import { storedLength } from '../../engine/bundle/chunk-layout';
 import { layoutOffsets } from '../../engine/bundle/framing';
 import type { ImageEntry, Manifest } from '../../engine/bundle/manifest';
+import type { SimAppliance } from '../../engine/sim/create-sim-appliance';
+import { DEMO_IMAGE_MAGIC } from '../../engine/sim/demo-image';
 import { zstdCompress } from '../../native/zstd';
 import { craftBundle, type TestKey } from './bundle-fixtures';
 
@@ -62,3 +67,16 @@ export function craftZstdBundle(base: Omit<Manifest, 'images'>, images: ZstdImag
 export const BASE_MANIFEST: Omit<Manifest, 'images'> = {
   product: 'abu-test', version: '1.0.0', description: '', buildTime: 1700000000, source: {}, irreversible: false,
 };
+
+/** A compressible image the simulated health check accepts, and its zstd bundle (`version` from `from`) signed by the sim's key. */
+export async function zstdBundleFor(sim: SimAppliance, size: number, chunkSize: number, o: { version?: string; from?: string } = {}): Promise<{ image: Buffer; bundle: string }> {
+  const version = o.version ?? '1.1.0';
+  const image = compressibleImage(size, `${DEMO_IMAGE_MAGIC} version=${version}\n`);
+  const file = path.join(sim.dir, 'images', `rootfs-${version}-z.img`);
+  await fs.writeFile(file, image);
+  const bundle = path.join(sim.dir, 'bundles', `z-${version}.abu`);
+  const key = createPrivateKey(await fs.readFile(sim.privateKeyPath));
+  const source = { exact: o.from ?? '1.0.0' };
+  await createBundle({ images: [{ name: 'rootfs', slotClass: 'rootfs', path: file }], product: 'abu-demo-appliance', version, source, chunkSize, buildTime: 1, keys: [key], zstdLevel: 3 }, bundle);
+  return { image, bundle };
+}

@@ -1,37 +1,20 @@
-// zstd bundles installed for real: on the simulated appliance (then booted), on a loop block device, and refused when bad.
+// zstd bundles installed for real on the simulated appliance (then booted), and refused when bad (loop device: loop-device.test.ts).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { createBundle } from '../../../engine/bundle/bundle-writer';
 import { chunkExtents } from '../../../engine/bundle/chunk-layout';
 import { decodeHeader, DEFAULT_LIMITS, HEADER_SIZE, payloadStart } from '../../../engine/bundle/framing';
 import { keyId } from '../../../engine/bundle/keyring';
 import { decodeManifest } from '../../../engine/bundle/manifest-codec';
 import { isAbuError, type AbuErrorCode } from '../../../engine/core/errors';
-import { createEngine } from '../../../engine/engine';
-import { DEMO_IMAGE_MAGIC } from '../../../engine/sim/demo-image';
 import type { SimAppliance } from '../../../engine/sim/create-sim-appliance';
-import { FileSource } from '../../../engine/sources/file-source';
 import type { TestKey } from '../../helpers/bundle-fixtures';
-import { compressibleImage, craftZstdBundle, zstdImage } from '../../helpers/compressed-fixtures';
-import { loopAppliance, whyNoLoop } from '../../helpers/loop-appliance';
+import { craftZstdBundle, zstdBundleFor, zstdImage } from '../../helpers/compressed-fixtures';
 import { bufferSource, simFixture, slotBytes, slotHash, type SimFixture } from '../../helpers/sim-fixture';
 import { rleBombFrame } from '../../helpers/zstd-frames';
 
 const MIB = 1024 * 1024;
-
-/** A compressible 1.1.0 image the simulated health check accepts, and its zstd bundle signed by the sim's key. */
-async function zstdBundleFor(sim: SimAppliance, size: number, chunkSize: number): Promise<{ image: Buffer; bundle: string }> {
-  const image = compressibleImage(size, `${DEMO_IMAGE_MAGIC} version=1.1.0\n`);
-  const file = path.join(sim.dir, 'images', 'rootfs-1.1.0-z.img');
-  await fs.writeFile(file, image);
-  const bundle = path.join(sim.dir, 'bundles', 'z-1.1.0.abu');
-  const key = createPrivateKey(await fs.readFile(sim.privateKeyPath));
-  await createBundle({ images: [{ name: 'rootfs', slotClass: 'rootfs', path: file }], product: 'abu-demo-appliance', version: '1.1.0', source: { exact: '1.0.0' }, chunkSize, buildTime: 1, keys: [key], zstdLevel: 3 }, bundle);
-  return { image, bundle };
-}
 
 async function simKey(sim: SimAppliance): Promise<TestKey> {
   const privateKey = createPrivateKey(await fs.readFile(sim.privateKeyPath));
@@ -92,38 +75,5 @@ describe('zstd bundles on the simulated appliance', function () {
     const s = await f.engine.status();
     assert.equal(s.booted, 'B');
     assert.equal(s.slots.find((x) => x.name === 'B')!.version, '1.1.0');
-  });
-});
-
-describe('zstd bundles onto a loop block device (root)', function () {
-  this.timeout(120_000);
-  let sim: SimAppliance;
-  let loop = '';
-  let cleanup: () => Promise<void> = async () => undefined;
-
-  before(async function () {
-    if (whyNoLoop()) return this.skip(); // CI runs as root with loop devices; see README
-    ({ sim, loop, cleanup } = await loopAppliance('abu-zloop-'));
-  });
-  after(async () => cleanup());
-
-  it('decompresses into /dev/loopNp3 with O_DIRECT, reads it back, and leaves A alone', async () => {
-    const { image, bundle } = await zstdBundleFor(sim, 6 * MIB - 4096 + 123, 1 * MIB);
-    const engine = await createEngine(sim.configPath);
-    try {
-      const aBefore = await slotHash(sim, 'A');
-      const result = await engine.install(new FileSource(bundle));
-      assert.equal(result.slot, 'B');
-      execFileSync('sync');
-      const onDevice = Buffer.alloc(image.length);
-      const fh = await fs.open(`${loop}p3`, 'r');
-      await fh.read(onDevice, 0, image.length, 0);
-      await fh.close();
-      assert.ok(onDevice.equals(image), 'the partition holds the decompressed image');
-      assert.equal(await slotHash(sim, 'A'), aBefore);
-      assert.ok((await fs.stat(bundle)).size < image.length / 2, 'the bundle was compressed');
-    } finally {
-      await engine.close();
-    }
   });
 });

@@ -7,6 +7,7 @@ import { isAbuError } from '../../../engine/core/errors';
 import { createEngine, type AbuEngine } from '../../../engine/engine';
 import type { SimAppliance } from '../../../engine/sim/create-sim-appliance';
 import { FileSource } from '../../../engine/sources/file-source';
+import { zstdBundleFor } from '../../helpers/compressed-fixtures';
 import { loopAppliance, whyNoLoop } from '../../helpers/loop-appliance';
 import { slotHash } from '../../helpers/sim-fixture';
 
@@ -37,6 +38,21 @@ describe('install onto loop block devices (root)', function () {
     assert.ok(onDevice.equals(image), 'the partition holds the image');
     await engine.reboot();
     assert.equal((await engine.status()).booted, 'B');
+  });
+
+  it('decompresses a zstd bundle into /dev/loopNp2 (B is booted now) with O_DIRECT and reads it back', async () => {
+    const { image, bundle } = await zstdBundleFor(sim, 6 * 1024 * 1024 - 4096 + 123, 1024 * 1024, { version: '1.1.1', from: '1.1.0' });
+    const engine = await createEngine(sim.configPath);
+    const bBefore = await slotHash(sim, 'B');
+    assert.equal((await engine.install(new FileSource(bundle), { activate: false })).slot, 'A');
+    execFileSync('sync');
+    const onDevice = Buffer.alloc(image.length);
+    const fh = await fs.open(`${loop}p2`, 'r');
+    await fh.read(onDevice, 0, image.length, 0);
+    await fh.close();
+    assert.ok(onDevice.equals(image), 'the partition holds the decompressed image');
+    assert.equal(await slotHash(sim, 'B'), bBefore, 'the booted slot is untouched');
+    assert.ok((await fs.stat(bundle)).size < image.length / 2, 'the bundle was compressed');
   });
 
   it('refuses a target that names the booted slot through another path (whole disk + partition)', async () => {
