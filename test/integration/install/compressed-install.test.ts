@@ -11,6 +11,8 @@ import { isAbuError, type AbuErrorCode } from '../../../engine/core/errors';
 import type { SimAppliance } from '../../../engine/sim/create-sim-appliance';
 import type { TestKey } from '../../helpers/bundle-fixtures';
 import { craftZstdBundle, zstdBundleFor, zstdImage } from '../../helpers/compressed-fixtures';
+import { HttpUrlSource } from '../../../engine/sources/http-url-source';
+import { startFaultServer } from '../http/fault-server';
 import { bufferSource, simFixture, slotBytes, slotHash, type SimFixture } from '../../helpers/sim-fixture';
 import { rleBombFrame } from '../../helpers/zstd-frames';
 
@@ -63,6 +65,18 @@ describe('zstd bundles on the simulated appliance', function () {
       assert.notEqual(b.image, 'verified', `${label}: B recorded as verified`);
     }
     assert.equal(await slotHash(f.sim, 'A'), aHash);
+  });
+
+  it('installs a zstd bundle from a URL that drops the connection twice inside compressed chunks (Range resume)', async () => {
+    const server = await startFaultServer(bundle, { kind: 'drop', afterBytes: Math.floor(bundle.length / 3), times: 2 });
+    try {
+      const source = new HttpUrlSource(server.url(), { maxBytes: 64 * MIB, retries: 3, retryDelayMs: 10 });
+      await f.engine.install(source, { activate: false });
+      assert.equal(server.requests.length, 3, 'two resumes');
+      assert.ok((await slotBytes(f.sim, 'B', image.length)).equals(image), 'B holds the decompressed image');
+    } finally {
+      await server.close();
+    }
   });
 
   it('installs a zstd bundle into B, the slot holds the uncompressed image, and B boots', async () => {
