@@ -2,6 +2,7 @@
 #pragma once
 #include <napi.h>
 
+#include <string>
 #include <vector>
 
 #include "block_errors.h"
@@ -26,6 +27,15 @@ class PromiseWorker : public Napi::AsyncWorker {
     failure_ = std::move(f);
     failed_ = true;
   }
+  /**
+   * Records a refusal that is no syscall failure (a malformed input): the promise rejects with an Error whose
+   * `property` (e.g. "zstdKind") is `kind`, so the TypeScript facade can type it.
+   */
+  void Refuse(const char* property, std::string kind, std::string message) {
+    refuseProperty_ = property;
+    refuseKind_ = std::move(kind);
+    refuseMessage_ = std::move(message);
+  }
   /** The resolution value, built on the main thread after a successful Execute(). */
   virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
 
@@ -35,6 +45,10 @@ class PromiseWorker : public Napi::AsyncWorker {
     Napi::HandleScope scope(env);
     if (failed_) {
       deferred_.Reject(failure_.ToJs(env));
+    } else if (!refuseKind_.empty()) {
+      Napi::Object e = Napi::Error::New(env, refuseMessage_).Value();
+      e.Set(refuseProperty_, refuseKind_);
+      deferred_.Reject(e);
     } else {
       deferred_.Resolve(Result(env));
     }
@@ -45,6 +59,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::vector<Napi::ObjectReference> kept_;
   IoFailure failure_;
   bool failed_ = false;
+  const char* refuseProperty_ = "";
+  std::string refuseKind_, refuseMessage_;
 };
 
 }  // namespace abu

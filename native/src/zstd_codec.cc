@@ -43,37 +43,13 @@ std::string Hex32(uint32_t v) {
   return b;
 }
 
-/** A promise-settling worker whose failure is a kind ("crc32" | "frame" | "size") and a message. */
-class CodecWorker : public Napi::AsyncWorker {
+/** Every refusal of a stored chunk: "crc32" | "frame" | "size" under `zstdKind`, typed by native/zstd.ts. */
+class CodecWorker : public PromiseWorker {
  public:
-  explicit CodecWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Start() {
-    Queue();
-    return deferred_.Promise();
-  }
+  explicit CodecWorker(Napi::Env env) : PromiseWorker(env) {}
 
  protected:
-  void Keep(Napi::Object o) { kept_.push_back(Napi::Persistent(o)); }
-  void Refuse(const char* kind, std::string message) {
-    kind_ = kind;
-    message_ = std::move(message);
-  }
-  virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
-
- private:
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (kind_.empty()) return deferred_.Resolve(Result(env));
-    Napi::Object e = Napi::Error::New(env, message_).Value();
-    e.Set("zstdKind", kind_);
-    deferred_.Reject(e);
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> kept_;
-  std::string kind_, message_;
+  void Refuse(const char* kind, std::string message) { PromiseWorker::Refuse("zstdKind", kind, std::move(message)); }
 };
 
 class DecompressWorker : public CodecWorker {
