@@ -45,3 +45,16 @@ export function zstdCompressBound(n: number): number {
   const small = 128 * 1024;
   return n + Math.floor(n / 256) + (n < small ? Math.floor((small - n) / 2048) : 0);
 }
+
+/** The smallest chunk size a manifest may use (manifest.MIN_CHUNK_SIZE; repeated here to keep this file import-free). */
+const SMALLEST_CHUNK = 64 * 1024;
+
+/**
+ * The most bytes an image of `size` bytes can take in a valid bundle, compressed or not, whatever its chunk size:
+ * every chunk's stored size is at most the compress bound of its length, and the bound per byte is largest for the
+ * smallest chunks. What a transport must admit so a zstd bundle of an incompressible image that fills its slot fits.
+ */
+export function maxStoredLength(size: number): number {
+  return Math.max(size, Math.ceil(size / SMALLEST_CHUNK) * zstdCompressBound(SMALLEST_CHUNK));
+}
+

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type AbuConfig } from '../../config';
 import { createEngine, type AbuEngine } from '../../engine';
+import { maxStoredLength } from '../../bundle/chunk-layout';
 import { MIB } from '../../bundle/framing';
 import { resolveToken } from './auth';
 import { BundleQueue } from './bundle-queue';
@@ -66,7 +67,8 @@ export async function alternateCapacity(engine: AbuEngine): Promise<number> {
   const { alternate } = await engine.status();
   const slots = engine.parts.slots;
   let total = BUNDLE_OVERHEAD;
-  for (const cls of slots.classes(alternate)) total += (await slots.resolve(alternate, cls)).size;
+  // A zstd image may be stored in slightly more bytes than it has (incompressible chunks): admit the compress bound.
+  for (const cls of slots.classes(alternate)) total += maxStoredLength((await slots.resolve(alternate, cls)).size);
   return total;
 }
 

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { loadKeyring, type Keyring } from '../../../engine/bundle/bundle-reader';
 import { createBundle } from '../../../engine/bundle/bundle-writer';
-import { chunkExtents, storedLength, zstdCompressBound } from '../../../engine/bundle/chunk-layout';
+import { chunkExtents, maxStoredLength, storedLength, zstdCompressBound } from '../../../engine/bundle/chunk-layout';
 import { decodeHeader, DEFAULT_LIMITS, payloadStart } from '../../../engine/bundle/framing';
 import type { Manifest } from '../../../engine/bundle/manifest';
 import { encodeManifest } from '../../../engine/bundle/manifest-codec';
@@ -144,6 +144,17 @@ describe('zstd bundles', () => {
       const m = mutate(f);
       const e = await expectCode(readBundle(craftBundle(m, { keys: [key], payloads: [] }), keyring), 'ABU_ERR_MANIFEST_INVALID', label);
       assert.equal(e.details.field, field, label);
+    }
+  });
+
+  it('maxStoredLength (what the HTTP upload limit admits per slot) bounds every valid stored table of an image that size', () => {
+    for (const size of [1, 4095, CHUNK, CHUNK + 1, 5 * 1024 * 1024 + 7, 64 * 1024 * 1024]) {
+      for (const chunkSize of [CHUNK, 128 * 1024, 4 * 1024 * 1024, 16 * 1024 * 1024]) {
+        let worst = 0;
+        for (let at = 0; at < size; at += chunkSize) worst += zstdCompressBound(Math.min(chunkSize, size - at));
+        assert.ok(worst <= maxStoredLength(size), `size ${size} chunk ${chunkSize}: ${worst} > ${maxStoredLength(size)}`);
+      }
+      assert.ok(maxStoredLength(size) <= size * 1.005 + zstdCompressBound(CHUNK), 'and stays within 0.5 % and one chunk of the size');
     }
   });
 
