@@ -108,23 +108,12 @@ export class ByteReader {
     }
     for (;;) {
       this.throwIfFailed(section);
-      const chunk: unknown = this.stream.read(this.readSize(max));
+      const chunk: unknown = this.stream.read();
       if (chunk !== null) return typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
       if (this.ended || this.stream.readableEnded) return null;
       if (this.stream.destroyed) this.failure ??= this.stream.errored ?? new Error('the source stream was closed before it ended');
       else await this.waitForData(section, missing);
     }
-  }
-
-  /**
-   * How much to take from the stream's buffer: read() without a size concatenates everything buffered into a
-   * new buffer (up to the read-ahead, MiBs per call), garbage that piled up to 20-40 MiB in the daemon. A size
-   * at most SCRATCH_SIZE and at most what is buffered returns a socket chunk as it is, or a small copy.
-   * With nothing buffered, read() asks the stream for more and returns null.
-   */
-  private readSize(max: number): number | undefined {
-    const buffered = this.stream.readableLength;
-    return buffered > 0 ? Math.min(buffered, max, SCRATCH_SIZE) : undefined;
   }
 
   private async readDirect(target: Buffer, section: string): Promise<number> {
