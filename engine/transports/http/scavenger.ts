@@ -6,11 +6,11 @@ import { runInNewContext } from 'node:vm';
  * Why: every 64 KiB the socket delivers is a new Buffer, copied into the installer's chunk buffers and then
  * garbage. V8 frees such buffers only when it collects the young generation, which a stream of them barely
  * fills (a few hundred bytes of heap per 64 KiB outside it), so 20-40 MiB of spent buffers piled up before a
- * collection: the daemon peaked at 115-125 MiB during an HTTP install instead of ~95. A young-generation
- * collection of a small new space takes well under a millisecond; every INTERVAL_MS during an operation
- * costs about 1 % of a core.
+ * collection: the daemon peaked at 115-125 MiB during an HTTP install. A young-generation collection of a
+ * small new space takes ~40-100 us: every 5 ms costs 1-2 % of a core, and brought the peak to 89-103 MiB
+ * (every 20 ms: 98-113 MiB) on this loaded 2-core machine.
  */
-const INTERVAL_MS = 20;
+const INTERVAL_MS = 5;
 
 type MinorGc = () => void;
 let minorGc: MinorGc | null | undefined;
