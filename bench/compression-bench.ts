@@ -10,7 +10,8 @@ import { createBundle } from '../engine/bundle/bundle-writer';
 import { keyId } from '../engine/bundle/keyring';
 import { createSimAppliance } from '../engine/sim/create-sim-appliance';
 import { daemonRun, post, startStaticServer, timed } from './http-install-bench';
-import { abuInstall, median } from './install-bench';
+import { abuInstallOn } from './install-bench';
+import { median } from './process-run';
 
 const MIB = 1024 * 1024;
 const ROUNDS = Math.max(1, Number(process.env.ABU_BENCH_RUNS ?? 3));
@@ -108,7 +109,7 @@ async function fileInstalls(dir: string, image: string, mib: number, variants: V
   execFileSync('dd', [`if=${image}`, `of=${target}`, 'bs=4M', 'oflag=direct', 'conv=fsync,notrunc', 'status=none']);
   const times = variants.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, v] of variants.entries()) times[i].push((await abuInstall(dir, target, v.file, true)).seconds);
+    for (const [i, v] of variants.entries()) times[i].push((await abuInstallOn(dir, target, v.file, true)).seconds);
   }
   variants.forEach((v, i) => (v.fileInstall = median(times[i])));
 }

@@ -3,27 +3,44 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createEngine } from '../engine/engine';
 import { createSimAppliance } from '../engine/sim/create-sim-appliance';
+import { benchRoot, machineLine, median } from './process-run';
 
 const MIB = 1024 * 1024;
 
 interface Row {
   mib: number;
+  /** Medians over the rounds; ratios are medians of each round's own quotient against that round's curl | dd. */
   curlDd: number;
   url: number;
+  urlRatio: number;
   urlNoReadback: number;
+  urlNoReadbackRatio: number;
   upload: number;
+  uploadRatio: number;
+  /** The daemon's peak RSS (VmHWM), median and largest over its runs. */
   rssMiB: number;
+  maxRssMiB: number;
 }
 
-export async function runHttpBench(sizesMiB = [128, 512]): Promise<void> {
+/** Rounds per size (ABU_BENCH_RUNS, default 3); each round runs the baseline and a fresh daemon per mode. */
+const ROUNDS = Math.max(1, Number(process.env.ABU_BENCH_RUNS ?? 3));
+
+export async function runHttpBench(sizesMiB = [256, 1024]): Promise<void> {
   const rows: Row[] = [];
   for (const mib of sizesMiB) rows.push(await benchSize(mib));
   printRows(rows);
+}
+
+interface Round {
+  curlDd: number;
+  url: number;
+  upload: number;
+  urlNoReadback: number;
+  rss: number[];
 }
 
 async function benchSize(mib: number): Promise<Row> {
@@ -34,11 +51,23 @@ async function benchSize(mib: number): Promise<Row> {
     const bundle = sim.bundles[0];
     const url = `${server.url}/${path.basename(bundle)}`;
     const target = await slotB(sim.configPath);
-    const curlDd = timeShell(`curl -sf ${url} | dd of=${target.device} bs=4M iflag=fullblock oflag=direct,seek_bytes seek=${target.offset} conv=notrunc,fsync status=none`);
-    const withReadback = await daemonRun(sim.configPath, async (d) => ({ url: await timed(() => post(d, '/api/install-url', { url, activate: false })), upload: await timed(() => upload(d, bundle)) }));
-    await setReadBack(sim.configPath, false);
-    const noReadback = await daemonRun(sim.configPath, async (d) => ({ url: await timed(() => post(d, '/api/install-url', { url, activate: false })), upload: 0 }));
-    return { mib, curlDd, url: withReadback.result.url, urlNoReadback: noReadback.result.url, upload: withReadback.result.upload, rssMiB: Math.max(withReadback.rssMiB, noReadback.rssMiB) };
+    const rounds: Round[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const curlDd = timeShell(`curl -sf ${url} | dd of=${target.device} bs=4M iflag=fullblock oflag=direct,seek_bytes seek=${target.offset} conv=notrunc,fsync status=none`);
+      await setReadBack(sim.configPath, true);
+      const rb = await daemonRun(sim.configPath, async (d) => ({ url: await timed(() => post(d, '/api/install-url', { url, activate: false })), upload: await timed(() => upload(d, bundle)) }));
+      await setReadBack(sim.configPath, false);
+      const nrb = await daemonRun(sim.configPath, (d) => timed(() => post(d, '/api/install-url', { url, activate: false })));
+      rounds.push({ curlDd, url: rb.result.url, upload: rb.result.upload, urlNoReadback: nrb.result, rss: [rb.rssMiB, nrb.rssMiB] });
+    }
+    const m = (f: (r: Round) => number) => median(rounds.map(f));
+    return {
+      mib, curlDd: m((r) => r.curlDd),
+      url: m((r) => r.url), urlRatio: m((r) => r.url / r.curlDd),
+      urlNoReadback: m((r) => r.urlNoReadback), urlNoReadbackRatio: m((r) => r.urlNoReadback / r.curlDd),
+      upload: m((r) => r.upload), uploadRatio: m((r) => r.upload / r.curlDd),
+      rssMiB: median(rounds.flatMap((r) => r.rss)), maxRssMiB: Math.max(...rounds.flatMap((r) => r.rss)),
+    };
   } finally {
     server.close();
     await fs.rm(dir, { recursive: true, force: true });
@@ -46,7 +75,7 @@ async function benchSize(mib: number): Promise<Row> {
 }
 
 /** Where slot B lives inside the simulated disk image: the baseline writes exactly there. */
-export async function slotB(configPath: string): Promise<{ device: string; offset: number }> {
+async function slotB(configPath: string): Promise<{ device: string; offset: number }> {
   const engine = await createEngine(configPath);
   try {
     const t = await engine.parts.slots.resolve('B', 'rootfs');
@@ -56,14 +85,14 @@ export async function slotB(configPath: string): Promise<{ device: string; offse
   }
 }
 
-export interface DaemonHandle {
+interface DaemonHandle {
   url: string;
   token: string;
 }
 
 /** Starts the daemon in a child, runs `fn`, then reads the child's peak RSS (VmHWM) before stopping it. */
 export async function daemonRun<T>(configPath: string, fn: (d: DaemonHandle) => Promise<T>): Promise<{ result: T; rssMiB: number }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'http-daemon-child.js'), configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(benchRoot(), 'dist', 'bench', 'http-daemon-child.js'), configPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const first = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout! }).once('line', resolve);
@@ -146,13 +175,13 @@ function timeShell(cmd: string): number {
 }
 
 function printRows(rows: Row[]): void {
-  console.log('\nHTTP install benchmark (ratio = abu wall time / `curl | dd oflag=direct` wall time, same server, same slot, same run)');
-  console.log(`cpu: ${os.cpus()[0]?.model} x${os.cpus().length}`);
-  console.log('size      curl|dd s  MiB/s | URL s  ratio | URL no-readback s  ratio | upload s  ratio | daemon peak RSS MiB');
+  console.log(`\nHTTP install benchmark: daemon of ${benchRoot()}, medians of ${ROUNDS} rounds (ratio = abu wall time / \`curl | dd oflag=direct\` wall time, same server, same slot, same round)`);
+  console.log(machineLine());
+  console.log('size      curl|dd s  MiB/s | URL s  ratio | URL no-readback s  ratio | upload s  ratio | daemon peak RSS MiB (max)');
   const r2 = (n: number) => n.toFixed(2);
   for (const r of rows) {
     console.log(
-      `${`${r.mib} MiB`.padEnd(9)} ${r2(r.curlDd).padStart(9)} ${(r.mib / r.curlDd).toFixed(0).padStart(6)} | ${r2(r.url).padStart(5)} ${r2(r.url / r.curlDd).padStart(5)}x | ${r2(r.urlNoReadback).padStart(17)} ${r2(r.urlNoReadback / r.curlDd).padStart(5)}x | ${r2(r.upload).padStart(8)} ${r2(r.upload / r.curlDd).padStart(5)}x | ${r.rssMiB.toFixed(0).padStart(6)}`,
+      `${`${r.mib} MiB`.padEnd(9)} ${r2(r.curlDd).padStart(9)} ${(r.mib / r.curlDd).toFixed(0).padStart(6)} | ${r2(r.url).padStart(5)} ${r2(r.urlRatio).padStart(5)}x | ${r2(r.urlNoReadback).padStart(17)} ${r2(r.urlNoReadbackRatio).padStart(5)}x | ${r2(r.upload).padStart(8)} ${r2(r.uploadRatio).padStart(5)}x | ${r.rssMiB.toFixed(0).padStart(6)} (${r.maxRssMiB.toFixed(0)})`,
     );
   }
 }

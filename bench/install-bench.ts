@@ -1,24 +1,27 @@
-// Install benchmark: abu install vs `dd bs=4M oflag=direct conv=fsync` on the same target in the same run.
-import { execFileSync, spawnSync } from 'node:child_process';
+// Install benchmark: `abu install --direct` as a user runs it vs dd on the same target in the same rounds, with and without read-back.
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createBundle } from '../engine/bundle/bundle-writer';
 import { keyId } from '../engine/bundle/keyring';
 import { writeDemoImage } from '../engine/sim/demo-image';
 import { initializeBootEnv, writeFwEnvConfig } from '../engine/sim/sim-boot-env';
+import { benchRoot, machineLine, median, runMeasured, timeCommand, type ProcessRun } from './process-run';
 
 const MIB = 1024 * 1024;
 
 interface Row {
   size: string;
   target: string;
-  /** Medians over the rounds; ratios are medians of each round's own abu/dd quotient. */
-  ddSeconds: number;
-  abuSeconds: number;
+  /** Medians over the rounds; ratios are medians of each round's own quotient. */
+  ddWrite: number;
+  ddRead: number;
+  abu: number;
+  /** abu with read-back / (dd write + dd read back of the same bytes). */
   ratio: number;
-  abuNoReadbackSeconds: number;
+  abuNoReadback: number;
+  /** abu without read-back / dd write. */
   noReadbackRatio: number;
   cpuSeconds: number;
   rssMiB: number;
@@ -26,14 +29,15 @@ interface Row {
   maxRssMiB: number;
 }
 
-interface Run {
-  seconds: number;
-  maxRssKiB: number;
-  cpuSeconds: number;
+interface Round {
+  ddWrite: number;
+  ddRead: number;
+  rb: ProcessRun;
+  nrb: ProcessRun;
 }
 
-/** Rounds per target (ABU_BENCH_RUNS, default 5): the machine is shared, so one run says little. */
-const ROUNDS = Math.max(1, Number(process.env.ABU_BENCH_RUNS ?? 5));
+/** Rounds per target (ABU_BENCH_RUNS, default 3): the machine is shared, so one run says little. */
+const ROUNDS = Math.max(1, Number(process.env.ABU_BENCH_RUNS ?? 3));
 
 export async function runInstallBench(sizesMiB = [256, 1024]): Promise<Row[]> {
   const dir = await fs.mkdtemp(path.join(process.env.ABU_BENCH_DIR ?? '/var/tmp', 'abu-bench-'));
@@ -67,23 +71,27 @@ async function benchTarget(dir: string, image: string, bundle: string, mib: numb
   await fs.writeFile(file, '');
   await fs.truncate(file, (mib + 4) * MIB);
   const device = kind === 'loop' ? execFileSync('losetup', ['-f', '--show', file]).toString().trim() : file;
+  const ddWrite = ['dd', [`if=${image}`, `of=${device}`, 'bs=4M', 'oflag=direct', 'conv=fsync,notrunc', 'status=none']] as const;
+  // The read-back baseline reads exactly the image's bytes back from the target, as abu's read-back does.
+  const ddRead = ['dd', [`if=${device}`, 'of=/dev/null', 'bs=4M', 'iflag=direct', `count=${mib / 4}`, 'status=none']] as const;
   try {
     // One dd first allocates the file's blocks, so every measured round writes over existing blocks.
-    execFileSync('dd', [`if=${image}`, `of=${device}`, 'bs=4M', 'oflag=direct', 'conv=fsync,notrunc', 'status=none']);
-    const rounds: Array<{ dd: number; rb: Run; nrb: Run }> = [];
+    timeCommand(...ddWrite);
+    const configs = { rb: await writeBenchConfig(dir, device, true, 'rb'), nrb: await writeBenchConfig(dir, device, false, 'nrb') };
+    const rounds: Round[] = [];
     // Interleaved rounds: dd and both abu modes see the same machine load within a round.
     for (let i = 0; i < ROUNDS; i++) {
-      const dd = timeIt(() => execFileSync('dd', [`if=${image}`, `of=${device}`, 'bs=4M', 'oflag=direct', 'conv=fsync,notrunc', 'status=none']));
-      rounds.push({ dd, rb: await abuInstall(dir, device, bundle, true), nrb: await abuInstall(dir, device, bundle, false) });
+      rounds.push({ ddWrite: timeCommand(...ddWrite), ddRead: timeCommand(...ddRead), rb: await abuInstall(dir, configs.rb, bundle), nrb: await abuInstall(dir, configs.nrb, bundle) });
     }
     const runs = rounds.flatMap((r) => [r.rb, r.nrb]);
     return {
       size: `${mib} MiB`, target: kind === 'loop' ? 'loop device' : 'regular file',
-      ddSeconds: median(rounds.map((r) => r.dd)),
-      abuSeconds: median(rounds.map((r) => r.rb.seconds)),
-      ratio: median(rounds.map((r) => r.rb.seconds / r.dd)),
-      abuNoReadbackSeconds: median(rounds.map((r) => r.nrb.seconds)),
-      noReadbackRatio: median(rounds.map((r) => r.nrb.seconds / r.dd)),
+      ddWrite: median(rounds.map((r) => r.ddWrite)),
+      ddRead: median(rounds.map((r) => r.ddRead)),
+      abu: median(rounds.map((r) => r.rb.seconds)),
+      ratio: median(rounds.map((r) => r.rb.seconds / (r.ddWrite + r.ddRead))),
+      abuNoReadback: median(rounds.map((r) => r.nrb.seconds)),
+      noReadbackRatio: median(rounds.map((r) => r.nrb.seconds / r.ddWrite)),
       cpuSeconds: median(rounds.map((r) => r.rb.cpuSeconds)),
       rssMiB: median(runs.map((r) => r.maxRssKiB)) / 1024,
       maxRssMiB: Math.max(...runs.map((r) => r.maxRssKiB)) / 1024,
@@ -93,28 +101,21 @@ async function benchTarget(dir: string, image: string, bundle: string, mib: numb
   }
 }
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+/** bin/abu in its own process, start-up included: what a user waits for. */
+async function abuInstall(dir: string, configPath: string, bundle: string): Promise<ProcessRun> {
+  await fs.rm(path.join(dir, `state-${path.basename(configPath, '.json')}`), { recursive: true, force: true });
+  await initializeBootEnv(configPath);
+  return runMeasured(process.execPath, [path.join(benchRoot(), 'bin', 'abu'), 'install', '--direct', '--config', configPath, bundle], 'abu install');
 }
 
-export async function abuInstall(dir: string, device: string, bundle: string, readBack: boolean): Promise<Run> {
-  const configPath = await writeBenchConfig(dir, device, readBack);
-  const child = spawnSync(process.execPath, [path.join(__dirname, 'install-child.js'), configPath, bundle], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const out = JSON.parse(child.stdout.trim().split('\n').pop()!);
-  if (out.code !== 0) throw new Error(`abu install failed in the benchmark (exit ${out.code})`);
-  return out;
-}
-
-async function writeBenchConfig(dir: string, device: string, readBack: boolean): Promise<string> {
+async function writeBenchConfig(dir: string, device: string, readBack: boolean, name: string): Promise<string> {
   const a = path.join(dir, 'slot-a.img');
   await fs.writeFile(a, Buffer.alloc(MIB));
   const envFile = path.join(dir, 'uboot.env');
   await fs.writeFile(envFile, Buffer.alloc(0x8000));
   await writeFwEnvConfig(path.join(dir, 'fw_env.config'), envFile, 0, true);
   const config = {
-    product: 'bench', keyring: 'keys', stateDir: 'state',
+    product: 'bench', keyring: 'keys', stateDir: `state-${name}`,
     slots: [{ name: 'A', device: a }, { name: 'B', device }],
     bootedSlot: { fixed: 'A' },
     bootloader: { kind: 'uboot', options: { fwEnvConfig: 'fw_env.config' } },
@@ -122,27 +123,21 @@ async function writeBenchConfig(dir: string, device: string, readBack: boolean):
     install: { readBack, activate: true },
     reboot: { simulated: true },
   };
-  await fs.rm(path.join(dir, 'state'), { recursive: true, force: true });
-  const configPath = path.join(dir, 'config.json');
+  const configPath = path.join(dir, `${name}.json`);
   await fs.writeFile(configPath, JSON.stringify(config));
-  await initializeBootEnv(configPath);
   return configPath;
 }
 
-function timeIt(fn: () => void): number {
-  const t = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
-
 function printRows(rows: Row[]): void {
-  console.log(`\ninstall benchmark: medians of ${ROUNDS} interleaved rounds (ratio = abu wall time / dd wall time on the same target, same round)`);
-  console.log(`cpu: ${os.cpus()[0]?.model} x${os.cpus().length}; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine inflates the ratios)`);
-  console.log('size      target         dd s    MiB/s | abu s   MiB/s  ratio  cpu s | abu no-readback s  ratio | peak RSS MiB (max)');
+  console.log(`\ninstall benchmark: bin/abu of ${benchRoot()}, medians of ${ROUNDS} interleaved rounds; ratios are medians of each round's quotient`);
+  console.log('  with read-back: abu / (dd bs=4M oflag=direct conv=fsync + dd iflag=direct reading the same bytes back); without: abu / that dd write');
+  console.log(machineLine());
+  console.log('size      target        dd-w s dd-r s | abu s   MiB/s  ratio  cpu s | no-readback s  ratio | peak RSS MiB (max)');
   for (const r of rows) {
     const mib = Number(r.size.split(' ')[0]);
+    const f = (n: number, w: number) => n.toFixed(2).padStart(w);
     console.log(
-      `${r.size.padEnd(9)} ${r.target.padEnd(13)} ${r.ddSeconds.toFixed(2).padStart(6)} ${(mib / r.ddSeconds).toFixed(0).padStart(7)} | ${r.abuSeconds.toFixed(2).padStart(5)} ${(mib / r.abuSeconds).toFixed(0).padStart(6)} ${r.ratio.toFixed(2).padStart(5)}x ${r.cpuSeconds.toFixed(2).padStart(6)} | ${r.abuNoReadbackSeconds.toFixed(2).padStart(17)} ${r.noReadbackRatio.toFixed(2).padStart(5)}x | ${r.rssMiB.toFixed(0).padStart(5)} (${r.maxRssMiB.toFixed(0)})`,
+      `${r.size.padEnd(9)} ${r.target.padEnd(13)} ${f(r.ddWrite, 6)} ${f(r.ddRead, 6)} | ${f(r.abu, 5)} ${(mib / r.abu).toFixed(0).padStart(6)} ${f(r.ratio, 5)}x ${f(r.cpuSeconds, 6)} | ${f(r.abuNoReadback, 13)} ${f(r.noReadbackRatio, 5)}x | ${r.rssMiB.toFixed(0).padStart(5)} (${r.maxRssMiB.toFixed(0)})`,
     );
   }
 }
@@ -153,4 +148,9 @@ if (require.main === module) {
     console.error(e);
     process.exitCode = 1;
   });
+}
+
+/** One `abu install --direct` of `bundle` into a fresh bench appliance on `device` (for the other benches). */
+export async function abuInstallOn(dir: string, device: string, bundle: string, readBack: boolean): Promise<ProcessRun> {
+  return abuInstall(dir, await writeBenchConfig(dir, device, readBack, readBack ? 'rb' : 'nrb'), bundle);
 }

@@ -79,7 +79,7 @@ export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
       readBack: raw.install?.readBack ?? true,
       activate: raw.install?.activate ?? true,
       rebootAfterInstall: raw.install?.rebootAfterInstall ?? false,
-      inFlightChunks: clampInt(raw.install?.inFlightChunks ?? 3, 1, 16, 'install.inFlightChunks'),
+      inFlightChunks: clampInt(raw.install?.inFlightChunks ?? 2, 1, 16, 'install.inFlightChunks'),
       idleTimeoutSeconds: clampInt(raw.install?.idleTimeoutSeconds ?? 30, 1, 3600, 'install.idleTimeoutSeconds'),
     },
     healthChecks: (raw.healthChecks ?? []).map(parseHealthCheck),

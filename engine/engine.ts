@@ -8,12 +8,9 @@ import type { SlotName } from './core/slot';
 import { loadConfig, type AbuConfig } from './config';
 import type { BootFlagBackend } from './boot/boot-flag-backend';
 import { createBootFlagBackend } from './boot/registry';
-import { loadKeyring } from './bundle/bundle-reader';
 import type { ActivateOptions, ActivateResult, ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult } from './facade';
 import { bootConfirm, confirmGood } from './install/boot-confirm';
 import { activateSlot, keepBooted } from './install/activation';
-import { install } from './install/installer';
-import { checkFloor, checkIrreversibleAccepted } from './policy/version-policy';
 import { restart } from './reboot';
 import { bootedSlot } from './slots/booted-slot';
 import { DeviceSlotStore } from './slots/device-slot-store';
@@ -77,6 +74,7 @@ export class AbuEngine implements Engine {
   install(source: ImageSource, options: InstallOptions = {}): Promise<InstallResult> {
     return this.exclusive(`install from ${source.description}`, async (op) => {
       const booted = await this.booted();
+      const { install, loadKeyring } = await installModules();
       const result = await install(
         { ...this.parts, keyring: await loadKeyring(this.parts.config.keyring), events: this.fanout() },
         {
@@ -102,6 +100,7 @@ export class AbuEngine implements Engine {
       if (!release?.verified) {
         throw new AbuError('ABU_ERR_NOT_INSTALLED', `slot ${slot} holds no verified release; install one before activating it`);
       }
+      const { checkFloor, checkIrreversibleAccepted } = await import('./policy/version-policy');
       checkFloor(release.version, s.floor);
       checkIrreversibleAccepted(release, s.floor, options.acceptIrreversible);
       const message = `slot ${slot} (${release.version}) will be tried on the next boot; slot ${booted} stays as the fallback`;
@@ -242,4 +241,13 @@ export class AbuEngine implements Engine {
   private emitProgress(op: string, phase: ProgressEvent['phase']): void {
     this.emit((s) => s.progress({ schema: PROGRESS_SCHEMA, op, phase, bytesDone: 0, bytesTotal: 0, rate: 0, time: new Date().toISOString() }));
   }
+}
+
+/**
+ * The install pipeline, the bundle reader (protobufjs) and the version policy (semver) load with the first
+ * install, not with every engine: `abu status` and the other quick commands start without them.
+ */
+async function installModules(): Promise<{ install: typeof import('./install/installer').install; loadKeyring: typeof import('./bundle/bundle-reader').loadKeyring }> {
+  const [{ install }, { loadKeyring }] = await Promise.all([import('./install/installer'), import('./bundle/bundle-reader')]);
+  return { install, loadKeyring };
 }

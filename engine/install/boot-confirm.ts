@@ -1,5 +1,6 @@
 // boot-check: learn which slot booted, detect a rollback, run health checks, then confirm or mark bad.
-import * as semver from 'semver';
+// Only the one function: the whole semver package is 47 modules on the start-up path of every command.
+import semverGt = require('semver/functions/gt');
 import { isAbuError } from '../core/errors';
 import type { SlotName } from '../core/slot';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
@@ -61,7 +62,7 @@ export async function confirmGood(deps: Pick<BootConfirmDeps, 'boot' | 'state'>,
   await deps.boot.markGood(slot);
   await deps.state.update((st) => {
     const release = st.slots[slot];
-    if (release?.irreversible && (!st.floor || semver.gt(release.version, st.floor))) st.floor = release.version;
+    if (release?.irreversible && (!st.floor || semverGt(release.version, st.floor))) st.floor = release.version;
     if (st.pending?.slot === slot) st.pending = null;
     if (record) st.history.push(historyEntry('mark-good', slot, `slot ${slot}${release ? ` (${release.version})` : ''} marked good`, { version: release?.version }));
   });

@@ -1,11 +1,32 @@
-// A fixed set of aligned chunk buffers: memory stays flat whatever the image size.
+// A fixed set of aligned chunk buffers: memory stays flat whatever the image size, and across installs.
 import { allocAligned } from '../../native/block-io';
+
+/**
+ * The pool of the last install that gave every buffer back, kept for the next one of the same geometry:
+ * a daemon installs again and again, and a fresh pool each time left the previous one's 8-16 MiB mapped
+ * until a full GC happened to run. Taken out while an install uses it, so two installs in one process
+ * (simulated site members) never share one.
+ */
+let kept: BufferPool | null = null;
 
 export class BufferPool {
   private readonly free: Buffer[] = [];
 
   constructor(readonly bufferSize: number, readonly count: number) {
     for (let i = 0; i < count; i++) this.free.push(allocAligned(bufferSize));
+  }
+
+  /** The kept pool when it has this geometry, else a new one; hand it back with release() when done. */
+  static acquire(bufferSize: number, count: number): BufferPool {
+    const reuse = kept !== null && kept.bufferSize === bufferSize && kept.count === count;
+    const pool = reuse ? kept! : new BufferPool(bufferSize, count);
+    if (reuse) kept = null;
+    return pool;
+  }
+
+  /** Keeps this pool for the next acquire(), unless a buffer is still out (a failed run: let it go). */
+  release(): void {
+    if (this.free.length === this.count) kept = this;
   }
 
   /**

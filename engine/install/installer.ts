@@ -139,7 +139,15 @@ async function closeAll(handles: SlotHandle[]): Promise<void> {
 
 async function writeAll(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle, plan: InstallPlan, handles: SlotHandle[]): Promise<void> {
   const chunkMax = Math.max(...plan.images.map((i) => i.entry.chunkSize));
-  const pool = new BufferPool(chunkMax, deps.config.install.inFlightChunks + 1);
+  const pool = BufferPool.acquire(chunkMax, deps.config.install.inFlightChunks + 1);
+  try {
+    await writeImages(deps, req, bundle, plan, handles, pool);
+  } finally {
+    pool.release();
+  }
+}
+
+async function writeImages(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle, plan: InstallPlan, handles: SlotHandle[], pool: BufferPool): Promise<void> {
   const meter = new ProgressMeter(deps.events, req.op, plan.totalBytes);
   meter.phase('writing');
   let index = 0;

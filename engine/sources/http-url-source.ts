@@ -26,7 +26,7 @@ interface Progress {
 }
 
 const MAX_REDIRECTS = 5;
-const READ_AHEAD = 8 * 1024 * 1024;
+const READ_AHEAD = 2 * 1024 * 1024;
 
 /**
  * Downloads front to back. 4xx answers fail at once; dropped connections, stalls and 5xx are retried

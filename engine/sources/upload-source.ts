@@ -3,7 +3,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AbuError } from '../core/errors';
 import type { ImageSource } from './image-source';
 
-const READ_AHEAD = 8 * 1024 * 1024;
+const READ_AHEAD = 2 * 1024 * 1024;
 
 export interface UploadSourceOptions {
   /** Who sent it, for logs ("upload from 127.0.0.1"). */

@@ -1,8 +1,8 @@
 // The abu command line: dispatches to one Command per verb; `abu help` lists them.
 import { AbuError } from '../../core/errors';
-import type { Command, CliContext } from './command';
+import type { CliContext } from './command';
 import { reportError } from './cli-support';
-import { commandTable } from './commands';
+import { commandTable, type CommandLoader } from './commands';
 
 /** Options every command takes, which may also come before the verb: `abu --config F install x.abu`, as with git. */
 const GLOBAL_FLAGS = new Set(['--json', '--direct']);
@@ -15,15 +15,16 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
   if (problem) return reportError(problem, ctx, json);
   const [verb, ...rest] = afterGlobals;
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
-    ctx.stdout.write(helpText(table));
+    ctx.stdout.write(await helpText(table));
     return verb ? 0 : 2;
   }
   // Two-word verbs ("bundle create") are looked up first.
   const twoWord = rest.length > 0 ? table.get(`${verb} ${rest[0]}`) : undefined;
-  const command = twoWord ?? table.get(verb);
-  if (!command) {
+  const load = twoWord ?? table.get(verb);
+  if (!load) {
     return reportError(usageError(`unknown command "${verb}"; run "abu help"`), ctx, json);
   }
+  const command = await load();
   const args = withGlobals(twoWord ? rest.slice(1) : rest, globals);
   if (args.includes('--help') || args.includes('-h')) {
     ctx.stdout.write(`${command.usage}\n  ${command.summary}\n`);
@@ -64,9 +65,13 @@ function usageError(message: string): AbuError {
   return new AbuError('ABU_ERR_USAGE', message);
 }
 
-function helpText(table: Map<string, Command>): string {
+/** Help is the one place every command module is loaded (for its summary). */
+async function helpText(table: Map<string, CommandLoader>): Promise<string> {
   const lines = ['abu: A/B update engine', '', 'usage: abu [--config FILE] [--json] [--direct] COMMAND [ARGS]', '', 'commands:'];
-  for (const c of table.values()) lines.push(`  ${c.name.padEnd(16)} ${c.summary}`);
+  for (const load of table.values()) {
+    const c = await load();
+    lines.push(`  ${c.name.padEnd(16)} ${c.summary}`);
+  }
   lines.push('', 'Every command takes --config FILE (or $ABU_CONFIG; default /etc/abu/config.json) and --json, before or after the command.');
   lines.push('"abu COMMAND --help" shows its usage.');
   return lines.join('\n') + '\n';

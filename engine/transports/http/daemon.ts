@@ -10,7 +10,6 @@ import { resolveToken } from './auth';
 import { BundleQueue } from './bundle-queue';
 import { QueueStore } from './queue-store';
 import { buildHttpServer, type DaemonContext, type HttpServerOptions } from './server';
-import { SiteService } from '../../cluster/site-service';
 
 export interface DaemonOptions {
   configPath: string;
@@ -38,7 +37,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const engine = await createEngine(o.configPath);
   const tokenFile = path.join(config.stateDir, 'http-token');
   const token = await resolveToken(config.http.token, tokenFile);
-  const site = config.site ? new SiteService({ ...config, site: config.site }) : undefined;
+  // The site layer (etcd, replication, rollouts) loads only when the config has a site section.
+  const site = config.site ? new (await import('../../cluster/site-service')).SiteService({ ...config, site: config.site }) : undefined;
   const { app, ctx } = await buildHttpServer(engine, {
     token,
     uploadLimit: () => alternateCapacity(engine),

@@ -3,6 +3,7 @@ import { AbuError } from '../../core/errors';
 import type { Engine } from '../../facade';
 import type { ImageSource } from '../../sources/image-source';
 import { busyError } from '../../state/appliance-lock';
+import { withScavenging } from './scavenger';
 
 interface Running {
   name: string;
@@ -37,7 +38,8 @@ export class OperationRunner {
     const running: Running = { name, controller: new AbortController(), startedAt: new Date().toISOString() };
     this.running = running;
     try {
-      return await fn(running.controller.signal);
+      // An install streams the bundle through this process: spent network buffers are freed as it goes.
+      return await withScavenging(() => fn(running.controller.signal));
     } finally {
       if (this.running === running) this.running = null;
     }

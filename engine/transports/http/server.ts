@@ -15,8 +15,6 @@ import { registerStatusRoutes } from './routes-status';
 import { registerEventRoutes } from './sse-route';
 import { registerPageRoutes } from './page-routes';
 import type { SiteService } from '../../cluster/site-service';
-import { registerSiteRoutes } from './routes-site';
-import { registerClusterRoutes } from './routes-cluster';
 
 export interface HttpServerOptions {
   token: string;
@@ -64,13 +62,19 @@ export async function buildHttpServer(engine: Engine, options: HttpServerOptions
   registerBootRoutes(app, ctx);
   registerQueueRoutes(app, ctx);
   registerPageRoutes(app);
-  if (options.site) registerSiteRoutes(app, ctx, options.site);
-  if (options.site) registerClusterRoutes(app, ctx, options.site);
+  if (options.site) await registerSiteLayer(app, ctx, options.site);
   app.addHook('onClose', async () => ctx.hub.close());
   return { app, ctx };
 }
 
 /** Reading is open to anyone who can reach the port; anything that changes the appliance needs the token. */
+/** The site and cluster routes load only on a member of a site: an appliance on its own never pays for them. */
+async function registerSiteLayer(app: FastifyInstance, ctx: DaemonContext, site: SiteService): Promise<void> {
+  const [{ registerSiteRoutes }, { registerClusterRoutes }] = await Promise.all([import('./routes-site'), import('./routes-cluster')]);
+  registerSiteRoutes(app, ctx, site);
+  registerClusterRoutes(app, ctx, site);
+}
+
 function requireToken(req: FastifyRequest, token: string, site: boolean): void {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
   // Member-to-member calls carry the calling member's site token, checked by each route (routes-site-peer.ts).
