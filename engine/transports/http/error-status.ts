@@ -59,6 +59,8 @@ const STATUS: Partial<Record<AbuErrorCode, number>> = {
   ABU_ERR_LISTEN: 503,
   ABU_ERR_COORDINATION_UNAVAILABLE: 503,
   ABU_ERR_COORDINATION_CONFLICT: 409,
+  ABU_ERR_RATE_LIMITED: 429,
+  ABU_ERR_EVENT_STREAMS_FULL: 503,
 };
 
 export function httpStatusOf(code: string): number {
