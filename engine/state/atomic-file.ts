@@ -46,10 +46,10 @@ export async function writeFileAtomic(file: string, data: string | Buffer, mode 
     await fs.rename(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw writeError(file, step, e);
+    throw storageError(file, step, e, 'its previous content is kept');
   }
   await fsyncDir(dir, at).catch((e: unknown) => {
-    throw writeError(file, step, e);
+    throw storageError(file, step, e, 'the new content is in place but may not survive a power cut');
   });
 }
 
@@ -85,9 +85,14 @@ const HINTS: Record<string, string> = {
   EPERM: 'permission denied: run abu as the owner of its state folder',
 };
 
-function writeError(file: string, step: AtomicStep, e: unknown): AbuError {
+/** True for storage that cannot take writes (full, read-only, failing): what ABU_ERR_STATE_WRITE explains. */
+export function isStorageFailure(e: unknown): boolean {
+  return ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'].includes((e as NodeJS.ErrnoException)?.code ?? '');
+}
+
+/** ABU_ERR_STATE_WRITE for `file`: the step, the errno, what to do about it, and what the file holds now. */
+export function storageError(file: string, step: string, e: unknown, outcome: string): AbuError {
   const errno = (e as NodeJS.ErrnoException)?.code ?? 'unknown';
   const hint = HINTS[errno] ?? 'see the cause';
-  const kept = ATOMIC_STEPS.indexOf(step) <= ATOMIC_STEPS.indexOf('rename') ? 'its previous content is kept' : 'the new content is in place but may not survive a power cut';
-  return new AbuError('ABU_ERR_STATE_WRITE', `cannot save ${file} (${step}: ${errno}): ${hint}; ${kept}`, { cause: e, details: { path: file, step, errno } });
+  return new AbuError('ABU_ERR_STATE_WRITE', `cannot save ${file} (${step}: ${errno}): ${hint}; ${outcome}`, { cause: e, details: { path: file, step, errno } });
 }
