@@ -22,6 +22,15 @@ async function mountState(fx: SimFixture, mount: (dir: string) => void): Promise
   return dir;
 }
 
+/** The state folder on a fresh 8 MiB ext4 image, loop-mounted with `options`. */
+async function ext4State(fx: SimFixture, options: string): Promise<string> {
+  const img = path.join(path.dirname(fx.engine.parts.config.stateDir), 'state.ext4');
+  await fs.writeFile(img, Buffer.alloc(0));
+  await fs.truncate(img, 8 * 1024 * 1024);
+  sh('mkfs.ext4', '-q', img);
+  return mountState(fx, (d) => sh('mount', '-o', options, img, d));
+}
+
 /** Fills a file system to its last byte (ENOSPC), synchronously: the install's event loop waits meanwhile. */
 function fill(dir: string): void {
   const fd = openSync(path.join(dir, 'filler'), 'w');
@@ -98,11 +107,7 @@ describe('state folder failures during an update', function () {
   });
 
   it('a read-only state folder (mount -o remount,ro of a loop-mounted ext4): ABU_ERR_STATE_WRITE EROFS before any change', async () => {
-    const img = path.join(path.dirname(fx.engine.parts.config.stateDir), 'state.ext4');
-    await fs.writeFile(img, Buffer.alloc(0));
-    await fs.truncate(img, 8 * 1024 * 1024);
-    sh('mkfs.ext4', '-q', img);
-    const dir = await mountState(fx, (d) => sh('mount', '-o', 'loop', img, d));
+    const dir = await ext4State(fx, 'loop');
     mounted = dir;
     const hashB = await slotHash(fx.sim, 'B');
     sh('mount', '-o', 'remount,ro', dir);
@@ -117,11 +122,7 @@ describe('state folder failures during an update', function () {
   });
 
   it('the state folder turning read-only mid-install (ext4 errors=remount-ro after a file system error): ABU_ERR_STATE_WRITE EROFS', async () => {
-    const img = path.join(path.dirname(fx.engine.parts.config.stateDir), 'state.ext4');
-    await fs.writeFile(img, Buffer.alloc(0));
-    await fs.truncate(img, 8 * 1024 * 1024);
-    sh('mkfs.ext4', '-q', img);
-    const dir = await mountState(fx, (d) => sh('mount', '-o', 'loop,errors=remount-ro', img, d));
+    const dir = await ext4State(fx, 'loop,errors=remount-ro');
     mounted = dir;
     // `mount -o remount,ro` is refused while the appliance lock is open for writing; a file system error is how a
     // state folder really goes read-only under a running update. ext4's trigger_fs_error raises one on purpose.
