@@ -66,7 +66,7 @@ export async function buildHttpServer(engine: Engine, options: HttpServerOptions
   // Rates first: a flood of bad tokens is a flood too. The operator (the token) is never counted, so installs and
   // status stay answered whatever other clients send.
   app.addHook('onRequest', async (req) => {
-    if (!isOperator(req, options.token)) rates.take(clientOf(req));
+    if (!isOperator(req, options.token) && !isSiteMember(req, options.site)) rates.take(clientOf(req));
   });
   app.addHook('onRequest', async (req) => requireToken(req, options.token, options.site !== undefined));
   app.setErrorHandler((err, req, reply) => sendError(reply, err, req));
@@ -100,6 +100,12 @@ export function isOperator(req: FastifyRequest, token: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** True when the request carries a site member's token: members poll and replicate to each other, uncounted. */
+function isSiteMember(req: FastifyRequest, site: SiteService | undefined): boolean {
+  const m = site && /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return Boolean(m && site!.site.callerOf(m[1]));
 }
 
 /**
