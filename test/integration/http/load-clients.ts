@@ -16,7 +16,8 @@ export interface ClientTally {
 
 export interface LoadClient {
   tally: ClientTally;
-  stop(): void;
+  /** Sends no more requests, waits for the answer to the one in flight, then closes the stream. */
+  stop(): Promise<void>;
 }
 
 /** One client: an event stream held open, and GET /api/status every `everyMs` (one at a time), until stop(). */
@@ -46,8 +47,7 @@ export function loadClient(url: string, localAddress: string, everyMs: number, t
     while (running) {
       tally.sent++;
       const t0 = performance.now();
-      // A request cut by stop() is not a failure of the daemon.
-      const status = await getStatus(opts, agent).catch((e: Error) => { if (running) tally.failed.push(`status: ${e.message}`); return 0; });
+      const status = await getStatus(opts, agent).catch((e: Error) => { tally.failed.push(`status: ${e.message}`); return 0; });
       if (status) {
         tally.answered[status] = (tally.answered[status] ?? 0) + 1;
         tally.latencies.push(performance.now() - t0);
@@ -55,8 +55,16 @@ export function loadClient(url: string, localAddress: string, everyMs: number, t
       await new Promise((r) => setTimeout(r, everyMs));
     }
   };
-  void poll();
-  return { tally, stop: () => { running = false; stream.destroy(); agent.destroy(); } };
+  const polling = poll();
+  return {
+    tally,
+    stop: async () => {
+      running = false;
+      await polling;
+      stream.destroy();
+      agent.destroy();
+    },
+  };
 }
 
 /** An answer within 30 s or a failure: a request the daemon never answers counts as not answered. */

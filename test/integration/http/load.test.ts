@@ -61,12 +61,15 @@ describe('bounded resources: 200 clients during an install', function () {
       await untilStreamsAnswered(clients);
       await new Promise((r) => setTimeout(r, 2000)); // the load runs before the install starts, too
       loaded = await install();
-      await new Promise((r) => setTimeout(r, 500));
+      // Progress sent during the install may still be on its way to a busy client: wait for it (generous deadline).
+      const end = Date.now() + 30_000;
+      while (clients.some((c) => c.tally.stream.status === 200 && c.tally.stream.progress === 0) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
     } finally {
       clearInterval(sampler);
-      for (const c of [...clients, operator]) c.stop();
+      await Promise.all([...clients, operator].map((c) => c.stop()));
     }
-    await new Promise((r) => setTimeout(r, 200)); // the last requests' answers
     const all = clients.map((c) => c.tally);
     const sum = (ts: ClientTally[], f: (t: ClientTally) => number) => ts.reduce((n, t) => n + f(t), 0);
     const answered = (t: ClientTally) => Object.values(t.answered).reduce((a, b) => a + b, 0);
@@ -87,8 +90,7 @@ describe('bounded resources: 200 clients during an install', function () {
       `operator ${pct(op, 0.5)}/${pct(op, 0.99)} ms`);
 
     assert.deepEqual(failures, [], 'every request got an HTTP answer');
-    // Every request but those still in flight when the clients stopped (at most one per client).
-    assert.ok(sent - got <= CLIENTS, `${sent - got} of ${sent} status requests unanswered`);
+    assert.equal(got, sent, 'every status request was answered');
     assert.deepEqual([...codes].sort(), ['200', '429'], 'status answers are 200, or 429 for a client over its rate');
     assert.ok(all.every((t, i) => i % 2 === 1 || (t.answered[429] ?? 0) > 0), 'every fast client was limited');
     assert.ok(all.every((t) => (t.answered[200] ?? 0) > 0), 'every client was answered with its status at times');
