@@ -24,6 +24,20 @@ export interface HealthCheckConfig {
   timeoutSeconds: number;
 }
 
+/** What the daemon lets each client use (enforced in transports/http/client-limits.ts). */
+export interface HttpLimits {
+  /** Sustained requests per second per client address (requests with the token are the operator's: never counted). */
+  requestsPerSecond: number;
+  /** Requests a client may send at once above the sustained rate (a page load fetches several files). */
+  burst: number;
+  /** Event streams (/api/events, /api/cluster/events) open at once, all anonymous clients together. */
+  eventStreams: number;
+  /** Event streams one client address may hold open. */
+  eventStreamsPerClient: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestsPerSecond: 20, burst: 40, eventStreams: 64, eventStreamsPerClient: 4 };
+
 export interface AbuConfig {
   /** Directory the config file lives in; relative paths resolve against it. */
   baseDir: string;
@@ -41,7 +55,7 @@ export interface AbuConfig {
   healthChecks: HealthCheckConfig[];
   /** How to restart: a command, or the simulated appliance's reboot. */
   reboot: { command: string[] } | { simulated: true };
-  http: { host: string; port: number; token?: string; tls?: { cert: string; key: string } };
+  http: { host: string; port: number; token?: string; tls?: { cert: string; key: string }; limits: HttpLimits };
   /** Present when this appliance is a member of a site (engine/cluster); the engine itself never reads it. */
   site?: SiteConfig;
 }
@@ -89,6 +103,7 @@ export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
       port: raw.http?.port ?? 8080,
       token: raw.http?.token,
       tls: raw.http?.tls ? { cert: abs(raw.http.tls.cert), key: abs(raw.http.tls.key) } : undefined,
+      limits: parseHttpLimits(raw.http?.limits),
     },
     site: raw.site === undefined ? undefined : parseSiteConfig(raw.site, abs, abs(requireString(raw, 'keyring'))),
   };
@@ -136,6 +151,17 @@ function parseFactoryVersion(raw: Raw | undefined, abs: (p: string) => string): 
   if (!raw) return undefined;
   if (raw.versionFile) return { versionFile: abs(raw.versionFile) };
   return { slot: requireString(raw, 'slot'), version: requireString(raw, 'version') };
+}
+
+/** Each limit defaults separately (transports/http/client-limits.ts says what each bounds). */
+function parseHttpLimits(raw: Raw | undefined): HttpLimits {
+  const limits = { ...DEFAULT_HTTP_LIMITS };
+  for (const key of Object.keys(limits) as (keyof HttpLimits)[]) {
+    if (raw?.[key] !== undefined) limits[key] = clampInt(raw[key], 1, 1_000_000, `http.limits.${key}`);
+  }
+  const unknown = Object.keys(raw ?? {}).filter((k) => !(k in limits));
+  if (unknown.length > 0) bad(`http.limits has no field ${unknown.join(', ')} (known: ${Object.keys(limits).join(', ')})`);
+  return limits;
 }
 
 function parseHealthCheck(raw: Raw): HealthCheckConfig {

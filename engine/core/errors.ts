@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   ABU_ERR_CANCELLED: 'the operation was cancelled; nothing was activated',
   ABU_ERR_STATE_CORRUPT: 'abu state file is unreadable',
   ABU_ERR_FILE: 'a file named on the command line is missing, is a directory or cannot be read',
+  ABU_ERR_STATE_WRITE: 'abu could not save a file in its state folder (disk full, read-only or an I/O error); what was there is kept',
 
   // bundle framing and manifest
   ABU_ERR_BUNDLE_MAGIC: 'not an abu bundle (bad magic)',
@@ -79,6 +80,8 @@ export const ERROR_CODES = {
   ABU_ERR_DAEMON: 'the abu daemon closed the connection or stopped answering before it sent a reply',
   ABU_ERR_LISTEN: 'the update service cannot listen on its address and port (in use by another process, or not permitted)',
   ABU_ERR_QUEUE_DUPLICATE: 'the queue already holds a package with that version',
+  ABU_ERR_RATE_LIMITED: 'this client sent more requests than http.limits allows; wait as Retry-After says, or send the token',
+  ABU_ERR_EVENT_STREAMS_FULL: 'no more event streams may open (http.limits.eventStreams or eventStreamsPerClient); close one or retry later',
 
   // site and cluster (engine/cluster: replication between members, install by organization, cluster rollouts)
   ABU_ERR_SITE_NOT_COORDINATOR: 'this member is not the coordinator the site names; send the request to the coordinator',

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { flockExclusive } from '../../native/file-lock';
 import { AbuError, withContext } from '../core/errors';
 import { isProcessAlive } from '../core/pid';
+import { isStorageFailure, storageError } from './atomic-file';
 import type { LockHolder } from '../facade';
 
 /** Releases the lock: clears the holder record, then closes the descriptor (which drops the flock). */
@@ -30,7 +31,8 @@ export class ApplianceLock {
       await fh.write(JSON.stringify(holder) + '\n', 0);
     } catch (e) {
       await fh.close();
-      throw e;
+      // A full or failing state folder shows here first: say so, as the state file's own write would.
+      throw isStorageFailure(e) ? storageError(this.file, 'write-lock-record', e, 'nothing was changed') : e;
     }
     return async () => {
       await fh.truncate(0).catch(() => undefined); // a stale record is ignored anyway once the pid is gone
@@ -74,6 +76,7 @@ export class ApplianceLock {
       await fs.mkdir(path.dirname(this.file), { recursive: true });
       return await fs.open(this.file, 'a+', 0o644);
     } catch (e) {
+      if (isStorageFailure(e)) throw storageError(this.file, 'open-lock', e, 'nothing was changed');
       throw withContext(`cannot open the appliance lock ${this.file}`, e, 'ABU_ERR_IO');
     }
   }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { AbuError } from '../core/errors';
 import type { SlotName, SlotRelease } from '../core/slot';
 import type { HistoryEntry } from '../facade';
-import { writeFileAtomic } from './atomic-file';
+import { writeFileAtomic, type StepHook } from './atomic-file';
 
 export interface SlotRecord extends SlotRelease {
   /** True only once the image was written and its whole digest verified. */
@@ -38,7 +38,8 @@ const HISTORY_LIMIT = 500;
 export class StateStore {
   private readonly file: string;
 
-  constructor(stateDir: string) {
+  /** @param faults a test's fault injection for the atomic replace (atomic-file.ts); never set in production. */
+  constructor(stateDir: string, private readonly faults?: StepHook) {
     this.file = path.join(stateDir, 'state.json');
   }
 
@@ -62,7 +63,7 @@ export class StateStore {
   async save(state: PersistedState): Promise<void> {
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     state.history = state.history.slice(-HISTORY_LIMIT);
-    await writeFileAtomic(this.file, JSON.stringify(state, null, 2) + '\n');
+    await writeFileAtomic(this.file, JSON.stringify(state, null, 2) + '\n', 0o644, this.faults);
   }
 
   /** Load, change, save: the one way state is modified. */

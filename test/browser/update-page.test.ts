@@ -2,6 +2,7 @@
 // tokens, errors where the operator looks, install only or install and restart, keep, restart now, irreversible confirmation.
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
+import * as http from 'node:http';
 import type { Page } from 'playwright-core';
 import { startFaultServer } from '../integration/http/fault-server';
 import { startSimDaemon, type SimDaemon } from '../integration/http/sim-daemon';
@@ -210,5 +211,23 @@ describe('web page: install, activate, keep, restart, errors', function () {
     assert.equal(await text(page, 'op-name'), 'Activate 1.1.0 and restart', 'not "Running: ...": the server runs nothing');
     assert.equal(await page.isDisabled('#activate-btn'), true);
     assert.equal(await page.isDisabled('#upload-btn'), false, 'the page is idle again');
+  });
+
+  it('shows the live log as reconnecting while the event-stream cap refuses it (503), and goes live once a slot frees', async () => {
+    // Its own daemon, whose http.limits allow one event stream; another client (no token) holds it.
+    const limited = await startSimDaemon({ editConfig: (c) => { c.http = { ...(c.http ?? {}), limits: { eventStreams: 1 } }; } });
+    const held = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get(`${limited.daemon.url}/api/events`, resolve).on('error', reject);
+    });
+    try {
+      await page.goto(limited.daemon.url);
+      await waitText(page, 'current-version', /^1\.0\.0$/);
+      await waitText(page, 'conn-text', /reconnecting/);
+      held.destroy();
+      await waitText(page, 'conn-text', /^live$/);
+    } finally {
+      held.destroy();
+      await limited.close();
+    }
   });
 });

@@ -128,7 +128,9 @@ export class DaemonClient {
     let buffer = '';
     let connected: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => (connected = resolve));
-    const req = this.lib().get(new URL('/api/events?since=now', this.endpoint.url), (res) => {
+    // With the token the stream is the operator's: it is not counted against http.limits' event-stream caps.
+    const headers = this.endpoint.token ? { authorization: `Bearer ${this.endpoint.token}` } : {};
+    const req = this.lib().get(new URL('/api/events?since=now', this.endpoint.url), { headers }, (res) => {
       connected();
       res.setEncoding('utf8');
       res.on('data', (text: string) => {

@@ -46,6 +46,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     https: await readTls(config),
     download: o.download,
     site,
+    limits: config.http.limits,
   });
   const url = await app.listen({ host: o.host ?? config.http.host, port: o.port ?? config.http.port });
   await writeRuntimeFile(config, url);

@@ -60,6 +60,10 @@ const STATUS: Partial<Record<AbuErrorCode, number>> = {
   ABU_ERR_LISTEN: 503,
   ABU_ERR_COORDINATION_UNAVAILABLE: 503,
   ABU_ERR_COORDINATION_CONFLICT: 409,
+  ABU_ERR_RATE_LIMITED: 429,
+  // The appliance's own storage failed: a server fault, said explicitly (507 would suggest the client sent too much).
+  ABU_ERR_STATE_WRITE: 500,
+  ABU_ERR_EVENT_STREAMS_FULL: 503,
 };
 
 export function httpStatusOf(code: string): number {

@@ -20,7 +20,7 @@ const paths = {
   '/api/status': { get: { summary: 'Slots, versions, booted and primary slot, floor, running operation, last error, warnings', responses: ok('Status', ref('Status')) } },
   '/api/history': { get: { summary: 'Newest first', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: ok('History') } },
   '/api/openapi.json': { get: { summary: 'This description', responses: ok('OpenAPI 3.0 document') } },
-  '/api/events': { get: { summary: `Server-Sent Events: progress, log and queue events (schema ${PROGRESS_SCHEMA}); Last-Event-ID replays missed events`, responses: { 200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } } } },
+  '/api/events': { get: { summary: `Server-Sent Events: progress, log and queue events (schema ${PROGRESS_SCHEMA}); Last-Event-ID replays missed events; 503 ABU_ERR_EVENT_STREAMS_FULL over http.limits`, responses: { 200: { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors } } },
   '/api/install': {
     post: {
       summary: 'Install an uploaded bundle: the body streams through verification into the alternate slot',

@@ -7,7 +7,7 @@ import type { ReplicaMeta } from '../../cluster/replica-store';
 import type { SiteService } from '../../cluster/site-service';
 import type { Rollout } from '../../cluster/coordination-store';
 import { jsonBody, optionalBoolean } from './request-input';
-import type { DaemonContext } from './server';
+import { openStream, type DaemonContext } from './server';
 
 export function registerClusterRoutes(app: FastifyInstance, ctx: DaemonContext, svc: SiteService): void {
   const runner = () => {
@@ -40,7 +40,10 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: DaemonContext, 
   svc.rollouts?.events.on('conflict', (e: AbuError) => ctx.hub.info(`cluster: this coordinator stopped driving the rollout: ${e.message}`, 'error', e.code));
 
   const open = new Set<Response>();
-  app.get('/api/cluster/events', (req, reply) => streamRollout(req, reply.raw, runner(), reply, open));
+  app.get('/api/cluster/events', (req, reply) => {
+    openStream(req, reply, ctx);
+    streamRollout(req, reply.raw, runner(), reply, open);
+  });
   // Event streams never end by themselves: end them so the server can close.
   app.addHook('preClose', async () => {
     for (const res of open) res.end();

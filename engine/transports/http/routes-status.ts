@@ -3,14 +3,17 @@ import type { FastifyInstance } from 'fastify';
 import { AbuError } from '../../core/errors';
 import { openApiDocument } from './openapi';
 import type { DaemonContext } from './server';
+import { SharedRead } from './shared-read';
 import { alternateActivatable, applyWarnings } from './warnings';
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: DaemonContext): void {
-  app.get('/api/status', async () => {
-    const status = await ctx.engine.status();
+  // Many pages and monitors poll status: concurrent polls share one read, so their cost does not grow with their number.
+  const status = new SharedRead(async () => {
+    const s = await ctx.engine.status();
     const queued = ctx.queue ? (await ctx.queue.list()).items : [];
-    return { ...status, operation: status.operation ?? (await ctx.runner.current()), warnings: applyWarnings(status, queued), alternateActivatable: alternateActivatable(status) };
+    return { ...s, operation: s.operation ?? (await ctx.runner.current()), warnings: applyWarnings(s, queued), alternateActivatable: alternateActivatable(s) };
   });
+  app.get('/api/status', () => status.get());
   app.get('/api/history', async (req) => {
     const limit = parseLimit((req.query as Record<string, unknown>).limit);
     return { entries: await ctx.engine.history(limit) };

@@ -15,6 +15,8 @@ import { registerStatusRoutes } from './routes-status';
 import { registerEventRoutes } from './sse-route';
 import { registerPageRoutes } from './page-routes';
 import type { SiteService } from '../../cluster/site-service';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../config';
+import { RateLimiter, StreamSlots, clientOf } from './client-limits';
 
 export interface HttpServerOptions {
   token: string;
@@ -27,6 +29,8 @@ export interface HttpServerOptions {
   download?: { retries?: number; retryDelayMs?: number; idleTimeoutMs?: number; ca?: string | Buffer };
   /** The site layer (engine/cluster), when the config has a site section. */
   site?: SiteService;
+  /** Per-client request rate and event-stream caps (config http.limits; defaults when absent). */
+  limits?: HttpLimits;
 }
 
 /** What every route file gets: the facade plus the daemon's own pieces. */
@@ -36,6 +40,8 @@ export interface DaemonContext {
   runner: OperationRunner;
   options: HttpServerOptions;
   queue: BundleQueue | null;
+  /** Open event streams, capped (client-limits.ts); every SSE route takes a slot through openStream. */
+  streams: StreamSlots;
 }
 
 const JSON_BODY_LIMIT = 64 * 1024;
@@ -49,10 +55,17 @@ export async function buildHttpServer(engine: Engine, options: HttpServerOptions
     requestTimeout: 0,
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
-  const base = { engine, hub: new EventHub(engine), runner: new OperationRunner(engine), options };
+  const limits = options.limits ?? DEFAULT_HTTP_LIMITS;
+  const base = { engine, hub: new EventHub(engine), runner: new OperationRunner(engine), options, streams: new StreamSlots(limits) };
   const ctx: DaemonContext = { ...base, queue: options.createQueue ? options.createQueue(base) : null };
   // Bundles are never buffered: the parser hands the raw request stream to the route.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  const rates = new RateLimiter(limits);
+  // Rates first: a flood of bad tokens is a flood too. The operator (the token) is never counted, so installs and
+  // status stay answered whatever other clients send.
+  app.addHook('onRequest', async (req) => {
+    if (!isOperator(req, options.token) && !isSiteMember(req, options.site)) rates.take(clientOf(req));
+  });
   app.addHook('onRequest', async (req) => requireToken(req, options.token, options.site !== undefined));
   app.setErrorHandler((err, req, reply) => sendError(reply, err, req));
   app.setNotFoundHandler((req, reply) => sendError(reply, new AbuError('ABU_ERR_NOT_FOUND', `no such resource: ${req.method} ${req.url.slice(0, 200)}`), req));
@@ -82,11 +95,41 @@ function requireToken(req: FastifyRequest, token: string, site: boolean): void {
   checkBearer(req.headers.authorization, token);
 }
 
+/** True when the request carries the daemon's token (the operator, the CLI, the page once given the token). */
+export function isOperator(req: FastifyRequest, token: string): boolean {
+  if (req.headers.authorization === undefined) return false;
+  try {
+    checkBearer(req.headers.authorization, token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the request carries a site member's token: members poll and replicate to each other, uncounted. */
+function isSiteMember(req: FastifyRequest, site: SiteService | undefined): boolean {
+  const m = site && /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return Boolean(m && site!.site.callerOf(m[1]));
+}
+
+/**
+ * A slot for an event stream, released when the stream closes; the operator's streams are not counted. Throws
+ * ABU_ERR_EVENT_STREAMS_FULL (503) before anything is sent, so call it before hijacking the reply.
+ */
+export function openStream(req: FastifyRequest, reply: FastifyReply, ctx: DaemonContext): void {
+  if (isOperator(req, ctx.options.token)) return;
+  const release = ctx.streams.acquire(clientOf(req));
+  // The response's close, not the request's: a GET's request closes once its (empty) body is read.
+  reply.raw.once('close', release);
+}
+
 export function sendError(reply: FastifyReply, err: unknown, req: FastifyRequest): FastifyReply {
   const e = toAbuError(err);
   const status = httpStatusOf(e.code);
   lingerOnUnreadUpload(req, reply);
-  if (status >= 500) req.log.error({ err }, e.message);
+  if (status >= 500 && status !== 503) req.log.error({ err }, e.message);
+  const retry = e.details.retryAfterSeconds;
+  if (typeof retry === 'number') reply.header('retry-after', String(retry));
   return reply.code(status).type('application/json').send(errorBody(e));
 }
 

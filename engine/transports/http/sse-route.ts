@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HubEvent } from './event-hub';
-import type { DaemonContext } from './server';
+import { openStream, type DaemonContext } from './server';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -16,6 +16,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: DaemonContext): v
 }
 
 function stream(req: FastifyRequest, reply: FastifyReply, ctx: DaemonContext, open: Set<ServerResponse>): void {
+  openStream(req, reply, ctx);
   reply.hijack();
   const res = reply.raw;
   open.add(res);

@@ -257,6 +257,9 @@ function connectEvents() {
   es.onerror = () => {
     state.live = false;
     setConnection(false, state.restarting ? 'restarting…' : 'reconnecting…');
+    // A refused stream (503 when the daemon's http.limits on event streams are reached) is closed for good by the
+    // browser, unlike a dropped one: open a new one later, when a slot may be free.
+    if (es.readyState === EventSource.CLOSED) setTimeout(connectEvents, 5000);
   };
   es.addEventListener('progress', (m) => onProgress(JSON.parse(m.data)));
   es.addEventListener('log', (m) => onLog(JSON.parse(m.data)));

@@ -68,6 +68,7 @@ export function jsonError(r: AbuRun): { code: string; message: string; details: 
 export interface ServeProcess {
   url: string;
   token: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -83,6 +84,7 @@ export async function serve(args: string[], env = cleanEnv()): Promise<ServeProc
   const info = JSON.parse(line) as { url: string; token: string };
   return {
     ...info,
+    pid: child.pid!,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');

@@ -2,7 +2,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { openSerialPort } from '../../../engine/transports/serial/serial-port';
 import { LineReader } from '../../../engine/transports/serial/push-client';
 
 export interface PtyPair {
@@ -26,11 +27,9 @@ export async function ptyPair(dir: string): Promise<PtyPair> {
   return { device, host, close: () => closeAll(socat, [device, host]) };
 }
 
+/** Opened as abu opens a device (engine/transports/serial/serial-port.ts), so the tests run what ships. */
 function open(p: string): Promise<SerialPort> {
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path: p, baudRate: 115200, autoOpen: false });
-    port.open((err) => (err ? reject(err) : resolve(port)));
-  });
+  return openSerialPort(p, 115200);
 }
 
 async function closeAll(socat: ChildProcess, ports: SerialPort[]): Promise<void> {

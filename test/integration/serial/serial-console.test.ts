@@ -191,3 +191,34 @@ describe('serial console over a pty pair', function () {
     assert.equal((await host.command('status')).at(-1), 'OK');
   });
 });
+
+describe('a serial line written while it is read', function () {
+  this.timeout(60_000);
+
+  it('finishes a large write while the other end keeps answering (serialport must not drop the write wait)', async function () {
+    if (!haveSocat()) this.skip(); // the pty pair needs socat (apt-get install socat; CI has it)
+    const t = await tempDir('abu-pty-');
+    const pty = await ptyPair(t.dir);
+    try {
+      // 4 MiB through socat's 8 KiB buffer: the host's writes hit EAGAIN many times while the device answers every
+      // 64 KiB it reads, so read waits and write waits overlap on the host again and again.
+      const total = 4 * 1024 * 1024;
+      let got = 0;
+      let nextAnswer = 64 * 1024;
+      pty.host.on('data', () => undefined);
+      const all = new Promise<void>((resolve) => pty.device.on('data', (b: Buffer) => {
+        got += b.length;
+        for (; got >= nextAnswer; nextAnswer += 64 * 1024) pty.device.write(`OK ${nextAnswer}\n`);
+        if (got >= total) resolve();
+      }));
+      pty.host.write(Buffer.alloc(total, 0x78));
+      // Generous: 4 MiB takes well under a second on a pty; a dropped write wait stalls for ever.
+      const stalled = new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`stalled at ${got} of ${total} bytes`)), 45_000).unref());
+      await Promise.race([all, stalled]);
+      assert.equal(got, total);
+    } finally {
+      await pty.close();
+      await t.cleanup();
+    }
+  });
+});

@@ -1,9 +1,10 @@
 // `abu console`: the serial console recovery path (device side), and `abu console push` to send a bundle over it (host side).
 import * as path from 'node:path';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { AbuError } from '../../../core/errors';
 import { ConsoleServer } from '../../serial/console-server';
 import { pushBundle } from '../../serial/push-client';
+import { openSerialPort } from '../../serial/serial-port';
 import { PushProgressLine } from '../../serial/push-progress';
 import type { Command, CliContext } from '../command';
 import { checkReadableFile, humanBytes, parse, withEngine } from '../cli-support';
@@ -18,7 +19,7 @@ export const consoleCommand: Command = {
     if (args[0] === 'push') return push(args.slice(1), ctx);
     const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' }, echo: { type: 'boolean' } }, false);
     if (positionals.length > 0) throw usage();
-    const port = await openPort(device(values.device), baud(values.baud));
+    const port = await openSerialPort(device(values.device), baud(values.baud));
     await withEngine(values, ctx, async (engine) => {
       // One line per command served and per install, on stderr (the journal under systemd).
       const log = (line: string) => void ctx.stderr.write(`abu console: ${line}\n`);
@@ -40,7 +41,7 @@ async function push(args: string[], ctx: CliContext): Promise<number> {
   if (positionals.length !== 1) throw usage();
   await checkReadableFile(path.resolve(ctx.cwd, positionals[0]));
   const rate = baud(values.baud);
-  const port = await openPort(device(values.device), rate);
+  const port = await openSerialPort(device(values.device), rate);
   try {
     // A block of 4 KiB of base64 takes ~0.36 s at 115200 baud; allow ten times that on slow lines.
     const ackTimeoutMs = Math.max(5000, Math.ceil((4200 * 10 * 1000 * 10) / rate));
@@ -58,17 +59,6 @@ async function push(args: string[], ctx: CliContext): Promise<number> {
   } finally {
     if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
   }
-}
-
-/** Opens the tty; serialport's errors lose the errno, so the message keeps the device path and what it said. */
-function openPort(path: string, baudRate: number): Promise<SerialPort> {
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate, autoOpen: false });
-    port.open((err) => {
-      if (err) reject(new AbuError('ABU_ERR_SERIAL_DEVICE', `cannot open serial device ${path}: ${err.message}`, { cause: err, details: { path } }));
-      else resolve(port);
-    });
-  });
 }
 
 function device(raw: string | boolean | undefined): string {
