@@ -60,7 +60,7 @@ export interface LockHolder {
   since: string;
 }
 
-export type HistoryKind = 'install' | 'activate' | 'mark-good' | 'mark-bad' | 'rollback' | 'boot' | 'install-failed';
+export type HistoryKind = 'install' | 'activate' | 'mark-good' | 'mark-bad' | 'rollback' | 'boot' | 'install-failed' | 'interrupted';
 
 export interface HistoryEntry {
   time: string;

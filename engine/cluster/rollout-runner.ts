@@ -1,4 +1,5 @@
 // Runs cluster rollouts from the journal: the coordinator first, then the others under HA reboot slots; resumes on restart.
+import { faultPoint } from '../core/fault-point';
 import { EventEmitter } from 'node:events';
 import { AbuError, isAbuError } from '../core/errors';
 import type { CoordinationStore, Rollout, RolloutMember } from './coordination-store';
@@ -64,6 +65,7 @@ export class RolloutRunner {
 
   private async begin(r: Rollout): Promise<Rollout> {
     await this.save(r);
+    faultPoint('rollout.after-journal');
     this.drive(r);
     return r;
   }

@@ -1,4 +1,5 @@
 // One member's turn in a cluster rollout: get the image in place, activate, reboot, and wait for it back healthy.
+import { faultPoint } from '../core/fault-point';
 import { isAbuError } from '../core/errors';
 import type { ApplianceStatus, SlotView } from '../facade';
 import type { Rollout, RolloutMember } from './coordination-store';
@@ -29,7 +30,9 @@ export async function runMemberStep(c: StepContext): Promise<void> {
       if (onTarget(s, m.target)) return done(c, 'healthy', `already running ${m.target}`);
       if (s.pending?.version !== m.target) await prepare(c, s);
       await set(c, 'rebooting', 'rebooting', { rebootAskedAt: new Date().toISOString() });
+      faultPoint('rollout.before-reboot-request');
       await c.client.reboot();
+      faultPoint('rollout.after-reboot-request');
     }
     await waitBack(c);
   } catch (e) {

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   ABU_ERR_CANCELLED: 'the operation was cancelled; nothing was activated',
   ABU_ERR_STATE_CORRUPT: 'abu state file is unreadable',
   ABU_ERR_FILE: 'a file named on the command line is missing, is a directory or cannot be read',
+  ABU_ERR_INTERRUPTED: 'an operation was interrupted (its process ended before it finished); run it again',
 
   // bundle framing and manifest
   ABU_ERR_BUNDLE_MAGIC: 'not an abu bundle (bad magic)',

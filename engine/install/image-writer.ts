@@ -1,4 +1,5 @@
 // Streams one image into its slot: verify each chunk then write (several in flight), sync, check the whole digest.
+import { faultPoint } from '../core/fault-point';
 import { VerifyError } from '../../native/block-io';
 import { Sha256Stream } from '../../native/crc32';
 import { AbuError, withContext } from '../core/errors';
@@ -21,7 +22,9 @@ export async function writeImage(entry: ImageEntry, chunks: AsyncIterable<Bundle
   // Without read-back the whole digest is computed from the verified chunks as they stream by.
   const digest = o.readBack ? null : new Sha256Stream();
   await writeChunks(chunks, slot, digest, o);
+  faultPoint('install.after-last-write');
   await slot.datasync().catch((e) => Promise.reject(withContext(`fdatasync of slot ${slot.target.slot}`, e, 'ABU_ERR_IO')));
+  faultPoint('install.after-sync');
   const actual = digest ? { sha256: digest.digest(), badChunk: null } : await readBackDigest(entry, slot, o);
   if (!actual.sha256.equals(entry.sha256)) throw digestMismatch(entry, slot, actual, o.readBack);
 }
@@ -70,6 +73,7 @@ async function writeChunk(chunk: BundleChunk, slot: SlotHandle, digest: Sha256St
   const hashed = digest?.update(chunk.data);
   try {
     await slot.verifyAndWrite(chunk.data, chunk.offset, chunk.crc32, chunk.sha256);
+    faultPoint('install.after-chunk');
     await hashed;
     o.meter.add(chunk.data.length, 'writing', chunk.image.name);
   } catch (e) {

@@ -1,4 +1,5 @@
 // Re-reads an image from its slot after the last write and hashes it in order, with reads queued ahead.
+import { faultPoint } from '../core/fault-point';
 import { crc32, Sha256Stream } from '../../native/crc32';
 import { AbuError, withContext } from '../core/errors';
 import type { ImageEntry } from '../bundle/bundle-reader';
@@ -82,6 +83,7 @@ export class ReadBack {
     this.hashing = this.digest.update(buf).finally(() => this.release(buf));
     this.hashing.catch(() => undefined); // surfaced by the await in wholeDigest(), not as an unhandled rejection
     this.onBytes(buf.length);
+    faultPoint('install.during-read-back');
   }
 
   private release(buf: Buffer): void {

@@ -7,8 +7,11 @@ import { AbuError, withContext } from '../core/errors';
 import { isProcessAlive } from '../core/pid';
 import type { LockHolder } from '../facade';
 
-/** Releases the lock: clears the holder record, then closes the descriptor (which drops the flock). */
-export type ReleaseLock = () => Promise<void>;
+/**
+ * Releases the lock: clears the holder record, then closes the descriptor (which drops the flock).
+ * `interrupted` is the record a holder that died mid-operation left behind (a release empties it), else null.
+ */
+export type ReleaseLock = (() => Promise<void>) & { interrupted: LockHolder | null };
 
 export class ApplianceLock {
   readonly file: string;
@@ -22,9 +25,11 @@ export class ApplianceLock {
   async acquire(operation: string): Promise<ReleaseLock> {
     const fh = await this.open();
     let taken = false;
+    let interrupted: LockHolder | null = null;
     try {
       taken = flockExclusive(fh.fd);
       if (!taken) throw busyError(await this.holder());
+      interrupted = leftover(await fh.readFile('utf8'));
       const holder: LockHolder = { pid: process.pid, operation, owner: this.owner, since: new Date().toISOString() };
       await fh.truncate(0);
       await fh.write(JSON.stringify(holder) + '\n', 0);
@@ -32,10 +37,11 @@ export class ApplianceLock {
       await fh.close();
       throw e;
     }
-    return async () => {
+    const release = async () => {
       await fh.truncate(0).catch(() => undefined); // a stale record is ignored anyway once the pid is gone
       await fh.close();
     };
+    return Object.assign(release, { interrupted });
   }
 
   /**
@@ -76,6 +82,16 @@ export class ApplianceLock {
     } catch (e) {
       throw withContext(`cannot open the appliance lock ${this.file}`, e, 'ABU_ERR_IO');
     }
+  }
+}
+
+/** We hold the flock, so a record still in the file is a dead holder's (ours only if a release failed to clear it). */
+function leftover(text: string): LockHolder | null {
+  try {
+    const h = JSON.parse(text) as LockHolder;
+    return typeof h.pid === 'number' && h.pid !== process.pid && typeof h.operation === 'string' ? h : null;
+  } catch {
+    return null;
   }
 }
 
