@@ -142,7 +142,8 @@ export class RolloutRunner {
     if (!(await this.takeSlot(r, name))) return;
     await runMemberStep({
       rollout: r, member, client: this.clientOf(this.site.member(name)), replicator: this.replicator, save: () => this.save(r, signal),
-      pollMs: this.site.config.rollout.pollMs, rebootTimeoutMs: this.site.config.rollout.rebootTimeoutSeconds * 1000, signal,
+      pollMs: this.site.config.rollout.pollMs, rebootTimeoutMs: this.site.config.rollout.rebootTimeoutSeconds * 1000,
+      resendRebootMs: this.site.config.rollout.resendRebootSeconds * 1000, signal,
     });
     if (signal.aborted) return;
     if (member.phase === 'failed' && r.state === 'running') {

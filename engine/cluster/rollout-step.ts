@@ -15,11 +15,10 @@ export interface StepContext {
   save(): Promise<void>;
   pollMs: number;
   rebootTimeoutMs: number;
+  /** A member still up with its activation pending this long after the reboot was asked never got the request. */
+  resendRebootMs: number;
   signal: AbortSignal;
 }
-
-/** A member still up with its activation pending this long after the reboot was asked never got the request. */
-const RESEND_REBOOT_MS = 30_000;
 
 /** Ends with the member healthy on its target or failed with a reason; never reboots a member already on its target. */
 export async function runMemberStep(c: StepContext): Promise<void> {
@@ -80,7 +79,7 @@ async function waitBack(c: StepContext): Promise<void> {
         const why = s.lastError && !s.lastError.past ? s.lastError.message : 'its activation was undone';
         return done(c, 'failed', `came back on ${booted.version ?? 'an unknown version'} instead of ${m.target}: ${why}`);
       }
-      if (!resent && s.pending?.version === m.target && !s.operation && Date.now() - asked > RESEND_REBOOT_MS) {
+      if (!resent && s.pending?.version === m.target && !s.operation && Date.now() - asked > c.resendRebootMs) {
         resent = true;
         await c.client.reboot().catch(() => undefined);
       }
