@@ -32,6 +32,7 @@ export const APPLIANCE_CASES: ApplianceCase[] = [
   { name: 'install killed after marking the target bad', point: 'install.after-mark-bad', args: install(true) },
   { name: 'install killed after chunk 1', point: 'install.after-chunk', count: 1, args: install(true) },
   { name: 'install killed after its last write, before the sync', point: 'install.after-last-write', args: install(true) },
+  { name: 'install over the fallback slot killed after chunk 1', point: 'install.after-chunk', count: 1, setup: runningNext, args: (sim) => ['install', '--direct', '--accept-irreversible', sim.bundles[1]] },
   { name: 'install killed after the sync', point: 'install.after-sync', args: install(true) },
   { name: 'install killed during read-back', point: 'install.during-read-back', count: 1, args: install(true) },
   { name: 'install killed after recording the release verified', point: 'install.after-record', args: install(true) },
@@ -86,6 +87,11 @@ export async function withEngine<T>(sim: SimAppliance, fn: (e: AbuEngine) => Pro
 /** 1.1.0 written and verified into B (activated or not). */
 function installed(activate: boolean): (sim: SimAppliance) => Promise<void> {
   return (sim) => withEngine(sim, async (e) => void (await e.install(new FileSource(sim.bundles[0]), { activate })));
+}
+
+/** 1.1.0 installed, booted and confirmed in B; A keeps 1.0.0 as the good fallback. */
+async function runningNext(sim: SimAppliance): Promise<void> {
+  await withEngine(sim, async (e) => void (await e.install(new FileSource(sim.bundles[0]), { reboot: true })));
 }
 
 /** What the firmware does at power-on: pick a slot by the scheme's rules, then tell the kernel which one. */

@@ -50,7 +50,8 @@ export async function bootedNow(sim: SimAppliance): Promise<Booted> {
 /**
  * The invariants after a kill (and again after the restart):
  * - the slot that was booted when the process died holds the same bytes;
- * - the simulated bootloader's selection (the scheme's rules, without saving) picks a slot holding a whole signed image;
+ * - the simulated bootloader's selection (the scheme's rules, without saving) picks a slot holding a whole signed image,
+ *   and every other slot its flags leave bootable (a fallback) holds one too;
  * - status never shows a slot verified or good, or an activation pending, that does not hold the whole image it names.
  */
 export async function checkInvariants(sim: SimAppliance, images: KnownImages, booted: Booted): Promise<string[]> {
@@ -62,6 +63,10 @@ export async function checkInvariants(sim: SimAppliance, images: KnownImages, bo
   const picked = backend.scheme.boot((await backend.stateStore.load()).state).slot as Slot | null;
   if (!picked) v.push('the bootloader finds no slot to boot');
   else if (!(await images.inSlot(sim, picked))) v.push(`the bootloader picks slot ${picked}, which holds no whole signed image`);
+  // Its fallbacks too: any slot the flags leave bootable may be started once the picked one fails.
+  for (const f of await backend.status()) {
+    if (f.state !== 'bad' && !(await images.inSlot(sim, f.slot as Slot))) v.push(`slot ${f.slot} is bootable (${f.state}) but holds no whole signed image`);
+  }
   const status = await engine.status();
   for (const s of status.slots) {
     const held = await images.inSlot(sim, s.name as Slot);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { FAULT_POINTS, type FaultPointName } from '../../../engine/core/fault-point';
 import { createSimAppliance, type SimAppliance } from '../../../engine/sim/create-sim-appliance';
 import { tempDir } from '../../helpers/bundle-fixtures';
+import { editConfig } from '../http/sim-daemon';
 import { haveSocat } from '../serial/pty-pair';
 import { APPLIANCE_CASES, runApplianceCase } from './appliance-cases';
 import { DAEMON_CASES } from './daemon-cases';
@@ -31,6 +32,9 @@ describe('kill at every named fault point', function () {
     cleanup = t.cleanup;
     // One template and one bundle set for every case: 8 MiB slots, 6 MiB images in two 4 MiB chunks.
     template = await createSimAppliance(`${root}/template`, { slotSize: 8 * MIB, imageSize: 6 * MIB });
+    // One chunk in flight: a kill "after chunk N" then leaves exactly N chunks written (with several in flight the
+    // other chunks of so small an image are often written too, and no kill would leave a partial image behind).
+    await editConfig(template.configPath, (c) => (c.install.inFlightChunks = 1));
     images = await KnownImages.load([template]);
   });
   after(async () => {
