@@ -23,6 +23,8 @@ export interface ApplianceCase {
   args: (sim: SimAppliance) => string[];
   /** Rollbacks that really happen in the case (history must show exactly these). */
   rollbacks?: number;
+  /** Another entry point to a point CI already kills: only in the whole campaign (scripts/kill-campaign). */
+  full?: true;
 }
 
 const install = (activate: boolean) => (sim: SimAppliance) => ['install', '--direct', ...(activate ? [] : ['--no-activate']), sim.bundles[0]];
@@ -38,13 +40,17 @@ export const APPLIANCE_CASES: ApplianceCase[] = [
   { name: 'install killed after recording the release verified', point: 'install.after-record', args: install(true) },
   { name: 'install killed before the flag flip', point: 'activate.before-flag-flip', args: install(true) },
   { name: 'install killed after the flag flip', point: 'activate.after-flag-flip', args: install(true) },
-  { name: 'activate other killed before the flag flip', point: 'activate.before-flag-flip', setup: installed(false), args: () => ['activate', 'other', '--direct'] },
-  { name: 'activate other killed after the flag flip', point: 'activate.after-flag-flip', setup: installed(false), args: () => ['activate', 'other', '--direct'] },
+  { name: 'install killed after chunk 2 (the last)', point: 'install.after-chunk', count: 2, args: install(true), full: true },
+  { name: 'install killed during read-back, buffer 2', point: 'install.during-read-back', count: 2, args: install(true), full: true },
+  { name: 'install --no-activate killed after recording the release', point: 'install.after-record', args: install(false), full: true },
+  { name: 'activate other killed before the flag flip', point: 'activate.before-flag-flip', setup: installed(false), args: () => ['activate', 'other', '--direct'], full: true },
+  { name: 'activate other killed after the flag flip', point: 'activate.after-flag-flip', setup: installed(false), args: () => ['activate', 'other', '--direct'], full: true },
   { name: 'boot-check killed after the health checks', point: 'boot-check.after-health-checks', setup: bootedOnTrial, args: () => ['boot-check'] },
-  { name: 'boot-check killed after marking good', point: 'mark-good.after-flags', setup: bootedOnTrial, args: () => ['boot-check'] },
+  { name: 'boot-check killed after marking good', point: 'mark-good.after-flags', setup: bootedOnTrial, args: () => ['boot-check'], full: true },
   { name: 'mark-good killed after the flags', point: 'mark-good.after-flags', setup: bootedOnTrial, args: () => ['mark-good', '--direct'] },
   { name: 'mark-bad killed after the flags', point: 'mark-bad.after-flags', setup: installed(false), args: () => ['mark-bad', 'B', '--direct'] },
-  { name: 'reboot killed in its boot-check', point: 'boot-check.after-health-checks', setup: installed(true), args: () => ['reboot', '--direct'] },
+  { name: 'reboot killed in its boot-check', point: 'boot-check.after-health-checks', setup: installed(true), args: () => ['reboot', '--direct'], full: true },
+  { name: 'reboot killed as its boot-check marks good', point: 'mark-good.after-flags', setup: installed(true), args: () => ['reboot', '--direct'], full: true },
   { name: 'boot-check killed recording a rollback', point: 'boot-check.rollback-after-flags', setup: fellBack, args: () => ['boot-check'], rollbacks: 1 },
 ];
 
