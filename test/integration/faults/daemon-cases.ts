@@ -145,23 +145,25 @@ async function api(d: ServeProcess, method: string, route: string, body?: unknow
   return json;
 }
 
-/** The log events the daemon keeps for a page that opens now (its backlog), read from GET /api/events. */
+/**
+ * The log events the daemon keeps for a page that opens now (its backlog), from GET /api/events, read up to the
+ * queue's last word (it stopped, or applied everything); the stream itself never ends.
+ */
 async function eventBacklog(d: ServeProcess): Promise<{ message: string; code?: string }[]> {
   const ac = new AbortController();
   const res = await fetch(`${d.url}/api/events`, { headers: { authorization: `Bearer ${d.token}` }, signal: ac.signal });
   const reader = res.body!.getReader();
   let text = '';
-  const timer = setTimeout(() => ac.abort(), 1500); // the backlog comes at once; the stream itself never ends
+  const timer = setTimeout(() => ac.abort(), 20_000);
   try {
-    for (;;) {
+    while (!/queue (stopped|applied)/.test(text)) {
       const { value, done } = await reader.read();
       if (done) break;
       text += Buffer.from(value).toString();
     }
-  } catch {
-    /* aborted after the backlog */
   } finally {
     clearTimeout(timer);
+    ac.abort();
   }
   return [...text.matchAll(/^event: log\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]));
 }

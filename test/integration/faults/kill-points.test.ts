@@ -44,7 +44,7 @@ describe('kill at every named fault point', function () {
     // The site runs its cases one after another on its own appliances and ports: it goes on beside the other groups.
     site = (async () => {
       const all: Awaited<ReturnType<typeof runSiteCases>> = [];
-      for (let i = 0; i < REPEAT; i++) all.push(...(await runSiteCases(`${root}/site-${i}`)));
+      for (let i = 0; i < REPEAT; i++) all.push(...(await runSiteCases(`${root}/site-${i}`, FULL)));
       return all;
     })().then((r) => ({ runs: r }), (error: Error) => ({ error }));
   });
