@@ -58,6 +58,7 @@ export const APPLIANCE_CASES: ApplianceCase[] = [
 export async function runApplianceCase(c: ApplianceCase, sim: SimAppliance, images: KnownImages): Promise<string[]> {
   await c.setup?.(sim);
   const before = await bootedNow(sim);
+  const installsBefore = await installEntries(sim);
   const p = spawnAbu([...c.args(sim), '--config', sim.configPath], { env: faultEnv(c.point, c.count) });
   await expectKilledAt(p, c.point);
   const v = (await checkInvariants(sim, images, before)).map((x) => `after the kill: ${x}`);
@@ -65,8 +66,19 @@ export async function runApplianceCase(c: ApplianceCase, sim: SimAppliance, imag
   assert.equal(restart.code, 0, `abu reboot after the kill: ${restart.stderr}`);
   v.push(...(await checkInvariants(sim, images, await bootedNow(sim))).map((x) => `after the restart: ${x}`));
   v.push(...(await checkHistory(sim, { interrupted: true, rollbacks: c.rollbacks })).map((x) => `after the restart: ${x}`));
+  // History names an install only once its release was recorded verified, which the killed command reached or not.
+  const recorded = c.args(sim)[0] === 'install' && RECORDED.has(c.point) ? 1 : 0;
+  const installs = (await installEntries(sim)) - installsBefore;
+  if (installs !== recorded) v.push(`after the restart: history gained ${installs} install entries, expected ${recorded}`);
   v.push(...(await nextUpdate(sim)).map((x) => `next update: ${x}`));
   return v;
+}
+
+/** Points an install reaches only after recording its release verified. */
+const RECORDED = new Set<FaultPointName>(['install.after-record', 'activate.before-flag-flip', 'activate.after-flag-flip']);
+
+async function installEntries(sim: SimAppliance): Promise<number> {
+  return withEngine(sim, async (e) => (await e.history(500)).filter((h) => h.kind === 'install').length);
 }
 
 /** The next release in the chain, installed, activated and booted: it must end confirmed. */
