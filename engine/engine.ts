@@ -1,4 +1,5 @@
 // The engine: builds implementations from config (the only place that does) and runs one operation at a time.
+import { faultPoint } from './core/fault-point';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import type { SlotName } from './core/slot';
 import { loadConfig, type AbuConfig } from './config';
 import type { BootFlagBackend } from './boot/boot-flag-backend';
 import { createBootFlagBackend } from './boot/registry';
-import type { ActivateOptions, ActivateResult, ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult } from './facade';
+import type { ActivateOptions, ActivateResult, ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult, LockHolder } from './facade';
 import { bootConfirm, confirmGood } from './install/boot-confirm';
 import { activateSlot, keepBooted } from './install/activation';
 import { restart } from './reboot';
@@ -117,6 +118,7 @@ export class AbuEngine implements Engine {
     return this.exclusive('mark-bad', async () => {
       const target = slot ?? (await this.booted());
       await this.parts.boot.markBad(target);
+      faultPoint('mark-bad.after-flags');
       await this.parts.state.update((st) => st.history.push(historyEntry('mark-bad', target, `slot ${target} marked bad by the operator`)));
     });
   }
@@ -155,6 +157,7 @@ export class AbuEngine implements Engine {
     try {
       const release = await this.parts.lock.acquire(name);
       try {
+        await this.recordInterrupted(release.interrupted);
         const result = await fn(op);
         await this.recordSuccess(started);
         return result;
@@ -167,6 +170,38 @@ export class AbuEngine implements Engine {
     } finally {
       this.operation = null;
     }
+  }
+
+  /**
+   * At daemon start: records an operation a killed process left unfinished, before anyone asks for status or
+   * history. Another writer running now will record it itself (it holds the lock), so busy is not an error.
+   */
+  async reconcile(): Promise<void> {
+    if (this.operation) return;
+    const release = await this.parts.lock.acquire('start-up check').catch((e: unknown) => {
+      if (isAbuError(e, 'ABU_ERR_BUSY')) return null;
+      throw e;
+    });
+    if (!release) return;
+    try {
+      await this.recordInterrupted(release.interrupted);
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * A process killed mid-operation (power cut of the daemon, SIGKILL) never recorded how it ended: say it was
+   * interrupted, not that it failed or succeeded. Its time is when it began, so a later success makes it past.
+   */
+  private async recordInterrupted(h: LockHolder | null): Promise<void> {
+    if (!h) return;
+    const message = `"${h.operation}" by ${h.owner} (pid ${h.pid}, since ${h.since}) was interrupted: the process ended before the operation finished`;
+    await this.parts.state.update((st) => {
+      st.history.push(historyEntry('interrupted', '-', message, { code: 'ABU_ERR_INTERRUPTED' }));
+      st.lastError = { code: 'ABU_ERR_INTERRUPTED', message, time: h.since };
+    });
+    this.emitLog('warn', message, 'ABU_ERR_INTERRUPTED');
   }
 
   /** A later success turns the last error into a past one (the page stops showing it as a current fault). */

@@ -60,7 +60,7 @@ export interface LockHolder {
   since: string;
 }
 
-export type HistoryKind = 'install' | 'activate' | 'mark-good' | 'mark-bad' | 'rollback' | 'boot' | 'install-failed';
+export type HistoryKind = 'install' | 'activate' | 'mark-good' | 'mark-bad' | 'rollback' | 'boot' | 'install-failed' | 'interrupted';
 
 export interface HistoryEntry {
   time: string;
@@ -118,6 +118,8 @@ export interface Engine {
   subscribe(sink: EventSink): () => void;
   status(): Promise<ApplianceStatus>;
   history(limit?: number): Promise<HistoryEntry[]>;
+  /** A long-running entry point at start: record an operation a killed process left unfinished (local engines only). */
+  reconcile?(): Promise<void>;
   /** Verify and write a bundle into the alternate slot; throws AbuError (ABU_ERR_BUSY when one runs). */
   install(source: ImageSource, options?: InstallOptions): Promise<InstallResult>;
   /**

@@ -44,7 +44,8 @@ export interface SiteConfig {
   /** Most bytes the bundle store (complete and partial replicas) may hold. */
   bundleBudgetBytes: number;
   replication: { maxBytesPerSecond: number | null; retryBaseMs: number; retryMaxMs: number; maxAttempts: number };
-  rollout: { maxParallel: number; rebootTimeoutSeconds: number; pollMs: number };
+  /** resendRebootSeconds: a member still up with its activation pending this long after its reboot was asked gets asked again. */
+  rollout: { maxParallel: number; rebootTimeoutSeconds: number; pollMs: number; resendRebootSeconds: number };
   coordination: CoordinationConfig;
 }
 
@@ -80,6 +81,7 @@ export function parseSiteConfig(section: Raw, abs: (p: string) => string, applia
       maxParallel: int(raw.rollout?.maxParallel ?? 2, 1, 1000, 'site.rollout.maxParallel'),
       rebootTimeoutSeconds: int(raw.rollout?.rebootTimeoutSeconds ?? 900, 1, 86_400, 'site.rollout.rebootTimeoutSeconds'),
       pollMs: int(raw.rollout?.pollMs ?? 1000, 20, 60_000, 'site.rollout.pollMs'),
+      resendRebootSeconds: int(raw.rollout?.resendRebootSeconds ?? 30, 1, 3600, 'site.rollout.resendRebootSeconds'),
     },
     coordination: parseCoordination(raw.coordination ?? { kind: 'local' }),
   };

@@ -1,4 +1,5 @@
 // ReplicaStore in <stateDir>/bundles/: <sha>.abu + <sha>.json when verified, <sha>.part + <sha>.part.json while arriving.
+import { faultPoint } from '../core/fault-point';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -98,6 +99,7 @@ export class FileReplicaStore implements ReplicaStore {
     let meta: ReplicaMeta;
     try {
       meta = await verifyBundleFile(this.file(sha256, 'part'), { ...this.verify, sha256 });
+      faultPoint('replication.after-verify');
     } catch (e) {
       await this.dropPart(sha256);
       throw e;
@@ -153,6 +155,8 @@ function capAt(limit: number, budget = false): Transform {
   return new Transform({
     transform(piece: Buffer, _enc, done) {
       seen += piece.length;
+      // Without a budget this is a replica being received from a peer (receive()), not an upload (add()).
+      if (!budget) faultPoint('replication.receive-mid-transfer');
       if (seen <= limit) return done(null, piece);
       done(budget
         ? new AbuError('ABU_ERR_SITE_BUDGET', `the upload does not fit: the bundle store has ${Math.max(0, limit)} bytes left in its budget`, { details: { left: Math.max(0, limit) } })

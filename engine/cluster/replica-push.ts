@@ -1,4 +1,5 @@
 // Sends one bundle file to one member, continuing from however many bytes the member says it holds (HTTP Range style).
+import { faultPoint } from '../core/fault-point';
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { isAbuError } from '../core/errors';
@@ -26,6 +27,7 @@ export async function pushReplica(file: string, sha256: string, size: number, to
     const offset = held.state === 'partial' && held.size === size ? held.have : 0;
     let sent = 0;
     const counter = meter((n) => {
+      faultPoint('replication.send-mid-transfer');
       sent += n;
       o.onProgress?.(offset + sent, size, sent);
     }, o.maxBytesPerSecond);

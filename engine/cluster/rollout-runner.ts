@@ -1,4 +1,5 @@
 // Runs cluster rollouts from the journal: the coordinator first, then the others under HA reboot slots; resumes on restart.
+import { faultPoint } from '../core/fault-point';
 import { EventEmitter } from 'node:events';
 import { AbuError, isAbuError } from '../core/errors';
 import type { CoordinationStore, Rollout, RolloutMember } from './coordination-store';
@@ -64,6 +65,7 @@ export class RolloutRunner {
 
   private async begin(r: Rollout): Promise<Rollout> {
     await this.save(r);
+    faultPoint('rollout.after-journal');
     this.drive(r);
     return r;
   }
@@ -140,7 +142,8 @@ export class RolloutRunner {
     if (!(await this.takeSlot(r, name))) return;
     await runMemberStep({
       rollout: r, member, client: this.clientOf(this.site.member(name)), replicator: this.replicator, save: () => this.save(r, signal),
-      pollMs: this.site.config.rollout.pollMs, rebootTimeoutMs: this.site.config.rollout.rebootTimeoutSeconds * 1000, signal,
+      pollMs: this.site.config.rollout.pollMs, rebootTimeoutMs: this.site.config.rollout.rebootTimeoutSeconds * 1000,
+      resendRebootMs: this.site.config.rollout.resendRebootSeconds * 1000, signal,
     });
     if (signal.aborted) return;
     if (member.phase === 'failed' && r.state === 'running') {

@@ -1,4 +1,5 @@
 // One member's turn in a cluster rollout: get the image in place, activate, reboot, and wait for it back healthy.
+import { faultPoint } from '../core/fault-point';
 import { isAbuError } from '../core/errors';
 import type { ApplianceStatus, SlotView } from '../facade';
 import type { Rollout, RolloutMember } from './coordination-store';
@@ -14,11 +15,10 @@ export interface StepContext {
   save(): Promise<void>;
   pollMs: number;
   rebootTimeoutMs: number;
+  /** A member still up with its activation pending this long after the reboot was asked never got the request. */
+  resendRebootMs: number;
   signal: AbortSignal;
 }
-
-/** A member still up with its activation pending this long after the reboot was asked never got the request. */
-const RESEND_REBOOT_MS = 30_000;
 
 /** Ends with the member healthy on its target or failed with a reason; never reboots a member already on its target. */
 export async function runMemberStep(c: StepContext): Promise<void> {
@@ -29,7 +29,9 @@ export async function runMemberStep(c: StepContext): Promise<void> {
       if (onTarget(s, m.target)) return done(c, 'healthy', `already running ${m.target}`);
       if (s.pending?.version !== m.target) await prepare(c, s);
       await set(c, 'rebooting', 'rebooting', { rebootAskedAt: new Date().toISOString() });
+      faultPoint('rollout.before-reboot-request');
       await c.client.reboot();
+      faultPoint('rollout.after-reboot-request');
     }
     await waitBack(c);
   } catch (e) {
@@ -77,7 +79,7 @@ async function waitBack(c: StepContext): Promise<void> {
         const why = s.lastError && !s.lastError.past ? s.lastError.message : 'its activation was undone';
         return done(c, 'failed', `came back on ${booted.version ?? 'an unknown version'} instead of ${m.target}: ${why}`);
       }
-      if (!resent && s.pending?.version === m.target && !s.operation && Date.now() - asked > RESEND_REBOOT_MS) {
+      if (!resent && s.pending?.version === m.target && !s.operation && Date.now() - asked > c.resendRebootMs) {
         resent = true;
         await c.client.reboot().catch(() => undefined);
       }

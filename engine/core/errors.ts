@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   ABU_ERR_STATE_CORRUPT: 'abu state file is unreadable',
   ABU_ERR_FILE: 'a file named on the command line is missing, is a directory or cannot be read',
   ABU_ERR_STATE_WRITE: 'abu could not save a file in its state folder (disk full, read-only or an I/O error); what was there is kept',
+  ABU_ERR_INTERRUPTED: 'an operation was interrupted (its process ended before it finished); run it again',
 
   // bundle framing and manifest
   ABU_ERR_BUNDLE_MAGIC: 'not an abu bundle (bad magic)',

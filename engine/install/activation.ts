@@ -1,4 +1,5 @@
 // Switching the next boot to a slot, recorded so boot-check can tell a rollback from an interrupted switch.
+import { faultPoint } from '../core/fault-point';
 import type { SlotName } from '../core/slot';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
 import type { ActivateResult } from '../facade';
@@ -17,7 +18,9 @@ export interface ActivationDeps {
 export async function activateSlot(deps: ActivationDeps, slot: SlotName, from: SlotName, version: string, message: string): Promise<void> {
   const time = new Date().toISOString();
   await deps.state.update((s) => (s.pending = { slot, from, version, time, flagsWritten: false }));
+  faultPoint('activate.before-flag-flip');
   await deps.boot.activate(slot);
+  faultPoint('activate.after-flag-flip');
   await deps.state.update((s) => {
     s.pending = { slot, from, version, time, flagsWritten: true };
     s.history.push(historyEntry('activate', slot, message, { version }));

@@ -1,6 +1,7 @@
 // boot-check: learn which slot booted, detect a rollback, run health checks, then confirm or mark bad.
 // Only the one function: the whole semver package is 47 modules on the start-up path of every command.
 import semverGt = require('semver/functions/gt');
+import { faultPoint } from '../core/fault-point';
 import { isAbuError } from '../core/errors';
 import type { SlotName } from '../core/slot';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
@@ -24,6 +25,7 @@ export async function bootConfirm(deps: BootConfirmDeps, booted: SlotName): Prom
   const results = await runHealthChecks(deps.healthChecks, await healthEnv(deps.slots, booted));
   const failed = results.find((r) => !r.ok);
   if (failed) return rejectBooted(deps, booted, `health check "${failed.name}" failed on slot ${booted}: ${failed.detail}`);
+  faultPoint('boot-check.after-health-checks');
   // Confirm on every healthy boot: the U-Boot scheme counts every boot down, so a good slot needs its tries reset.
   await confirmGood(deps, booted, !wasGood);
   const checks = `${results.length} health check(s)`;
@@ -60,6 +62,7 @@ async function recordProblem(deps: BootConfirmDeps, slot: SlotName, kind: Histor
 /** Mark a booted slot good; an irreversible release raises the floor only now, once it proved itself. */
 export async function confirmGood(deps: Pick<BootConfirmDeps, 'boot' | 'state'>, slot: SlotName, record = true): Promise<void> {
   await deps.boot.markGood(slot);
+  faultPoint('mark-good.after-flags');
   await deps.state.update((st) => {
     const release = st.slots[slot];
     if (release?.irreversible && (!st.floor || semverGt(release.version, st.floor))) st.floor = release.version;
@@ -77,6 +80,7 @@ async function recordRollback(deps: BootConfirmDeps, s: PersistedState, booted: 
   // The failed slot must not be retried by the bootloader; the running one is confirmed good again.
   await deps.boot.markBad(p.slot);
   await deps.boot.markGood(booted);
+  faultPoint('boot-check.rollback-after-flags');
   await deps.state.update((st) => {
     st.pending = null;
     st.history.push(historyEntry('rollback', p.slot, message, { version: p.version, code: 'ABU_ERR_ROLLBACK' }));

@@ -1,4 +1,5 @@
 // Streams one image into its slot: verify each chunk then write (several in flight), sync, read back each chunk's CRC32.
+import { faultPoint } from '../core/fault-point';
 import { VerifyError } from '../../native/block-io';
 import { AbuError, withContext } from '../core/errors';
 import type { BundleChunk, ImageEntry } from '../bundle/bundle-reader';
@@ -29,7 +30,9 @@ export interface ImageWriteOptions {
  */
 export async function writeImage(entry: ImageEntry, chunks: AsyncIterable<BundleChunk>, slot: SlotHandle, o: ImageWriteOptions): Promise<void> {
   await writeChunks(chunks, slot, o);
+  faultPoint('install.after-last-write');
   await slot.datasync().catch((e) => Promise.reject(withContext(`fdatasync of slot ${slot.target.slot}`, e, 'ABU_ERR_IO')));
+  faultPoint('install.after-sync');
   if (!o.readBack) return;
   const badChunk = await readBack(entry, slot, o);
   if (badChunk !== null) throw readBackMismatch(entry, slot, badChunk);
@@ -68,6 +71,7 @@ async function writeChunks(chunks: AsyncIterable<BundleChunk>, slot: SlotHandle,
 async function writeChunk(chunk: BundleChunk, slot: SlotHandle, o: ImageWriteOptions): Promise<void> {
   try {
     await slot.verifyAndWrite(chunk.data, chunk.offset, chunk.crc32, chunk.sha256);
+    faultPoint('install.after-chunk');
     o.meter.add(chunk.data.length, 'writing', chunk.image.name);
   } catch (e) {
     throw chunkError(e, chunk, slot);

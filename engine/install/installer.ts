@@ -1,6 +1,7 @@
 // The install transaction. The safety order lives here and only here:
 //   verify header, signatures and policy (nothing touched) -> mark target bad -> write + verify every chunk
 //   -> sync + whole-image digest -> no trailing bytes -> record -> set try-once.
+import { faultPoint } from '../core/fault-point';
 import { PROGRESS_SCHEMA, type EventSink } from '../core/progress';
 import { AbuError } from '../core/errors';
 import type { SlotName } from '../core/slot';
@@ -52,6 +53,7 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
     log(`bundle ${plan.version} signed by ${bundle.signedBy.join(', ')}; installing into slot ${plan.targetSlot}`);
     // Claimed before any flag changes: a target mounted or held by another process (O_EXCL) is refused untouched.
     const handles = await openTargets(deps, plan);
+    faultPoint('install.after-open');
     try {
       await markTargetBad(deps, plan);
       try {
@@ -65,6 +67,7 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
       await closeAll(handles);
     }
     await recordInstalled(deps, plan, bundle);
+    faultPoint('install.after-record');
     log(`slot ${plan.targetSlot} holds ${plan.version}, verified`);
     if (req.activate) await activateVerified(deps, plan, log);
     return { slot: plan.targetSlot, version: plan.version, bytesWritten: plan.totalBytes, seconds: (Date.now() - started) / 1000, activated: req.activate };
@@ -97,6 +100,7 @@ async function markTargetBad(deps: InstallDeps, plan: InstallPlan): Promise<void
     s.slots[plan.targetSlot] = { ...releaseOf(plan), manifestSha256: '', verified: false };
     if (s.pending?.slot === plan.targetSlot) s.pending = null;
   });
+  faultPoint('install.after-mark-bad');
 }
 
 /**

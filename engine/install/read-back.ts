@@ -1,4 +1,5 @@
 // Re-reads an image from its slot after the last write (O_DIRECT, reads queued ahead) and checks each chunk's signed CRC32.
+import { faultPoint } from '../core/fault-point';
 import { crc32 } from '../../native/crc32';
 import { AbuError, withContext } from '../core/errors';
 import type { ImageEntry } from '../bundle/bundle-reader';
@@ -49,6 +50,7 @@ export class ReadBack {
         this.chunks.update(head.buf);
         this.pool.give(head.buf);
         this.onBytes(head.buf.length);
+        faultPoint('install.during-read-back');
       }
       return this.chunks.badChunk;
     } finally {

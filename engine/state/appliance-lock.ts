@@ -8,8 +8,11 @@ import { isProcessAlive } from '../core/pid';
 import { isStorageFailure, storageError } from './atomic-file';
 import type { LockHolder } from '../facade';
 
-/** Releases the lock: clears the holder record, then closes the descriptor (which drops the flock). */
-export type ReleaseLock = () => Promise<void>;
+/**
+ * Releases the lock: clears the holder record, then closes the descriptor (which drops the flock).
+ * `interrupted` is the record a holder that died mid-operation left behind (a release empties it), else null.
+ */
+export type ReleaseLock = (() => Promise<void>) & { interrupted: LockHolder | null };
 
 export class ApplianceLock {
   readonly file: string;
@@ -23,9 +26,11 @@ export class ApplianceLock {
   async acquire(operation: string): Promise<ReleaseLock> {
     const fh = await this.open();
     let taken = false;
+    let interrupted: LockHolder | null = null;
     try {
       taken = flockExclusive(fh.fd);
       if (!taken) throw busyError(await this.holder());
+      interrupted = leftover(await fh.readFile('utf8'));
       const holder: LockHolder = { pid: process.pid, operation, owner: this.owner, since: new Date().toISOString() };
       await fh.truncate(0);
       await fh.write(JSON.stringify(holder) + '\n', 0);
@@ -34,10 +39,11 @@ export class ApplianceLock {
       // A full or failing state folder shows here first: say so, as the state file's own write would.
       throw isStorageFailure(e) ? storageError(this.file, 'write-lock-record', e, 'nothing was changed') : e;
     }
-    return async () => {
+    const release = async () => {
       await fh.truncate(0).catch(() => undefined); // a stale record is ignored anyway once the pid is gone
       await fh.close();
     };
+    return Object.assign(release, { interrupted });
   }
 
   /**
@@ -79,6 +85,16 @@ export class ApplianceLock {
       if (isStorageFailure(e)) throw storageError(this.file, 'open-lock', e, 'nothing was changed');
       throw withContext(`cannot open the appliance lock ${this.file}`, e, 'ABU_ERR_IO');
     }
+  }
+}
+
+/** We hold the flock, so a record still in the file is a dead holder's (ours only if a release failed to clear it). */
+function leftover(text: string): LockHolder | null {
+  try {
+    const h = JSON.parse(text) as LockHolder;
+    return typeof h.pid === 'number' && h.pid !== process.pid && typeof h.operation === 'string' ? h : null;
+  } catch {
+    return null;
   }
 }
 

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AbuError, isAbuError } from '../../core/errors';
 import type { ApplianceStatus } from '../../facade';
 import { checkInstallPolicy, checkIrreversibleAccepted, sortChain } from '../../policy/version-policy';
+import { faultPoint } from '../../core/fault-point';
 import { cancellable } from './operation-runner';
 import type { QueueItem, QueueStore } from './queue-store';
 import type { DaemonContext } from './server';
@@ -122,11 +123,16 @@ export class BundleQueue {
       }
       if (next.problem) throw new AbuError('ABU_ERR_QUEUE_CHAIN', `${next.name} (${next.version}): ${next.problem}`);
       await this.setMarker(next.id);
+      faultPoint('queue.after-marker');
       this.ctx.hub.info(`queue: applying ${next.name} (${next.version})`);
       const acceptIrreversible = await this.accepted();
       await this.ctx.runner.run(`install ${next.name} (queue)`, (signal) => this.ctx.engine.install(cancellable(this.store.source(next), signal), { signal, activate: true, acceptIrreversible }));
+      faultPoint('queue.before-reboot');
+      // Only from here on can the appliance come up on another version because of this package.
+      await this.setRestartAsked(true);
       // Restart into the new version; on a real appliance this ends the process and resume() continues.
       await this.ctx.runner.run('reboot', () => this.ctx.engine.reboot());
+      faultPoint('queue.between-bundles');
       if (this.restartEndsProcess) {
         this.ctx.hub.info(`queue: restarting into ${next.version}; the queue continues after the restart`);
         return;
@@ -134,12 +140,19 @@ export class BundleQueue {
     }
   }
 
-  /** After a restart: the package in the marker must now be running, else the appliance rolled back. */
+  /**
+   * After a restart: the package in the marker must now be running, else the appliance rolled back. A marker
+   * without a restart asked is a daemon that died mid-apply (killed, power cut): interrupted, not rolled back.
+   */
   private async settlePrevious(): Promise<void> {
     const id = await this.marker();
     if (id === null) return;
     const item = (await this.store.list()).find((i) => i.id === id);
     if (!item) return this.setMarker(null);
+    if (!(await this.restartAsked())) {
+      await this.setMarker(null);
+      throw new AbuError('ABU_ERR_INTERRUPTED', `the queue was interrupted (the daemon stopped) while applying ${item.name} (${item.version}), before restarting into it; no rollback happened, it stays queued: apply the queue again`, { details: { id: item.id, version: item.version } });
+    }
     try {
       await this.waitForConfirmedBoot(item.version);
     } finally {
@@ -172,11 +185,22 @@ export class BundleQueue {
     return text.trim() || null;
   }
 
-  /** The marker is the queue view's `running` row: pages reload the queue when it moves. */
+  /** The marker is the queue view's `running` row: pages reload the queue when it moves. A new one starts without a restart asked. */
   private async setMarker(id: string | null): Promise<void> {
     if (id === null) await fs.rm(this.markerPath(), { force: true });
-    else await fs.writeFile(this.markerPath(), `${id}\n`, { mode: 0o600 });
+    await this.setRestartAsked(false);
+    if (id !== null) await fs.writeFile(this.markerPath(), `${id}\n`, { mode: 0o600 });
     this.ctx.hub.queueChanged();
+  }
+
+  /** Beside the marker: the marked package was installed and its restart asked (a restart may end this process). */
+  private async restartAsked(): Promise<boolean> {
+    return fs.access(this.markerPath() + '.restart').then(() => true, () => false);
+  }
+
+  private async setRestartAsked(yes: boolean): Promise<void> {
+    if (yes) await fs.writeFile(this.markerPath() + '.restart', 'restart asked\n', { mode: 0o600 });
+    else await fs.rm(this.markerPath() + '.restart', { force: true });
   }
 
   private async accepted(): Promise<boolean> {

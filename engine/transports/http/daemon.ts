@@ -35,6 +35,8 @@ const BUNDLE_OVERHEAD = 2 * MIB;
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const config = await loadConfig(o.configPath);
   const engine = await createEngine(o.configPath);
+  // Before the first request: status and history already say so when the last daemon was killed mid-operation.
+  await engine.reconcile();
   const tokenFile = path.join(config.stateDir, 'http-token');
   const token = await resolveToken(config.http.token, tokenFile);
   // The site layer (etcd, replication, rollouts) loads only when the config has a site section.

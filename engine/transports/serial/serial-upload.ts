@@ -1,4 +1,5 @@
 // One bundle upload over the console: blocks in order into a bounded pipe the engine installs from, SHA-256 checked before the end.
+import { faultPoint } from '../../core/fault-point';
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { AbuError, isAbuError } from '../../core/errors';
@@ -80,6 +81,7 @@ export class SerialUpload {
     this.received += data.length;
     this.nextSeq++;
     if (!this.pipe.write(data)) await this.drained();
+    faultPoint('serial.after-block');
     return `OK ${seq}`;
   }
 

@@ -28,8 +28,9 @@ export interface AbuProcess {
   output(): { stdout: string; stderr: string };
 }
 
-export function spawnAbu(args: string[], o: { stdin?: 'pipe' | 'ignore' } = {}): AbuProcess {
-  const child = spawn(process.execPath, [ABU, ...args], { stdio: [o.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, ABU_DAEMON_URL: '' } });
+/** `env` adds variables for this process only (e.g. ABU_FAULT for the kill-point campaign). */
+export function spawnAbu(args: string[], o: { stdin?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv } = {}): AbuProcess {
+  const child = spawn(process.execPath, [ABU, ...args], { stdio: [o.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, ABU_DAEMON_URL: '', ...o.env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += String(d)));
@@ -109,8 +110,8 @@ export interface ServeProcess {
 }
 
 /** `abu serve --config C --port 0 --json` as a process; resolves once it printed its URL and token. */
-export async function startServe(configPath: string): Promise<ServeProcess> {
-  const proc = spawnAbu(['serve', '--config', configPath, '--port', '0', '--json']);
+export async function startServe(configPath: string, env?: NodeJS.ProcessEnv): Promise<ServeProcess> {
+  const proc = spawnAbu(['serve', '--config', configPath, '--port', '0', '--json'], { env });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: proc.child.stdout! }).once('line', resolve);
     void proc.exit.then((e) => reject(new Error(`abu serve exited early with ${e.code}: ${e.stderr}`)));
@@ -126,11 +127,11 @@ export interface ConsoleProcess {
 }
 
 /** `abu console --device <pty> --direct` on the device end of a socat pty pair; the test drives the host end. */
-export async function startConsole(dir: string, configPath: string): Promise<ConsoleProcess> {
+export async function startConsole(dir: string, configPath: string, env?: NodeJS.ProcessEnv): Promise<ConsoleProcess> {
   const pty: PtyPair = await ptyPair(dir);
   const device = pty.device.path;
   await new Promise<void>((resolve) => pty.device.close(() => resolve()));
-  const proc = spawnAbu(['console', '--device', device, '--config', configPath, '--direct']);
+  const proc = spawnAbu(['console', '--device', device, '--config', configPath, '--direct'], { env });
   await waitFor('abu console to serve', async () => {
     if (proc.child.exitCode !== null) throw new Error(`abu console exited with ${proc.child.exitCode}: ${proc.output().stderr}`);
     return /serving on/.test(proc.output().stderr);

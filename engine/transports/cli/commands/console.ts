@@ -21,6 +21,8 @@ export const consoleCommand: Command = {
     if (positionals.length > 0) throw usage();
     const port = await openSerialPort(device(values.device), baud(values.baud));
     await withEngine(values, ctx, async (engine) => {
+      // A console restarted after being killed mid-install says so in status and history before its first command.
+      await engine.reconcile?.();
       // One line per command served and per install, on stderr (the journal under systemd).
       const log = (line: string) => void ctx.stderr.write(`abu console: ${line}\n`);
       const server = new ConsoleServer(engine, port, { echo: values.echo === true, log });
