@@ -31,7 +31,8 @@ export interface CrashAppliance {
   diskEnvRegions: Array<{ offset: number; size: number }>;
   /** SHA-256 of each release's image (CRASH_IMAGE_SIZE bytes): what "a complete, verified image" is. */
   images: Record<string, string>;
-  bundles: { '1.1.0': string; '1.2.0': string };
+  /** 1.3.0 is broken: complete and signed, but its health check fails after it boots (the rollback path). */
+  bundles: { '1.1.0': string; '1.2.0': string; '1.3.0': string };
 }
 
 export async function createCrashAppliance(dir: string, kind: CrashBackend): Promise<CrashAppliance> {
@@ -57,15 +58,15 @@ export async function createCrashAppliance(dir: string, kind: CrashBackend): Pro
   await fs.writeFile(sim.configPath, JSON.stringify(config, null, 2) + '\n');
   const key = createPrivateKey(await fs.readFile(sim.privateKeyPath));
   const images: Record<string, string> = { '1.0.0': await digestFile(path.join(dir, 'images', 'rootfs-1.0.0.img')) };
-  const bundle = async (version: string, from: string) => {
+  const bundle = async (version: string, from: string, broken = false) => {
     const image = path.join(dir, 'images', `crash-${version}.img`);
-    await writeDemoImage(image, { version, size: CRASH_IMAGE_SIZE });
+    await writeDemoImage(image, { version, size: CRASH_IMAGE_SIZE, broken });
     images[version] = await digestFile(image);
     const out = path.join(dir, 'bundles', `crash-${version}.abu`);
     await createBundle({ images: [{ name: 'rootfs', slotClass: 'rootfs', path: image }], product: config.product, version, buildTime: 1_700_000_000, source: { exact: from }, chunkSize: CRASH_CHUNK, keys: [key] }, out);
     return out;
   };
-  const bundles = { '1.1.0': await bundle('1.1.0', '1.0.0'), '1.2.0': await bundle('1.2.0', '1.1.0') };
+  const bundles = { '1.1.0': await bundle('1.1.0', '1.0.0'), '1.2.0': await bundle('1.2.0', '1.1.0'), '1.3.0': await bundle('1.3.0', '1.2.0', true) };
   return { kind, dir, configPath: sim.configPath, diskImage: sim.diskImage, slots: { A: at(2), B: at(3) }, envFiles, diskEnvRegions, images, bundles };
 }
 

@@ -1,5 +1,6 @@
 // Runs the campaign's operations on a live appliance through the recording seams: install, activate, boot-check,
-// mark-good, install+activate; each with the files as they were before it (the base its crash states start from).
+// mark-good, install+activate, and a broken release rolled back; each with the files as they were before it (the
+// base its crash states start from).
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createBootFlagBackend } from '../../engine/boot/registry';
@@ -38,6 +39,10 @@ export const STEPS: readonly Step[] = [
   { name: 'boot-check', bootFirst: true, run: (e) => e.bootCheck() },
   { name: 'mark-good', run: (e) => e.markGood() },
   { name: 'install+activate', run: (e, a) => e.install(new FileSource(a.bundles['1.2.0']), { activate: true }) },
+  { name: 'boot-check 1.2.0', bootFirst: true, run: (e) => e.bootCheck() },
+  { name: 'install+activate broken', run: (e, a) => e.install(new FileSource(a.bundles['1.3.0']), { activate: true }) },
+  // Health check fails on B: mark bad, simulated restart into A, which records the rollback (all recorded).
+  { name: 'boot-check rollback', bootFirst: true, run: (e) => e.bootCheck() },
 ];
 
 /** Files a crash can change or a crash check reads: the disk image, the env files, the state file, the cmdline. */
