@@ -11,6 +11,7 @@ import { recordScenario, type RecordedOperation } from '../../crash/crash-scenar
 import { stateKey } from '../../crash/crash-states';
 import { runCampaign } from '../../crash/campaign';
 import { haveTools } from '../boot/tools';
+import { ABU, runProcess } from '../../helpers/processes';
 
 /** States checked per backend in CI; the script checks all of them. */
 const SAMPLE = 40;
@@ -69,6 +70,17 @@ describe('crash campaign (sample)', function () {
       const op = recorded.find((r) => r.name === 'install+activate')!;
       const messages = await checkCrashState(bench, op, allButOneChunk(op));
       assert.ok(messages.some((m) => /^the bootloader picks slot A, which holds no complete image/.test(m)), messages.join('\n'));
+    });
+
+    it('abu status (the CLI) in a cut before the verified record: slot B incomplete, no version, not bootable', async () => {
+      const install = recorded.find((r) => r.name === 'install')!;
+      const verifiedRecord = install.ops.map((op, i) => (op.kind === 'rename' ? i : -1)).filter((i) => i >= 0).pop()!;
+      const persisted = install.ops.map((op, i) => (op.kind === 'flush' || i >= verifiedRecord ? -1 : i)).filter((i) => i >= 0);
+      assert.deepEqual(await checkCrashState(bench, install, { point: verifiedRecord, persisted, key: '' }), []);
+      const run = await runProcess(ABU, ['status', '--json', '--direct', '--config', bench.configPath]);
+      assert.equal(run.status, 0, run.stderr);
+      const b = (JSON.parse(run.stdout) as { slots: Array<{ name: string; image: string; version: string | null; state: string }> }).slots.find((x) => x.name === 'B')!;
+      assert.deepEqual({ image: b.image, version: b.version, state: b.state }, { image: 'incomplete', version: null, state: 'bad' });
     });
 
     it('the prefix state after each operation holds every invariant', async () => {
