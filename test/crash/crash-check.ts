@@ -17,7 +17,11 @@ import type { CrashState } from './crash-states';
 import { parseListing } from '../integration/boot/tools';
 
 const run = promisify(execFile);
-const UBOOT_KEYS = ['BOOT_ORDER', 'BOOT_A_LEFT', 'BOOT_B_LEFT'];
+/** The variables each real tool must show as abu reads them: `fw_printenv` for U-Boot, `grub-editenv list` for GRUB. */
+const TOOL_KEYS: Record<string, string[]> = {
+  uboot: ['BOOT_ORDER', 'BOOT_A_LEFT', 'BOOT_B_LEFT'],
+  grub: ['ORDER', 'A_OK', 'A_TRY', 'B_OK', 'B_TRY'],
+};
 
 /** Checks one crash state on the bench; returns the violated invariants (empty when it holds). */
 export async function checkCrashState(bench: CrashBench, rec: RecordedOperation, state: CrashState): Promise<string[]> {
@@ -48,9 +52,9 @@ class Checker {
 
   async run(engine: AbuEngine, rec: RecordedOperation): Promise<void> {
     const backend = engine.parts.boot as SchemeBackend<unknown, unknown>;
-    const fwSlot = this.bench.app.kind.startsWith('uboot') ? await this.fwPrintenvChoice(backend) : undefined;
+    const tool = backend.kind in TOOL_KEYS ? await this.toolChoice(backend) : undefined;
     const { slot } = await new SimulatedBootloader(backend).boot();
-    if (fwSlot !== undefined && fwSlot !== slot) this.fail(`fw_printenv's variables pick ${fwSlot}, abu's read picks ${slot}`);
+    if (tool && tool.slot !== slot) this.fail(`${tool.name}'s variables pick ${tool.slot}, abu's read picks ${slot}`);
     if (!(await this.holdsImage(slot, 'the bootloader picks'))) return;
     await fs.writeFile(path.join(this.bench.dir, 'cmdline'), `console=ttyS0 abu.slot=${slot}\n`);
     const before = await this.digest(slot!);
@@ -63,14 +67,15 @@ class Checker {
     await this.holdsImage(next, 'after boot-check, the next boot picks');
   }
 
-  /** The variables as libubootenv reads them must be abu's, and pick the same slot. */
-  private async fwPrintenvChoice(backend: SchemeBackend<unknown, unknown>): Promise<SlotName | null> {
+  /** The variables as the real tool reads them must be abu's, and pick the same slot. */
+  private async toolChoice(backend: SchemeBackend<unknown, unknown>): Promise<{ name: string; slot: SlotName | null }> {
     // fw_env.config names the disk image relative to the folder; libubootenv resolves it against the working directory.
-    const { stdout } = await run('fw_printenv', ['-c', 'fw_env.config'], { encoding: 'latin1', cwd: this.bench.dir });
-    const fw = parseListing(stdout);
+    const [cmd, args] = backend.kind === 'uboot' ? ['fw_printenv', ['-c', 'fw_env.config']] : ['grub-editenv', ['grubenv', 'list']];
+    const { stdout } = await run(cmd, args, { encoding: 'latin1', cwd: this.bench.dir });
+    const vars = parseListing(stdout);
     const abu = backend.scheme.describe((await backend.stateStore.load()).state);
-    for (const k of UBOOT_KEYS) if (fw[k] !== abu[k]) this.fail(`fw_printenv shows ${k}=${fw[k]}, abu reads ${abu[k]}`);
-    return backend.scheme.boot(EnvVars.fromRecord(fw) as never).slot;
+    for (const k of TOOL_KEYS[backend.kind]) if (vars[k] !== abu[k]) this.fail(`${cmd} shows ${k}=${vars[k]}, abu reads ${abu[k]}`);
+    return { name: cmd, slot: backend.scheme.boot(EnvVars.fromRecord(vars) as never).slot };
   }
 
   private async holdsImage(slot: SlotName | null, who: string): Promise<boolean> {
