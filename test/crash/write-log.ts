@@ -38,11 +38,6 @@ export class WriteLog {
   clear(): void {
     this.ops.length = 0;
   }
-
-  counts(): { writes: number; flushes: number; renames: number } {
-    const n = (k: LoggedOp['kind']) => this.ops.filter((o) => o.kind === k).length;
-    return { writes: n('write'), flushes: n('flush'), renames: n('rename') };
-  }
 }
 
 /** The unit a crash keeps or loses: one logged write or rename; its key says which bytes it overrides. */
