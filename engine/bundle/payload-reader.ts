@@ -20,6 +20,12 @@ export interface BundleChunk {
 export interface ImagesOptions {
   allocate?: (size: number) => Buffer;
   verifyChunks?: boolean;
+  /**
+   * Chunks the consumer does not need (an adaptive install has them locally): their bytes are skipped
+   * (a positional source seeks past them, a stream reads and discards them) and they are not yielded.
+   * Not allowed with verifyChunks (the whole-image digest needs every byte).
+   */
+  skip?: (image: ImageEntry, index: number) => boolean;
 }
 
 export class PayloadReader {
@@ -51,6 +57,10 @@ export class PayloadReader {
     for (let index = 0; index < count; index++) {
       if (this.current !== i || this.reader.position !== this.imageStart(i) + index * entry.chunkSize) {
         throw new AbuError('ABU_ERR_INTERNAL', `chunks of image ${entry.name} read after the bundle moved past them`);
+      }
+      if (options.skip?.(entry, index) && whole === null) {
+        await this.reader.skip(Math.min(entry.chunkSize, entry.size - index * entry.chunkSize), `image ${entry.name} chunk ${index}`);
+        continue;
       }
       const data = await this.readChunk(entry, index, options);
       if (whole !== null) {

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbuError, isAbuError } from '../core/errors';
 import type { ImageSource } from './image-source';
+import { RangeReader, type RangeCapable } from './http-range';
 
 export interface HttpUrlSourceOptions {
   /** Bytes accepted at most (what the alternate slot can take). */
@@ -69,7 +70,12 @@ export class HttpUrlSource implements ImageSource {
       this.stop.abort(err ?? new AbuError('ABU_ERR_SOURCE', `${this.description}: the download was closed before it ended`));
       destroyGenerator(err, cb);
     };
-    return stream;
+    // Adaptive installs fetch only the chunks the appliance lacks, with Range requests against the same validator.
+    // They close this stream once the head is read, so the Range requests stop only with the caller's signal.
+    const rangeStop = new AbortController();
+    signal?.addEventListener('abort', () => rangeStop.abort(signal.reason), { once: true });
+    const ranges = new RangeReader(this.url, rangeStop.signal, { validator: this.progress.validator, ca: this.options.ca, retries: this.options.retries, idleTimeoutMs: this.options.idleTimeoutMs });
+    return Object.assign(stream, { rangeReader: ranges }) satisfies RangeCapable;
   }
 
   private async *download(first: http.IncomingMessage): AsyncGenerator<Buffer> {
@@ -189,7 +195,7 @@ class DroppedError extends Error {
 }
 
 /** One GET; `stop` aborting rejects with its reason (never retried) whether connecting or awaiting the answer. */
-function request(url: URL, headers: http.OutgoingHttpHeaders, stop: AbortSignal, ca?: string | Buffer): Promise<http.IncomingMessage> {
+export function request(url: URL, headers: http.OutgoingHttpHeaders, stop: AbortSignal, ca?: string | Buffer): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     if (stop.aborted) return reject(stop.reason);
     const lib = url.protocol === 'https:' ? https : http;

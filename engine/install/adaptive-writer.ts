@@ -1,0 +1,184 @@
+// Adaptive install: index what the appliance holds, keep or copy those chunks, fetch only the rest from the bundle.
+import { VerifyError } from '../../native/block-io';
+import { AbuError, withContext } from '../core/errors';
+import type { BundleChunk, ImageEntry, OpenedBundle } from '../bundle/bundle-reader';
+import { chunkExtents } from '../bundle/chunk-layout';
+import { RangeIgnoredError, type RangeReader } from '../sources/http-range';
+import type { SlotHandle } from '../slots/slot-store';
+import { chunkLength, fetchRuns, planChunks, type ChunkCounts } from './adaptive-plan';
+import type { BufferPool } from './buffer-pool';
+import { writeImage } from './image-writer';
+import type { InstallPlan } from './plan';
+import type { ProgressMeter } from './progress-meter';
+import { eachWithBuffer, indexLocal } from './slot-scan';
+
+export interface AdaptiveWrite {
+  bundle: OpenedBundle;
+  plan: InstallPlan;
+  /** Open for writing, one per planned image. */
+  targets: SlotHandle[];
+  /** The booted slot's image of the same class, open read-only (null when it has none). */
+  booted: (SlotHandle | null)[];
+  /** Range requests against the bundle URL, when the source offers them; else the bundle stream is read in order. */
+  ranges: RangeReader | null;
+  /** The bundle's size when the source knows it (a Range install checks it instead of reading to the end). */
+  bundleSize?: number;
+  /** Stops the bundle stream (its read-ahead) once Range requests take over. */
+  closeStream: () => void;
+  pool: BufferPool;
+  meter: ProgressMeter;
+  log: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes every image of the plan adaptively and returns the bytes fetched, copied and skipped. The whole-image
+ * digest is always checked by reading the slot back: the verified chunks never all stream past, so the digest
+ * cannot be taken on the way.
+ */
+export async function writeAdaptive(w: AdaptiveWrite): Promise<ChunkCounts> {
+  const counts: ChunkCounts = { fetched: 0, copied: 0, skipped: 0 };
+  w.meter.transfer(counts);
+  const ranges = w.ranges && (await rangesWork(w, w.ranges)) ? w.ranges : null;
+  if (ranges) await writeWithRanges(w, ranges, counts);
+  else await writeFromStream(w, counts);
+  return counts;
+}
+
+/**
+ * One byte by Range decides: a 206 means only the missing chunks are downloaded, and the bundle stream (which
+ * would read ahead megabytes nobody needs) is closed; a 200 means the server ignores Range, so the bundle is
+ * read in order and what the appliance holds is discarded, as for an upload.
+ */
+async function rangesWork(w: AdaptiveWrite, ranges: RangeReader): Promise<boolean> {
+  try {
+    for await (const piece of ranges.range(w.bundle.payloadStart, 1)) void piece;
+  } catch (e) {
+    if (!(e instanceof RangeIgnoredError)) throw e;
+    w.log('the server ignores Range requests: reading the whole bundle and skipping what the appliance already holds');
+    return false;
+  }
+  w.closeStream();
+  return true;
+}
+
+/** Files, uploads, stdin and servers without Range: the bundle is read in order; unneeded chunks are skipped. */
+async function writeFromStream(w: AdaptiveWrite, counts: ChunkCounts): Promise<void> {
+  let wanted = new Set<number>();
+  let k = 0;
+  for await (const image of w.bundle.images({ allocate: (n) => w.pool.take(n), skip: (_e, i) => !wanted.has(i) })) {
+    wanted = new Set(await keepAndCopy(w, k, counts));
+    w.meter.phase('writing', image.entry.name);
+    await writeImage(image.entry, counted(image.chunks, counts), w.targets[k], { pool: w.pool, meter: w.meter, readBack: true, signal: w.signal });
+    k++;
+  }
+  if (k !== w.plan.images.length) throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle delivered ${k} of ${w.plan.images.length} images`);
+  await w.bundle.finish();
+}
+
+/** HTTP with Range: only the runs of missing chunks are requested; the rest of the bundle is never downloaded. */
+async function writeWithRanges(w: AdaptiveWrite, ranges: RangeReader, counts: ChunkCounts): Promise<void> {
+  for (let k = 0; k < w.plan.images.length; k++) {
+    const entry = w.plan.images[k].entry;
+    const fetch = await keepAndCopy(w, k, counts);
+    w.meter.phase('writing', entry.name);
+    const chunks = rangeChunks(entry, fetch, chunkExtents(entry, w.bundle.payloadStart), ranges, w.pool);
+    await writeImage(entry, counted(chunks, counts), w.targets[k], { pool: w.pool, meter: w.meter, readBack: true, signal: w.signal });
+  }
+  const last = w.bundle.manifest.images[w.bundle.manifest.images.length - 1];
+  const end = w.bundle.payloadStart + last.offset + last.size;
+  if (w.bundleSize !== undefined && w.bundleSize !== end) {
+    const code = w.bundleSize > end ? 'ABU_ERR_BUNDLE_TRAILING' : 'ABU_ERR_BUNDLE_TRUNCATED';
+    throw new AbuError(code, `the bundle is ${w.bundleSize} bytes but its last payload ends at ${end}`, { details: { size: w.bundleSize, end } });
+  }
+}
+
+/**
+ * Indexes the slots, skips the chunks the target holds, copies those the booted slot holds (each read, then
+ * checked against its signed CRC32 and SHA-256 in a worker, then written); returns the chunks left to fetch.
+ */
+async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Promise<number[]> {
+  const entry = w.plan.images[k].entry;
+  const target = w.targets[k];
+  w.meter.phase('indexing', entry.name);
+  const actions = planChunks(entry, await indexLocal(entry, target, w.booted[k], w.pool, w.signal));
+  const fetch: number[] = [];
+  const copies: { i: number; from: number[] }[] = [];
+  actions.forEach((a, i) => {
+    if (a.kind === 'skip') {
+      counts.skipped += chunkLength(entry, i);
+      w.meter.add(chunkLength(entry, i), 'indexing', entry.name);
+    } else if (a.kind === 'copy') copies.push({ i, from: a.from });
+    else fetch.push(i);
+  });
+  const notLocal = fetch.length;
+  await eachWithBuffer(copies.length, w.pool.count - 1, w.pool, w.signal, async (n, buf) => {
+    const { i, from } = copies[n];
+    if (await copyChunk(entry, i, from, w.booted[k]!, target, buf)) {
+      counts.copied += chunkLength(entry, i);
+      w.meter.add(chunkLength(entry, i), 'writing', entry.name);
+    } else fetch.push(i);
+  });
+  fetch.sort((a, b) => a - b);
+  const skipped = actions.length - copies.length - notLocal;
+  const copied = copies.length - (fetch.length - notLocal);
+  w.log(`image "${entry.name}": ${skipped} of ${actions.length} chunks already in slot ${target.target.slot}, ${copied} copied from slot ${w.booted[k]?.target.slot ?? '-'}, ${fetch.length} to fetch`);
+  return fetch;
+}
+
+/** True when one of the booted-slot candidates held chunk i (verified, then written); false: it must be fetched. */
+async function copyChunk(entry: ImageEntry, i: number, from: number[], booted: SlotHandle, target: SlotHandle, buf: Buffer): Promise<boolean> {
+  const view = buf.subarray(0, chunkLength(entry, i));
+  for (const offset of from) {
+    const got = await booted.read(view, offset).catch((e) => Promise.reject(withContext(`reading slot ${booted.target.slot} at ${offset}`, e, 'ABU_ERR_IO')));
+    if (got !== view.length) continue;
+    try {
+      await target.verifyAndWrite(view, i * entry.chunkSize, entry.chunkCrc32[i], entry.chunkSha256[i]);
+      return true;
+    } catch (e) {
+      // The local bytes are not (or no longer) the signed chunk: nothing was written, try the next or fetch it.
+      if (!(e instanceof VerifyError)) throw withContext(`copying image "${entry.name}" chunk ${i} to slot ${target.target.slot}`, e, 'ABU_ERR_IO');
+    }
+  }
+  return false;
+}
+
+/** The chunks to fetch, from coalesced Range requests, each in a pool buffer the writer gives back. */
+async function* rangeChunks(entry: ImageEntry, fetch: number[], extents: ReturnType<typeof chunkExtents>, ranges: RangeReader, pool: BufferPool): AsyncGenerator<BundleChunk> {
+  for (const run of fetchRuns(fetch, extents)) {
+    let k = 0;
+    let buf: Buffer | null = null;
+    let filled = 0;
+    for await (const piece of rangeOf(ranges, run.offset, run.length)) {
+      for (let at = 0; at < piece.length;) {
+        const i = run.chunks[k];
+        buf ??= pool.take(chunkLength(entry, i));
+        const n = piece.copy(buf, filled, at, at + Math.min(piece.length - at, buf.length - filled));
+        at += n;
+        filled += n;
+        if (filled < buf.length) continue;
+        yield { image: entry, index: i, offset: i * entry.chunkSize, data: buf, crc32: entry.chunkCrc32[i], sha256: entry.chunkSha256[i] };
+        buf = null;
+        filled = 0;
+        k++;
+      }
+    }
+  }
+}
+
+/** After the first Range answer a 200 means the bundle changed on the server: never mix two bundles. */
+async function* rangeOf(ranges: RangeReader, offset: number, length: number): AsyncGenerator<Buffer> {
+  try {
+    yield* ranges.range(offset, length);
+  } catch (e) {
+    if (!(e instanceof RangeIgnoredError)) throw e;
+    throw new AbuError('ABU_ERR_HTTP_SOURCE', `${e.message}: the bundle changed on the server during the install, or the server stopped honouring Range; install again`);
+  }
+}
+
+async function* counted(chunks: AsyncIterable<BundleChunk>, counts: ChunkCounts): AsyncGenerator<BundleChunk> {
+  for await (const c of chunks) {
+    counts.fetched += c.data.length;
+    yield c;
+  }
+}
