@@ -19,12 +19,13 @@ export interface AdaptiveWrite {
   targets: SlotHandle[];
   /** The booted slot's image of the same class, open read-only (null when it has none). */
   booted: (SlotHandle | null)[];
-  /** Range requests against the bundle URL, when the source offers them; else the bundle stream is read in order. */
+  /**
+   * Range requests against the bundle URL when its server answered the head's Range (the bundle stream then ends
+   * after the head); null: the bundle stream is read in order (files seek past what is not needed).
+   */
   ranges: RangeReader | null;
   /** The bundle's size when the source knows it (a Range install checks it instead of reading to the end). */
   bundleSize?: number;
-  /** Stops the bundle stream (its read-ahead) once Range requests take over. */
-  closeStream: () => void;
   pool: BufferPool;
   meter: ProgressMeter;
   log: (message: string) => void;
@@ -39,27 +40,9 @@ export interface AdaptiveWrite {
 export async function writeAdaptive(w: AdaptiveWrite): Promise<ChunkCounts> {
   const counts: ChunkCounts = { fetched: 0, copied: 0, skipped: 0 };
   w.meter.transfer(counts);
-  const ranges = w.ranges && (await rangesWork(w, w.ranges)) ? w.ranges : null;
-  if (ranges) await writeWithRanges(w, ranges, counts);
+  if (w.ranges) await writeWithRanges(w, w.ranges, counts);
   else await writeFromStream(w, counts);
   return counts;
-}
-
-/**
- * One byte by Range decides: a 206 means only the missing chunks are downloaded, and the bundle stream (which
- * would read ahead megabytes nobody needs) is closed; a 200 means the server ignores Range, so the bundle is
- * read in order and what the appliance holds is discarded, as for an upload.
- */
-async function rangesWork(w: AdaptiveWrite, ranges: RangeReader): Promise<boolean> {
-  try {
-    for await (const piece of ranges.range(w.bundle.payloadStart, 1)) void piece;
-  } catch (e) {
-    if (!(e instanceof RangeIgnoredError)) throw e;
-    w.log('the server ignores Range requests: reading the whole bundle and skipping what the appliance already holds');
-    return false;
-  }
-  w.closeStream();
-  return true;
 }
 
 /** Files, uploads, stdin and servers without Range: the bundle is read in order; unneeded chunks are skipped. */

@@ -8,6 +8,7 @@ import type { SlotName } from '../core/slot';
 import type { AbuConfig } from '../config';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
 import { openBundle, type Keyring, type OpenedBundle } from '../bundle/bundle-reader';
+import { DEFAULT_LIMITS, HEADER_SIZE } from '../bundle/framing';
 import type { ImageSource } from '../sources/image-source';
 import type { SlotHandle, SlotStore, SlotTarget } from '../slots/slot-store';
 import { historyEntry, type StateStore } from '../state/state-store';
@@ -19,6 +20,9 @@ import { writeImage } from './image-writer';
 import { buildInstallPlan, type InstallPlan } from './plan';
 import { checkIrreversibleAccepted } from '../policy/version-policy';
 import { ProgressMeter } from './progress-meter';
+
+/** The longest head a bundle may have: header, manifest and signature block at their limits. */
+const MAX_HEAD_BYTES = HEADER_SIZE + DEFAULT_LIMITS.maxManifestBytes + DEFAULT_LIMITS.maxSignatureBytes;
 
 export interface InstallDeps {
   config: AbuConfig;
@@ -47,7 +51,8 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
   const started = Date.now();
   const log = (message: string) => deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'info', message, time: new Date().toISOString() });
   log(`reading bundle from ${req.source.description}`);
-  const stream = await req.source.open();
+  // Adaptive installs read only the head from the stream when the source can fetch the chunks by range (HTTP).
+  const stream = await req.source.open(undefined, req.adaptive ? { headBytes: MAX_HEAD_BYTES } : undefined);
   // Image sizes are checked against the exact target slot in the plan (ABU_ERR_IMAGE_TOO_LARGE), still before any write.
   const bundle = await openBundle(stream, deps.keyring, { idleTimeoutMs: deps.config.install.idleTimeoutSeconds * 1000 });
   try {
