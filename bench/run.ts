@@ -11,6 +11,10 @@ async function main(): Promise<void> {
     const { runHttpBench } = await import('./http-install-bench');
     await runHttpBench();
   }
+  if (!only || only === 'adaptive') {
+    const { runAdaptiveBench } = await import('./adaptive-bench');
+    await runAdaptiveBench();
+  }
   if (!only || only === 'site') {
     const { runSiteReplicationBench } = await import('./site-replication-bench');
     await runSiteReplicationBench();

@@ -21,6 +21,7 @@ export interface AdaptiveInstallRun {
   bundleSize?: number;
   plan: InstallPlan;
   targets: SlotHandle[];
+  readBack: boolean;
   pool: BufferPool;
   meter: ProgressMeter;
   signal?: AbortSignal;
@@ -32,7 +33,7 @@ export async function installAdaptive(deps: AdaptiveInstallDeps, run: AdaptiveIn
   try {
     const counts = await writeAdaptive({
       bundle: run.bundle, plan: run.plan, targets: run.targets, booted, ranges: rangeReaderOf(run.stream), bundleSize: run.bundleSize,
-      pool: run.pool, meter: run.meter, signal: run.signal, log: (m) => log('info', m),
+      readBack: run.readBack, pool: run.pool, meter: run.meter, signal: run.signal, log: (m) => log('info', m),
     });
     log('info', `adaptive install: ${mib(counts.fetched)} fetched, ${mib(counts.copied)} copied from slot ${run.plan.booted}, ${mib(counts.skipped)} already in slot ${run.plan.targetSlot}`);
     return counts;

@@ -1,5 +1,4 @@
 // Adaptive install: index what the appliance holds, keep or copy those chunks, fetch only the rest from the bundle.
-import { VerifyError } from '../../native/block-io';
 import { AbuError, withContext } from '../core/errors';
 import type { BundleChunk, ImageEntry, OpenedBundle } from '../bundle/bundle-reader';
 import { chunkExtents } from '../bundle/chunk-layout';
@@ -7,10 +6,11 @@ import { RangeIgnoredError, type RangeReader } from '../sources/http-range';
 import type { SlotHandle } from '../slots/slot-store';
 import { chunkLength, fetchRuns, planChunks, type ChunkCounts } from './adaptive-plan';
 import type { BufferPool } from './buffer-pool';
-import { writeImage } from './image-writer';
+import { readBackWritten } from './adaptive-readback';
+import { writeChunks } from './image-writer';
 import type { InstallPlan } from './plan';
 import type { ProgressMeter } from './progress-meter';
-import { eachWithBuffer, indexLocal } from './slot-scan';
+import { eachWithBuffer, readAt, scanSlots, verifiedWrite } from './slot-scan';
 
 export interface AdaptiveWrite {
   bundle: OpenedBundle;
@@ -28,14 +28,16 @@ export interface AdaptiveWrite {
   bundleSize?: number;
   pool: BufferPool;
   meter: ProgressMeter;
+  /** Re-read the chunks written in this run from the medium and check their CRC32 (config install.readBack). */
+  readBack: boolean;
   log: (message: string) => void;
   signal?: AbortSignal;
 }
 
 /**
- * Writes every image of the plan adaptively and returns the bytes fetched, copied and skipped. The whole-image
- * digest is always checked by reading the slot back: the verified chunks never all stream past, so the digest
- * cannot be taken on the way.
+ * Writes every image of the plan adaptively and returns the bytes fetched, copied and skipped. Every chunk of the
+ * image is checked against its signed SHA-256 in this run (kept ones as read from the target, written ones before
+ * the write); the read-back then checks the written ones on the medium (adaptive-readback.ts).
  */
 export async function writeAdaptive(w: AdaptiveWrite): Promise<ChunkCounts> {
   const counts: ChunkCounts = { fetched: 0, copied: 0, skipped: 0 };
@@ -50,9 +52,9 @@ async function writeFromStream(w: AdaptiveWrite, counts: ChunkCounts): Promise<v
   let wanted = new Set<number>();
   let k = 0;
   for await (const image of w.bundle.images({ allocate: (n) => w.pool.take(n), skip: (_e, i) => !wanted.has(i) })) {
-    wanted = new Set(await keepAndCopy(w, k, counts));
-    w.meter.phase('writing', image.entry.name);
-    await writeImage(image.entry, counted(image.chunks, counts), w.targets[k], { pool: w.pool, meter: w.meter, readBack: true, signal: w.signal });
+    const local = await keepAndCopy(w, k, counts);
+    wanted = new Set(local.fetch);
+    await fetchAndCheck(w, k, local, image.chunks, counts);
     k++;
   }
   if (k !== w.plan.images.length) throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle delivered ${k} of ${w.plan.images.length} images`);
@@ -63,10 +65,8 @@ async function writeFromStream(w: AdaptiveWrite, counts: ChunkCounts): Promise<v
 async function writeWithRanges(w: AdaptiveWrite, ranges: RangeReader, counts: ChunkCounts): Promise<void> {
   for (let k = 0; k < w.plan.images.length; k++) {
     const entry = w.plan.images[k].entry;
-    const fetch = await keepAndCopy(w, k, counts);
-    w.meter.phase('writing', entry.name);
-    const chunks = rangeChunks(entry, fetch, chunkExtents(entry, w.bundle.payloadStart), ranges, w.pool);
-    await writeImage(entry, counted(chunks, counts), w.targets[k], { pool: w.pool, meter: w.meter, readBack: true, signal: w.signal });
+    const local = await keepAndCopy(w, k, counts);
+    await fetchAndCheck(w, k, local, rangeChunks(entry, local.fetch, chunkExtents(entry, w.bundle.payloadStart), ranges, w.pool), counts);
   }
   const last = w.bundle.manifest.images[w.bundle.manifest.images.length - 1];
   const end = w.bundle.payloadStart + last.offset + last.size;
@@ -76,54 +76,65 @@ async function writeWithRanges(w: AdaptiveWrite, ranges: RangeReader, counts: Ch
   }
 }
 
+/** What the appliance contributed to one image: the chunks written from local bytes and those left to fetch. */
+interface LocalPart {
+  written: number[];
+  fetch: number[];
+}
+
 /**
- * Indexes the slots, skips the chunks the target holds, copies those the booted slot holds (each read, then
- * checked against its signed CRC32 and SHA-256 in a worker, then written); returns the chunks left to fetch.
+ * Scans the slots (keeping the target's chunks, copying the booted slot's same-position ones), then copies chunks
+ * found at other positions of the booted slot (each read, checked against its signed CRC32 and SHA-256 in a worker,
+ * then written); what is left is fetched.
  */
-async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Promise<number[]> {
+async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Promise<LocalPart> {
   const entry = w.plan.images[k].entry;
   const target = w.targets[k];
+  const booted = w.booted[k];
   w.meter.phase('indexing', entry.name);
-  const actions = planChunks(entry, await indexLocal(entry, target, w.booted[k], w.pool, w.signal));
-  const fetch: number[] = [];
-  const copies: { i: number; from: number[] }[] = [];
-  actions.forEach((a, i) => {
-    if (a.kind === 'skip') {
-      counts.skipped += chunkLength(entry, i);
-      w.meter.add(chunkLength(entry, i), 'indexing', entry.name);
-    } else if (a.kind === 'copy') copies.push({ i, from: a.from });
-    else fetch.push(i);
+  const scan = await scanSlots(entry, target, booted, w.pool, w.signal);
+  const written: number[] = [];
+  scan.targetHolds.forEach((held, i) => {
+    if (held) counts.skipped += chunkLength(entry, i);
+    if (scan.copiedInPlace[i]) written.push(i);
+    if (held || scan.copiedInPlace[i]) w.meter.add(chunkLength(entry, i), 'indexing', entry.name);
   });
-  const notLocal = fetch.length;
+  const settled = scan.targetHolds.map((held, i) => held || scan.copiedInPlace[i]);
+  const actions = planChunks(entry, { targetHolds: settled, booted: scan.booted });
+  const copies = actions.flatMap((a, i) => (a.kind === 'copy' ? [{ i, from: a.from }] : []));
+  const fetch = actions.flatMap((a, i) => (a.kind === 'fetch' ? [i] : []));
   await eachWithBuffer(copies.length, w.pool.count - 1, w.pool, w.signal, async (n, buf) => {
     const { i, from } = copies[n];
-    if (await copyChunk(entry, i, from, w.booted[k]!, target, buf)) {
-      counts.copied += chunkLength(entry, i);
+    if (booted && (await copyFrom(entry, i, from, booted, target, buf))) {
+      written.push(i);
       w.meter.add(chunkLength(entry, i), 'writing', entry.name);
     } else fetch.push(i);
   });
+  for (const i of written) counts.copied += chunkLength(entry, i);
   fetch.sort((a, b) => a - b);
-  const skipped = actions.length - copies.length - notLocal;
-  const copied = copies.length - (fetch.length - notLocal);
-  w.log(`image "${entry.name}": ${skipped} of ${actions.length} chunks already in slot ${target.target.slot}, ${copied} copied from slot ${w.booted[k]?.target.slot ?? '-'}, ${fetch.length} to fetch`);
-  return fetch;
+  const kept = scan.targetHolds.filter(Boolean).length;
+  w.log(`image "${entry.name}": ${kept} of ${actions.length} chunks already in slot ${target.target.slot}, ${written.length} copied from slot ${booted?.target.slot ?? '-'}, ${fetch.length} to fetch`);
+  return { written, fetch };
 }
 
 /** True when one of the booted-slot candidates held chunk i (verified, then written); false: it must be fetched. */
-async function copyChunk(entry: ImageEntry, i: number, from: number[], booted: SlotHandle, target: SlotHandle, buf: Buffer): Promise<boolean> {
+async function copyFrom(entry: ImageEntry, i: number, from: number[], booted: SlotHandle, target: SlotHandle, buf: Buffer): Promise<boolean> {
   const view = buf.subarray(0, chunkLength(entry, i));
   for (const offset of from) {
-    const got = await booted.read(view, offset).catch((e) => Promise.reject(withContext(`reading slot ${booted.target.slot} at ${offset}`, e, 'ABU_ERR_IO')));
-    if (got !== view.length) continue;
-    try {
-      await target.verifyAndWrite(view, i * entry.chunkSize, entry.chunkCrc32[i], entry.chunkSha256[i]);
-      return true;
-    } catch (e) {
-      // The local bytes are not (or no longer) the signed chunk: nothing was written, try the next or fetch it.
-      if (!(e instanceof VerifyError)) throw withContext(`copying image "${entry.name}" chunk ${i} to slot ${target.target.slot}`, e, 'ABU_ERR_IO');
-    }
+    if ((await readAt(booted, view, offset)) === view.length && (await verifiedWrite(entry, i, view, target))) return true;
   }
   return false;
+}
+
+/** Fetches the chunks the appliance lacks (verified, then written), syncs, and reads back what this run wrote. */
+async function fetchAndCheck(w: AdaptiveWrite, k: number, local: LocalPart, chunks: AsyncIterable<BundleChunk>, counts: ChunkCounts): Promise<void> {
+  const entry = w.plan.images[k].entry;
+  const target = w.targets[k];
+  w.meter.phase('writing', entry.name);
+  const o = { pool: w.pool, meter: w.meter, readBack: w.readBack, signal: w.signal };
+  await writeChunks(counted(chunks, counts), target, null, o);
+  await target.datasync().catch((e) => Promise.reject(withContext(`fdatasync of slot ${target.target.slot}`, e, 'ABU_ERR_IO')));
+  if (w.readBack) await readBackWritten(entry, target, [...local.written, ...local.fetch].sort((a, b) => a - b), w.pool, w.meter, w.signal);
 }
 
 /** The chunks to fetch, from coalesced Range requests, each in a pool buffer the writer gives back. */

@@ -152,7 +152,7 @@ async function writeAll(deps: InstallDeps, req: InstallRequest, src: { bundle: O
   const chunkMax = Math.max(...plan.images.map((i) => i.entry.chunkSize));
   const pool = new BufferPool(chunkMax, deps.config.install.inFlightChunks + 1);
   const meter = new ProgressMeter(deps.events, req.op, plan.totalBytes);
-  if (req.adaptive) return installAdaptive(deps, { op: req.op, ...src, bundleSize: req.source.sizeHint, plan, targets: handles, pool, meter, signal: req.signal });
+  if (req.adaptive) return installAdaptive(deps, { op: req.op, ...src, bundleSize: req.source.sizeHint, plan, targets: handles, readBack: deps.config.install.readBack, pool, meter, signal: req.signal });
   meter.phase('writing');
   let index = 0;
   for await (const image of bundle.images({ allocate: (n) => pool.take(n) })) {
