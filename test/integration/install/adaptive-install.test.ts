@@ -7,6 +7,7 @@ import type { ProgressEvent } from '../../../engine/core/progress';
 import { FileSource } from '../../../engine/sources/file-source';
 import { CHUNK, crcTwin, factoryImage, simBundle, withChangedChunks, writeSlot } from '../../helpers/adaptive-fixtures';
 import { imageBytes } from '../../helpers/bundle-fixtures';
+import { LossySlotStore } from '../../helpers/lossy-slot-store';
 import { bufferSource, simFixture, slotBytes, slotHash, type SimFixture } from '../../helpers/sim-fixture';
 
 describe('adaptive install on the simulated appliance', function () {
@@ -95,6 +96,20 @@ describe('adaptive install on the simulated appliance', function () {
     const result = await f.engine.install(new FileSource(bundle), { activate: false, adaptive: false });
     assert.equal(result.transfer, undefined);
     assert.equal((await slotB()).image, 'verified');
+  });
+
+  it('reads back the chunks it wrote: a write the medium lost fails the install with ABU_ERR_READBACK', async () => {
+    const image = withChangedChunks(await factoryImage(f.sim), [12]);
+    const bundle = await simBundle(f.sim, image);
+    await writeSlot(f.sim, 'B', 0, Buffer.alloc(image.length, 0x5a)); // B holds nothing of the image
+    const real = f.engine.parts.slots;
+    f.engine.parts.slots = new LossySlotStore(real, 33 * CHUNK); // chunk 33 (copied from A) never lands
+    try {
+      await assert.rejects(f.engine.install(new FileSource(bundle), { activate: false }), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 33/.test(e.message));
+    } finally {
+      f.engine.parts.slots = real;
+    }
+    assert.equal((await slotB()).image, 'incomplete');
   });
 
   it('refuses a corrupted chunk it has to fetch, and leaves B unverified', async () => {
