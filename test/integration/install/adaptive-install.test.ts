@@ -7,7 +7,7 @@ import type { ProgressEvent } from '../../../engine/core/progress';
 import { FileSource } from '../../../engine/sources/file-source';
 import { CHUNK, crcTwin, factoryImage, simBundle, withChangedChunks, writeSlot } from '../../helpers/adaptive-fixtures';
 import { imageBytes } from '../../helpers/bundle-fixtures';
-import { LossySlotStore } from '../../helpers/lossy-slot-store';
+import { FaultySlotStore } from '../../helpers/faulty-slot-store';
 import { bufferSource, simFixture, slotBytes, slotHash, type SimFixture } from '../../helpers/sim-fixture';
 
 describe('adaptive install on the simulated appliance', function () {
@@ -103,7 +103,7 @@ describe('adaptive install on the simulated appliance', function () {
     const bundle = await simBundle(f.sim, image);
     await writeSlot(f.sim, 'B', 0, Buffer.alloc(image.length, 0x5a)); // B holds nothing of the image
     const real = f.engine.parts.slots;
-    f.engine.parts.slots = new LossySlotStore(real, 33 * CHUNK); // chunk 33 (copied from A) never lands
+    f.engine.parts.slots = new FaultySlotStore(real, 33 * CHUNK, 'lose'); // chunk 33 (copied from A) never lands
     try {
       await assert.rejects(f.engine.install(new FileSource(bundle), { activate: false }), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 33/.test(e.message));
     } finally {
