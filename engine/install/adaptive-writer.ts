@@ -6,7 +6,7 @@ import { RangeIgnoredError, type RangeReader } from '../sources/http-range';
 import type { SlotHandle } from '../slots/slot-store';
 import { chunkLength, fetchRuns, planChunks, type ChunkCounts } from './adaptive-plan';
 import type { BufferPool } from './buffer-pool';
-import { readBackWritten } from './adaptive-readback';
+import { readBackChunks } from './adaptive-readback';
 import { writeChunks } from './image-writer';
 import type { InstallPlan } from './plan';
 import type { ProgressMeter } from './progress-meter';
@@ -28,7 +28,7 @@ export interface AdaptiveWrite {
   bundleSize?: number;
   pool: BufferPool;
   meter: ProgressMeter;
-  /** Re-read the chunks written in this run from the medium and check their CRC32 (config install.readBack). */
+  /** Re-read every chunk from the medium after the sync and check its CRC32 (config install.readBack). */
   readBack: boolean;
   log: (message: string) => void;
   signal?: AbortSignal;
@@ -37,7 +37,7 @@ export interface AdaptiveWrite {
 /**
  * Writes every image of the plan adaptively and returns the bytes fetched, copied and skipped. Every chunk of the
  * image is checked against its signed SHA-256 in this run (kept ones as read from the target, written ones before
- * the write); the read-back then checks the written ones on the medium (adaptive-readback.ts).
+ * the write); the read-back then checks every chunk on the medium by CRC32 (adaptive-readback.ts).
  */
 export async function writeAdaptive(w: AdaptiveWrite): Promise<ChunkCounts> {
   const counts: ChunkCounts = { fetched: 0, copied: 0, skipped: 0 };
@@ -52,9 +52,8 @@ async function writeFromStream(w: AdaptiveWrite, counts: ChunkCounts): Promise<v
   let wanted = new Set<number>();
   let k = 0;
   for await (const image of w.bundle.images({ allocate: (n) => w.pool.take(n), skip: (_e, i) => !wanted.has(i) })) {
-    const local = await keepAndCopy(w, k, counts);
-    wanted = new Set(local.fetch);
-    await fetchAndCheck(w, k, local, image.chunks, counts);
+    wanted = new Set(await keepAndCopy(w, k, counts));
+    await fetchAndCheck(w, k, image.chunks, counts);
     k++;
   }
   if (k !== w.plan.images.length) throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle delivered ${k} of ${w.plan.images.length} images`);
@@ -65,8 +64,8 @@ async function writeFromStream(w: AdaptiveWrite, counts: ChunkCounts): Promise<v
 async function writeWithRanges(w: AdaptiveWrite, ranges: RangeReader, counts: ChunkCounts): Promise<void> {
   for (let k = 0; k < w.plan.images.length; k++) {
     const entry = w.plan.images[k].entry;
-    const local = await keepAndCopy(w, k, counts);
-    await fetchAndCheck(w, k, local, rangeChunks(entry, local.fetch, chunkExtents(entry, w.bundle.payloadStart), ranges, w.pool), counts);
+    const fetch = await keepAndCopy(w, k, counts);
+    await fetchAndCheck(w, k, rangeChunks(entry, fetch, chunkExtents(entry, w.bundle.payloadStart), ranges, w.pool), counts);
   }
   const last = w.bundle.manifest.images[w.bundle.manifest.images.length - 1];
   const end = w.bundle.payloadStart + last.offset + last.size;
@@ -76,18 +75,12 @@ async function writeWithRanges(w: AdaptiveWrite, ranges: RangeReader, counts: Ch
   }
 }
 
-/** What the appliance contributed to one image: the chunks written from local bytes and those left to fetch. */
-interface LocalPart {
-  written: number[];
-  fetch: number[];
-}
-
 /**
  * Scans the slots (keeping the target's chunks, copying the booted slot's same-position ones), then copies chunks
  * found at other positions of the booted slot (each read, checked against its signed CRC32 and SHA-256 in a worker,
- * then written); what is left is fetched.
+ * then written); returns the chunks left to fetch.
  */
-async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Promise<LocalPart> {
+async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Promise<number[]> {
   const entry = w.plan.images[k].entry;
   const target = w.targets[k];
   const booted = w.booted[k];
@@ -114,7 +107,7 @@ async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Pr
   fetch.sort((a, b) => a - b);
   const kept = scan.targetHolds.filter(Boolean).length;
   w.log(`image "${entry.name}": ${kept} of ${actions.length} chunks already in slot ${target.target.slot}, ${written.length} copied from slot ${booted?.target.slot ?? '-'}, ${fetch.length} to fetch`);
-  return { written, fetch };
+  return fetch;
 }
 
 /** True when one of the booted-slot candidates held chunk i (verified, then written); false: it must be fetched. */
@@ -126,15 +119,15 @@ async function copyFrom(entry: ImageEntry, i: number, from: number[], booted: Sl
   return false;
 }
 
-/** Fetches the chunks the appliance lacks (verified, then written), syncs, and reads back what this run wrote. */
-async function fetchAndCheck(w: AdaptiveWrite, k: number, local: LocalPart, chunks: AsyncIterable<BundleChunk>, counts: ChunkCounts): Promise<void> {
+/** Fetches the chunks the appliance lacks (verified, then written), syncs, and reads the image back (CRC32 per chunk). */
+async function fetchAndCheck(w: AdaptiveWrite, k: number, chunks: AsyncIterable<BundleChunk>, counts: ChunkCounts): Promise<void> {
   const entry = w.plan.images[k].entry;
   const target = w.targets[k];
   w.meter.phase('writing', entry.name);
   const o = { pool: w.pool, meter: w.meter, readBack: w.readBack, signal: w.signal };
   await writeChunks(counted(chunks, counts), target, null, o);
   await target.datasync().catch((e) => Promise.reject(withContext(`fdatasync of slot ${target.target.slot}`, e, 'ABU_ERR_IO')));
-  if (w.readBack) await readBackWritten(entry, target, [...local.written, ...local.fetch].sort((a, b) => a - b), w.pool, w.meter, w.signal);
+  if (w.readBack) await readBackChunks(entry, target, w.pool, w.meter, w.signal);
 }
 
 /** The chunks to fetch, from coalesced Range requests, each in a pool buffer the writer gives back. */

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { isAbuError } from '../../../engine/core/errors';
 import type { ProgressEvent } from '../../../engine/core/progress';
+import type { SlotHandle, SlotStore, SlotTarget } from '../../../engine/slots/slot-store';
 import { FileSource } from '../../../engine/sources/file-source';
 import { CHUNK, crcTwin, factoryImage, simBundle, withChangedChunks, writeSlot } from '../../helpers/adaptive-fixtures';
 import { imageBytes } from '../../helpers/bundle-fixtures';
@@ -106,6 +107,31 @@ describe('adaptive install on the simulated appliance', function () {
     f.engine.parts.slots = new FaultySlotStore(real, 33 * CHUNK, 'lose'); // chunk 33 (copied from A) never lands
     try {
       await assert.rejects(f.engine.install(new FileSource(bundle), { activate: false }), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 33/.test(e.message));
+    } finally {
+      f.engine.parts.slots = real;
+    }
+    assert.equal((await slotB()).image, 'incomplete');
+  });
+
+  it('reads back the chunks it kept too: a kept chunk changed after the scan (a writer outside abu) is caught', async () => {
+    const image = withChangedChunks(await factoryImage(f.sim), [2]);
+    const bundle = await simBundle(f.sim, image);
+    await f.engine.install(new FileSource(bundle), { activate: false });
+    const real = f.engine.parts.slots;
+    // Only the timing is staged: the bytes on disk really change, between abu's sync and its read-back.
+    f.engine.parts.slots = Object.assign(Object.create(real) as SlotStore, {
+      async openForWrite(target: SlotTarget, booted: string): Promise<SlotHandle> {
+        const handle = await real.openForWrite(target, booted);
+        return Object.assign(Object.create(handle) as SlotHandle, {
+          async datasync() {
+            await handle.datasync();
+            await writeSlot(f.sim, 'B', 40 * CHUNK, Buffer.from('changed behind abu'));
+          },
+        });
+      },
+    });
+    try {
+      await assert.rejects(f.engine.install(new FileSource(bundle), { activate: false }), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 40/.test(e.message));
     } finally {
       f.engine.parts.slots = real;
     }
