@@ -103,13 +103,8 @@ describe('adaptive install on the simulated appliance', function () {
     const image = withChangedChunks(await factoryImage(f.sim), [12]);
     const bundle = await simBundle(f.sim, image);
     await writeSlot(f.sim, 'B', 0, Buffer.alloc(image.length, 0x5a)); // B holds nothing of the image
-    const real = f.engine.parts.slots;
-    f.engine.parts.slots = new FaultySlotStore(real, 33 * CHUNK, 'lose'); // chunk 33 (copied from A) never lands
-    try {
-      await assert.rejects(f.engine.install(new FileSource(bundle), { activate: false }), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 33/.test(e.message));
-    } finally {
-      f.engine.parts.slots = real;
-    }
+    // Chunk 33 (copied from A) never lands.
+    await assert.rejects(withSlots(f, (real) => new FaultySlotStore(real, 33 * CHUNK, 'lose'), new FileSource(bundle)), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 33/.test(e.message));
     assert.equal((await slotB()).image, 'incomplete');
   });
 
@@ -117,9 +112,8 @@ describe('adaptive install on the simulated appliance', function () {
     const image = withChangedChunks(await factoryImage(f.sim), [2]);
     const bundle = await simBundle(f.sim, image);
     await f.engine.install(new FileSource(bundle), { activate: false });
-    const real = f.engine.parts.slots;
     // Only the timing is staged: the bytes on disk really change, between abu's sync and its read-back.
-    f.engine.parts.slots = Object.assign(Object.create(real) as SlotStore, {
+    const changeAfterSync = (real: SlotStore): SlotStore => Object.assign(Object.create(real) as SlotStore, {
       async openForWrite(target: SlotTarget, booted: string): Promise<SlotHandle> {
         const handle = await real.openForWrite(target, booted);
         return Object.assign(Object.create(handle) as SlotHandle, {
@@ -130,11 +124,7 @@ describe('adaptive install on the simulated appliance', function () {
         });
       },
     });
-    try {
-      await assert.rejects(f.engine.install(new FileSource(bundle), { activate: false }), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 40/.test(e.message));
-    } finally {
-      f.engine.parts.slots = real;
-    }
+    await assert.rejects(withSlots(f, changeAfterSync, new FileSource(bundle)), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 40/.test(e.message));
     assert.equal((await slotB()).image, 'incomplete');
   });
 
@@ -147,3 +137,14 @@ describe('adaptive install on the simulated appliance', function () {
     assert.equal((await slotB()).image, 'incomplete');
   });
 });
+
+/** Installs (not activating) through a slot store wrapped around the real one, which is put back afterwards. */
+async function withSlots(f: SimFixture, wrap: (real: SlotStore) => SlotStore, source: FileSource): Promise<unknown> {
+  const real = f.engine.parts.slots;
+  f.engine.parts.slots = wrap(real);
+  try {
+    return await f.engine.install(source, { activate: false });
+  } finally {
+    f.engine.parts.slots = real;
+  }
+}
