@@ -128,6 +128,14 @@ describe('adaptive install on the simulated appliance', function () {
     assert.equal((await slotB()).image, 'incomplete');
   });
 
+  it('refuses a bundle file cut short inside chunks it skips (a seek past them still checks they exist)', async () => {
+    const image = withChangedChunks(await factoryImage(f.sim), [2]);
+    const bundle = await simBundle(f.sim, image);
+    await fs.truncate(bundle, (await fs.stat(bundle)).size - 100);
+    await assert.rejects(f.engine.install(new FileSource(bundle), { activate: false }), (e) => isAbuError(e, 'ABU_ERR_BUNDLE_TRUNCATED'));
+    assert.equal((await slotB()).image, 'incomplete');
+  });
+
   it('refuses a corrupted chunk it has to fetch, and leaves B unverified', async () => {
     const image = withChangedChunks(await factoryImage(f.sim), [7]);
     const bytes = await fs.readFile(await simBundle(f.sim, image));
