@@ -46,7 +46,7 @@ function digestMismatch(entry: ImageEntry, slot: SlotHandle, actual: ReadBackRes
 }
 
 /** Verifies and writes chunks with pool.count-1 in flight; settles only when none is in flight, even on failure. */
-async function writeChunks(chunks: AsyncIterable<BundleChunk>, slot: SlotHandle, digest: Sha256Stream | null, o: ImageWriteOptions): Promise<void> {
+export async function writeChunks(chunks: AsyncIterable<BundleChunk>, slot: SlotHandle, digest: Sha256Stream | null, o: ImageWriteOptions): Promise<void> {
   const maxInFlight = o.pool.count - 1;
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
