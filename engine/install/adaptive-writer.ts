@@ -1,7 +1,8 @@
 // Adaptive install: index what the appliance holds, keep or copy those chunks, fetch only the rest from the bundle.
 import { AbuError, withContext } from '../core/errors';
 import type { BundleChunk, ImageEntry, OpenedBundle } from '../bundle/bundle-reader';
-import { chunkExtents } from '../bundle/chunk-layout';
+import { decompressChunk } from '../bundle/chunk-decompress';
+import { chunkExtents, storedLength, zstdCompressBound, type ChunkExtent } from '../bundle/chunk-layout';
 import { RangeIgnoredError, type RangeReader } from '../sources/http-range';
 import type { SlotHandle } from '../slots/slot-store';
 import { chunkLength, fetchRuns, planChunks, type ChunkCounts } from './adaptive-plan';
@@ -68,7 +69,7 @@ async function writeWithRanges(w: AdaptiveWrite, ranges: RangeReader, counts: Ch
     await fetchAndCheck(w, k, rangeChunks(entry, fetch, chunkExtents(entry, w.bundle.payloadStart), ranges, w.pool), counts);
   }
   const last = w.bundle.manifest.images[w.bundle.manifest.images.length - 1];
-  const end = w.bundle.payloadStart + last.offset + last.size;
+  const end = w.bundle.payloadStart + last.offset + storedLength(last);
   if (w.bundleSize !== undefined && w.bundleSize !== end) {
     const code = w.bundleSize > end ? 'ABU_ERR_BUNDLE_TRAILING' : 'ABU_ERR_BUNDLE_TRUNCATED';
     throw new AbuError(code, `the bundle is ${w.bundleSize} bytes but its last payload ends at ${end}`, { details: { size: w.bundleSize, end } });
@@ -130,8 +131,15 @@ async function fetchAndCheck(w: AdaptiveWrite, k: number, chunks: AsyncIterable<
   if (w.readBack) await readBackChunks(entry, target, w.pool, w.meter, w.signal);
 }
 
-/** The chunks to fetch, from coalesced Range requests, each in a pool buffer the writer gives back. */
-async function* rangeChunks(entry: ImageEntry, fetch: number[], extents: ReturnType<typeof chunkExtents>, ranges: RangeReader, pool: BufferPool): AsyncGenerator<BundleChunk> {
+/**
+ * The chunks to fetch, from coalesced Range requests over their stored extents, each in a pool buffer the writer
+ * gives back. An uncompressed chunk's bytes land straight in that buffer; a zstd chunk's stored bytes gather in one
+ * scratch buffer and are decompressed (transport CRC32 first) into it before it is yielded, so the writer still
+ * checks the signed CRC32 and SHA-256 of the uncompressed bytes.
+ */
+async function* rangeChunks(entry: ImageEntry, fetch: number[], extents: ChunkExtent[], ranges: RangeReader, pool: BufferPool): AsyncGenerator<BundleChunk> {
+  const compressed = entry.compression === 'zstd';
+  const scratch = compressed ? Buffer.allocUnsafe(zstdCompressBound(entry.chunkSize)) : null;
   for (const run of fetchRuns(fetch, extents)) {
     let k = 0;
     let buf: Buffer | null = null;
@@ -139,17 +147,30 @@ async function* rangeChunks(entry: ImageEntry, fetch: number[], extents: ReturnT
     for await (const piece of rangeOf(ranges, run.offset, run.length)) {
       for (let at = 0; at < piece.length;) {
         const i = run.chunks[k];
-        buf ??= pool.take(chunkLength(entry, i));
+        buf ??= scratch ? scratch.subarray(0, extents[i].length) : pool.take(chunkLength(entry, i));
         const n = piece.copy(buf, filled, at, at + Math.min(piece.length - at, buf.length - filled));
         at += n;
         filled += n;
         if (filled < buf.length) continue;
-        yield { image: entry, index: i, offset: i * entry.chunkSize, data: buf, crc32: entry.chunkCrc32[i], sha256: entry.chunkSha256[i] };
+        const data = scratch ? await decompressed(entry, i, buf, pool) : buf;
+        yield { image: entry, index: i, offset: i * entry.chunkSize, data, crc32: entry.chunkCrc32[i], sha256: entry.chunkSha256[i] };
         buf = null;
         filled = 0;
         k++;
       }
     }
+  }
+}
+
+/** Chunk i's uncompressed bytes in a pool buffer (given back here when the stored bytes are refused). */
+async function decompressed(entry: ImageEntry, i: number, stored: Buffer, pool: BufferPool): Promise<Buffer> {
+  const target = pool.take(chunkLength(entry, i));
+  try {
+    await decompressChunk(entry, i, stored, target);
+    return target;
+  } catch (e) {
+    pool.give(target);
+    throw e;
   }
 }
 

@@ -4,6 +4,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { createBundle } from '../../engine/bundle/bundle-writer';
+import { chunkExtents, type ChunkExtent } from '../../engine/bundle/chunk-layout';
+import { decodeHeader, DEFAULT_LIMITS, HEADER_SIZE, payloadStart } from '../../engine/bundle/framing';
+import { decodeManifest } from '../../engine/bundle/manifest-codec';
+import type { ImageEntry } from '../../engine/bundle/manifest';
 import type { SimAppliance } from '../../engine/sim/create-sim-appliance';
 import { readGpt } from '../../engine/slots/gpt';
 
@@ -22,14 +26,32 @@ export function withChangedChunks(base: Buffer, changed: number[], chunkSize = C
 }
 
 /** A signed 1.1.0 bundle (from 1.0.0) of `image` for the simulated appliance, written next to its image. */
-export async function simBundle(sim: SimAppliance, image: Buffer, o: { chunkSize?: number; name?: string } = {}): Promise<string> {
+export async function simBundle(sim: SimAppliance, image: Buffer, o: { chunkSize?: number; name?: string; zstdLevel?: number } = {}): Promise<string> {
   const name = o.name ?? `adaptive-${Math.random().toString(36).slice(2)}`;
   const file = path.join(sim.dir, 'images', `${name}.img`);
   await fs.writeFile(file, image);
   const out = path.join(sim.dir, 'bundles', `${name}.abu`);
   const key = createPrivateKey(await fs.readFile(sim.privateKeyPath));
-  await createBundle({ images: [{ name: 'rootfs', slotClass: 'rootfs', path: file }], product: 'abu-demo-appliance', version: '1.1.0', source: { exact: '1.0.0' }, chunkSize: o.chunkSize ?? CHUNK, buildTime: 1, keys: [key] }, out);
+  await createBundle({ images: [{ name: 'rootfs', slotClass: 'rootfs', path: file }], product: 'abu-demo-appliance', version: '1.1.0', source: { exact: '1.0.0' }, chunkSize: o.chunkSize ?? CHUNK, buildTime: 1, keys: [key], zstdLevel: o.zstdLevel }, out);
   return out;
+}
+
+/** A copy of `base` whose chunks `changed` hold a fresh random 4 KiB pattern repeated: new bytes that zstd shrinks. */
+export function withCompressibleChanges(base: Buffer, changed: number[], chunkSize = CHUNK): Buffer {
+  const out = Buffer.from(base);
+  for (const i of changed) {
+    const pattern = randomBytes(4096);
+    for (let at = i * chunkSize; at < Math.min(out.length, (i + 1) * chunkSize); at += pattern.length) pattern.copy(out, at);
+  }
+  return out;
+}
+
+/** The first image of a bundle file and where each of its chunks is stored (read with the engine's own decoders). */
+export async function firstImageLayout(bundle: string): Promise<{ entry: ImageEntry; extents: ChunkExtent[] }> {
+  const bytes = await fs.readFile(bundle);
+  const start = payloadStart(decodeHeader(bytes.subarray(0, HEADER_SIZE), DEFAULT_LIMITS));
+  const entry = decodeManifest(bytes.subarray(HEADER_SIZE, HEADER_SIZE + bytes.readUInt32LE(12))).images[0];
+  return { entry, extents: chunkExtents(entry, start) };
 }
 
 /** Writes `bytes` into slot `slot` of the simulated disk at `offset` (test setup: what the slot already holds). */

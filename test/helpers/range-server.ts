@@ -8,6 +8,8 @@ export interface RangeServer {
   /** Body bytes written to clients, and every request's Range header (undefined for a plain GET). */
   bytesSent: number;
   requests: (string | undefined)[];
+  /** Body bytes sent per request, in the order of `requests`. */
+  sentPerRequest: number[];
   close(): Promise<void>;
 }
 
@@ -17,9 +19,10 @@ export interface RangeServer {
  */
 export async function startRangeServer(file: string, o: { ignoreRange?: boolean } = {}): Promise<RangeServer> {
   const size = (await fs.stat(file)).size;
-  const state = { bytesSent: 0, requests: [] as (string | undefined)[] };
+  const state = { bytesSent: 0, requests: [] as (string | undefined)[], sentPerRequest: [] as number[] };
   const server = http.createServer((req, res) => {
-    state.requests.push(req.headers.range);
+    const n = state.requests.push(req.headers.range) - 1;
+    state.sentPerRequest[n] = 0;
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const etag = `"${size}"`;
     const ranged = m !== null && !o.ignoreRange && (req.headers['if-range'] === undefined || req.headers['if-range'] === etag);
@@ -29,7 +32,10 @@ export async function startRangeServer(file: string, o: { ignoreRange?: boolean 
     if (ranged) headers['content-range'] = `bytes ${start}-${end}/${size}`;
     res.writeHead(ranged ? 206 : 200, headers);
     const body = createReadStream(file, { start, end });
-    body.on('data', (d) => { state.bytesSent += d.length; });
+    body.on('data', (d) => {
+      state.bytesSent += d.length;
+      state.sentPerRequest[n] += d.length;
+    });
     body.pipe(res);
     res.on('close', () => body.destroy());
   });
@@ -39,6 +45,7 @@ export async function startRangeServer(file: string, o: { ignoreRange?: boolean 
     url: `http://127.0.0.1:${port}/bundle.abu`,
     get bytesSent() { return state.bytesSent; },
     get requests() { return state.requests; },
+    get sentPerRequest() { return state.sentPerRequest; },
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import type { LogEvent } from '../../../engine/core/progress';
 import { HttpUrlSource } from '../../../engine/sources/http-url-source';
-import { CHUNK, factoryImage, simBundle, withChangedChunks } from '../../helpers/adaptive-fixtures';
+import { CHUNK, factoryImage, firstImageLayout, simBundle, withChangedChunks, withCompressibleChanges } from '../../helpers/adaptive-fixtures';
 import { startRangeServer, type RangeServer } from '../../helpers/range-server';
 import { simFixture, slotBytes, slotHash, type SimFixture } from '../../helpers/sim-fixture';
 
@@ -65,5 +65,23 @@ describe('adaptive install over HTTP', function () {
     const again = await f.engine.install(source(server.url), { activate: false });
     assert.deepEqual(again.transfer, { fetched: 0, copied: 0, skipped: image.length });
     assert.equal(server.requests.length, before + 1, 'only the head was asked for');
+  });
+
+  it('on a zstd bundle asks for the stored extents of the changed chunks only, and decompresses them', async () => {
+    const changed = [5, 6, 7, 30];
+    const image = withCompressibleChanges(await factoryImage(f.sim), changed);
+    const bundle = await simBundle(f.sim, image, { zstdLevel: 3 });
+    const { entry, extents } = await firstImageLayout(bundle);
+    assert.equal(entry.compression, 'zstd');
+    server = await startRangeServer(bundle);
+    const result = await f.engine.install(source(server.url), { activate: false });
+    assert.deepEqual(result.transfer, { fetched: 4 * CHUNK, copied: image.length - 4 * CHUNK, skipped: 0 }, 'counted in image bytes');
+    assert.ok((await slotBytes(f.sim, 'B', image.length)).equals(image), 'B holds the new image byte for byte');
+    assert.equal((await f.engine.status()).slots.find((s) => s.name === 'B')!.image, 'verified');
+    const span = (a: number, b: number) => `bytes=${extents[a].offset}-${extents[b].offset + extents[b].length - 1}`;
+    assert.deepEqual(server.requests.slice(1), [span(5, 7), span(30, 30)], 'one Range per run of adjacent stored chunks');
+    const stored = changed.reduce((n, i) => n + extents[i].length, 0);
+    assert.ok(stored < CHUNK, `the changed chunks compress (${stored} stored bytes for ${4 * CHUNK})`);
+    assert.equal(server.sentPerRequest.slice(1).reduce((a, b) => a + b, 0), stored, 'after the head, exactly their stored bytes were sent');
   });
 });
