@@ -35,8 +35,10 @@ async function benchSize(mib: number): Promise<Row> {
     const url = `${server.url}/${path.basename(bundle)}`;
     const target = await slotB(sim.configPath);
     const curlDd = timeShell(`curl -sf ${url} | dd of=${target.device} bs=4M iflag=fullblock oflag=direct,seek_bytes seek=${target.offset} conv=notrunc,fsync status=none`);
+    // Full installs (B holds the image after curl | dd and after each install: an adaptive one would write nothing).
+    await setInstall(sim.configPath, { adaptive: false });
     const withReadback = await daemonRun(sim.configPath, async (d) => ({ url: await timed(() => post(d, '/api/install-url', { url, activate: false })), upload: await timed(() => upload(d, bundle)) }));
-    await setReadBack(sim.configPath, false);
+    await setInstall(sim.configPath, { readBack: false });
     const noReadback = await daemonRun(sim.configPath, async (d) => ({ url: await timed(() => post(d, '/api/install-url', { url, activate: false })), upload: 0 }));
     return { mib, curlDd, url: withReadback.result.url, urlNoReadback: noReadback.result.url, upload: withReadback.result.upload, rssMiB: Math.max(withReadback.rssMiB, noReadback.rssMiB) };
   } finally {
@@ -82,9 +84,9 @@ async function peakRssMiB(child: ChildProcess): Promise<number> {
   return kib / 1024;
 }
 
-async function setReadBack(configPath: string, readBack: boolean): Promise<void> {
+export async function setInstall(configPath: string, patch: { readBack?: boolean; adaptive?: boolean }): Promise<void> {
   const config = JSON.parse(await fs.readFile(configPath, 'utf8'));
-  config.install = { ...(config.install ?? {}), readBack };
+  config.install = { ...(config.install ?? {}), ...patch };
   await fs.writeFile(configPath, JSON.stringify(config, null, 2));
 }
 
