@@ -1,4 +1,5 @@
-// Adaptive installs on the simulated appliance: copy from the booted slot, skip what the target holds, fetch the rest.
+// Adaptive installs on the simulated appliance: copy from the booted slot, skip what the target holds, fetch the rest
+// (zstd bundles too: unneeded chunks are passed by their stored length).
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { crc32 } from 'node:zlib';
@@ -6,7 +7,7 @@ import { isAbuError } from '../../../engine/core/errors';
 import type { ProgressEvent } from '../../../engine/core/progress';
 import type { SlotHandle, SlotStore, SlotTarget } from '../../../engine/slots/slot-store';
 import { FileSource } from '../../../engine/sources/file-source';
-import { CHUNK, crcTwin, factoryImage, simBundle, withChangedChunks, writeSlot } from '../../helpers/adaptive-fixtures';
+import { CHUNK, crcTwin, factoryImage, firstImageLayout, simBundle, withChangedChunks, withCompressibleChanges, writeSlot } from '../../helpers/adaptive-fixtures';
 import { imageBytes } from '../../helpers/bundle-fixtures';
 import { FaultySlotStore } from '../../helpers/faulty-slot-store';
 import { bufferSource, simFixture, slotBytes, slotHash, type SimFixture } from '../../helpers/sim-fixture';
@@ -141,6 +142,31 @@ describe('adaptive install on the simulated appliance', function () {
     const bytes = await fs.readFile(await simBundle(f.sim, image));
     const payload = bytes.length - image.length;
     bytes[payload + 7 * CHUNK + 100] ^= 1;
+    await assert.rejects(f.engine.install(bufferSource(bytes), { activate: false }), (e) => isAbuError(e, 'ABU_ERR_CHUNK_CRC'));
+    assert.equal((await slotB()).image, 'incomplete');
+  });
+
+  it('zstd bundle from a file: seeks past the stored bytes of chunks it copies, decompresses the changed ones, then keeps them all', async () => {
+    const image = withCompressibleChanges(await factoryImage(f.sim), [3, 40, 41]);
+    const bundle = await simBundle(f.sim, image, { zstdLevel: 3 });
+    assert.equal((await firstImageLayout(bundle)).entry.compression, 'zstd');
+    const aBefore = await slotHash(f.sim, 'A');
+    const result = await f.engine.install(new FileSource(bundle), { activate: false });
+    assert.deepEqual(result.transfer, { fetched: 3 * CHUNK, copied: image.length - 3 * CHUNK, skipped: 0 });
+    assert.ok((await slotBytes(f.sim, 'B', image.length)).equals(image), 'B holds the new image byte for byte');
+    assert.equal(await slotHash(f.sim, 'A'), aBefore, 'the booted slot is never written');
+    assert.equal((await slotB()).image, 'verified');
+    const again = await f.engine.install(new FileSource(bundle), { activate: false });
+    assert.deepEqual(again.transfer, { fetched: 0, copied: 0, skipped: image.length }, 'a repeated install keeps every chunk');
+    assert.equal((await slotB()).image, 'verified');
+  });
+
+  it('zstd bundle from a stream: a damaged stored chunk it must fetch is refused (transport CRC32), B left unverified', async () => {
+    const image = withCompressibleChanges(await factoryImage(f.sim), [9]);
+    const bundle = await simBundle(f.sim, image, { zstdLevel: 3 });
+    const extent = (await firstImageLayout(bundle)).extents[9];
+    const bytes = await fs.readFile(bundle);
+    bytes[extent.offset + Math.floor(extent.length / 2)] ^= 0x10;
     await assert.rejects(f.engine.install(bufferSource(bytes), { activate: false }), (e) => isAbuError(e, 'ABU_ERR_CHUNK_CRC'));
     assert.equal((await slotB()).image, 'incomplete');
   });

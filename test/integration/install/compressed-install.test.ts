@@ -59,7 +59,7 @@ describe('zstd bundles on the simulated appliance', function () {
     ];
     for (const [label, bytes, code] of cases) {
       // Not adaptive: each refused case leaves B holding the chunks verified before it, so an adaptive install would
-      // rightly skip (never read) a bad frame B already holds; adaptive zstd refusals are in adaptive-compressed.test.ts.
+      // rightly skip (never read) a bad frame B already holds; adaptive zstd refusals are in adaptive-install.test.ts.
       await assert.rejects(f.engine.install(bufferSource(bytes), { adaptive: false }), (e) => isAbuError(e, code) || assert.fail(`${label}: ${String(e)}`), label);
       const s = await f.engine.status();
       const b = s.slots.find((x) => x.name === 'B')!;
