@@ -53,10 +53,14 @@ export async function runCompressionBench(mib = Number(process.env.ABU_BENCH_ZST
   }
 }
 
-/** The same bundle is installed again and again into B: no chain or downgrade rule applies to a benchmark. */
+/**
+ * The same bundle is installed again and again into B: no chain or downgrade rule applies to a benchmark, and every
+ * install is a full one (an adaptive install would keep what the previous round wrote and measure nothing).
+ */
 async function relaxPolicy(configPath: string): Promise<void> {
   const config = JSON.parse(await fs.readFile(configPath, 'utf8'));
   config.policy = { strictChain: false, allowDowngrade: true };
+  config.install = { ...(config.install ?? {}), adaptive: false };
   await fs.writeFile(configPath, JSON.stringify(config, null, 2));
 }
 

@@ -54,9 +54,9 @@ async function benchSize(mib: number): Promise<Row> {
     const rounds: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const curlDd = timeShell(`curl -sf ${url} | dd of=${target.device} bs=4M iflag=fullblock oflag=direct,seek_bytes seek=${target.offset} conv=notrunc,fsync status=none`);
-      await setReadBack(sim.configPath, true);
+      await setInstall(sim.configPath, { readBack: true, adaptive: false }); // full installs: B already holds the image
       const rb = await daemonRun(sim.configPath, async (d) => ({ url: await timed(() => post(d, '/api/install-url', { url, activate: false })), upload: await timed(() => upload(d, bundle)) }));
-      await setReadBack(sim.configPath, false);
+      await setInstall(sim.configPath, { readBack: false });
       const nrb = await daemonRun(sim.configPath, (d) => timed(() => post(d, '/api/install-url', { url, activate: false })));
       rounds.push({ curlDd, url: rb.result.url, upload: rb.result.upload, urlNoReadback: nrb.result, rss: [rb.rssMiB, nrb.rssMiB] });
     }
@@ -111,9 +111,9 @@ async function peakRssMiB(child: ChildProcess): Promise<number> {
   return kib / 1024;
 }
 
-async function setReadBack(configPath: string, readBack: boolean): Promise<void> {
+export async function setInstall(configPath: string, patch: { readBack?: boolean; adaptive?: boolean }): Promise<void> {
   const config = JSON.parse(await fs.readFile(configPath, 'utf8'));
-  config.install = { ...(config.install ?? {}), readBack };
+  config.install = { ...(config.install ?? {}), ...patch };
   await fs.writeFile(configPath, JSON.stringify(config, null, 2));
 }
 

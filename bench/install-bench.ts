@@ -120,7 +120,8 @@ async function writeBenchConfig(dir: string, device: string, readBack: boolean, 
     bootedSlot: { fixed: 'A' },
     bootloader: { kind: 'uboot', options: { fwEnvConfig: 'fw_env.config' } },
     policy: { strictChain: false, allowDowngrade: true },
-    install: { readBack, activate: true },
+    // Full installs: every round writes every chunk (an adaptive install would keep what the last round wrote).
+    install: { readBack, activate: true, adaptive: false },
     reboot: { simulated: true },
   };
   const configPath = path.join(dir, `${name}.json`);

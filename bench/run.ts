@@ -15,6 +15,10 @@ async function main(): Promise<void> {
     const { runCompressionBench } = await import('./compression-bench');
     await runCompressionBench();
   }
+  if (!only || only === 'adaptive') {
+    const { runAdaptiveBench } = await import('./adaptive-bench');
+    await runAdaptiveBench();
+  }
   if (!only || only === 'site') {
     const { runSiteReplicationBench } = await import('./site-replication-bench');
     await runSiteReplicationBench();

@@ -51,7 +51,7 @@ export interface AbuConfig {
   factoryVersion?: { slot: string; version: string } | { versionFile: string };
   bootloader: BootFlagBackendConfig;
   policy: { strictChain: boolean; allowDowngrade: boolean };
-  install: { readBack: boolean; activate: boolean; rebootAfterInstall: boolean; inFlightChunks: number; idleTimeoutSeconds: number };
+  install: { readBack: boolean; adaptive: boolean; activate: boolean; rebootAfterInstall: boolean; inFlightChunks: number; idleTimeoutSeconds: number };
   healthChecks: HealthCheckConfig[];
   /** How to restart: a command, or the simulated appliance's reboot. */
   reboot: { command: string[] } | { simulated: true };
@@ -91,6 +91,7 @@ export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
     policy: { strictChain: raw.policy?.strictChain ?? true, allowDowngrade: raw.policy?.allowDowngrade ?? false },
     install: {
       readBack: raw.install?.readBack ?? true,
+      adaptive: optionalBool(raw.install?.adaptive, true, 'install.adaptive'),
       activate: raw.install?.activate ?? true,
       rebootAfterInstall: raw.install?.rebootAfterInstall ?? false,
       inFlightChunks: clampInt(raw.install?.inFlightChunks ?? 2, 1, 16, 'install.inFlightChunks'),
@@ -170,6 +171,12 @@ function parseHealthCheck(raw: Raw): HealthCheckConfig {
     command: requireString(raw, 'command'),
     timeoutSeconds: clampInt(raw.timeoutSeconds ?? 30, 1, 3600, 'healthChecks.timeoutSeconds'),
   };
+}
+
+function optionalBool(v: unknown, fallback: boolean, what: string): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') bad(`${what} must be true or false`);
+  return v as boolean;
 }
 
 function requireString(obj: Raw, key: string): string {

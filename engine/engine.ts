@@ -82,6 +82,7 @@ export class AbuEngine implements Engine {
           op, source, booted, target: this.alternateOf(booted), installedVersion: await this.installedVersion(booted),
           activate: options.reboot || (options.activate ?? this.parts.config.install.activate),
           acceptIrreversible: options.acceptIrreversible ?? false,
+          adaptive: options.adaptive ?? this.parts.config.install.adaptive,
           signal: options.signal,
         },
       );

@@ -1,6 +1,6 @@
 // The engine facade: the only API transports (CLI, HTTP, serial, cluster) call. Implemented in engine.ts.
 import type { SlotBootState, SlotName } from './core/slot';
-import type { EventSink } from './core/progress';
+import type { EventSink, TransferCounts } from './core/progress';
 import type { ImageSource } from './sources/image-source';
 
 export interface SlotView {
@@ -69,6 +69,8 @@ export interface HistoryEntry {
   version?: string;
   message: string;
   code?: string;
+  /** Adaptive installs: image bytes fetched, copied from the booted slot, skipped (already in the target). */
+  transfer?: TransferCounts;
 }
 
 export interface InstallOptions {
@@ -83,6 +85,8 @@ export interface InstallOptions {
   acceptIrreversible?: boolean;
   /** Restart into the new image once it is activated ("Install and restart"). Implies activate. */
   reboot?: boolean;
+  /** Copy or keep what the appliance already holds, fetch only the rest (default: config install.adaptive). */
+  adaptive?: boolean;
 }
 
 export interface ActivateOptions {
@@ -105,6 +109,8 @@ export interface InstallResult {
   bytesWritten: number;
   seconds: number;
   activated: boolean;
+  /** Adaptive installs: image bytes fetched from the bundle, copied from the booted slot, skipped (already in the target). */
+  transfer?: TransferCounts;
 }
 
 export interface BootCheckResult {

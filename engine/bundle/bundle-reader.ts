@@ -23,6 +23,8 @@ export interface OpenOptions extends Partial<BundleLimits> {
 export interface OpenedBundle {
   manifest: Manifest;
   manifestSha256: Buffer;
+  /** Bundle-file offset where the payload (the first image) begins; see chunk-layout.ts. */
+  payloadStart: number;
   /** Key ids whose signatures verified. */
   signedBy: string[];
   /**
@@ -63,7 +65,7 @@ export async function openBundle(stream: Readable, keyring: Keyring, options: Op
     const manifestSha256 = createHash('sha256').update(head.manifestBytes).digest();
     const payload = new PayloadReader(reader, manifest, payloadStart(head.header));
     return {
-      manifest, manifestSha256, signedBy,
+      manifest, manifestSha256, signedBy, payloadStart: payloadStart(head.header),
       images: (o) => payload.images(o),
       finish: () => payload.finish(),
       close: () => reader.close(),

@@ -44,7 +44,7 @@ export class ByteReader {
     let filled = 0;
     while (filled < n) {
       if (this.direct !== null) {
-        const got = await this.readDirect(target.subarray(filled, n), section);
+        const got = await this.readDirect(target.subarray(filled, n), this.position, section);
         if (got === 0) throw this.truncated(section, n - filled);
         this.position += got;
         filled += got;
@@ -69,8 +69,15 @@ export class ByteReader {
     }
   }
 
-  /** Discards n bytes without looking at them. */
+  /** Discards n bytes without looking at them (a positional source seeks, after checking the last byte exists). */
   async skip(n: number, section: string): Promise<void> {
+    if (this.direct !== null && this.pending === null && n > 0) {
+      this.scratch ??= Buffer.allocUnsafe(SCRATCH_SIZE);
+      const got = await this.readDirect(this.scratch.subarray(0, 1), n - 1 + this.position, section);
+      if (got === 0) throw this.truncated(section, n);
+      this.position += n;
+      return;
+    }
     let left = n;
     while (left > 0) left -= (await this.next(Math.min(left, SCRATCH_SIZE), section, left)).length;
   }
@@ -103,7 +110,7 @@ export class ByteReader {
     if (this.pending !== null) return this.pending;
     if (this.direct !== null) {
       this.scratch ??= Buffer.allocUnsafe(SCRATCH_SIZE);
-      const got = await this.readDirect(this.scratch.subarray(0, Math.min(max, SCRATCH_SIZE)), section);
+      const got = await this.readDirect(this.scratch.subarray(0, Math.min(max, SCRATCH_SIZE)), this.position, section);
       return got === 0 ? null : this.scratch.subarray(0, got);
     }
     for (;;) {
@@ -116,9 +123,9 @@ export class ByteReader {
     }
   }
 
-  private async readDirect(target: Buffer, section: string): Promise<number> {
+  private async readDirect(target: Buffer, position: number, section: string): Promise<number> {
     try {
-      return await (this.direct as PositionalReadable).readAt(target, this.position);
+      return await (this.direct as PositionalReadable).readAt(target, position);
     } catch (e) {
       this.failure ??= e;
       throw this.sourceError(section);

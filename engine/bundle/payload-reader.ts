@@ -22,6 +22,12 @@ export interface BundleChunk {
 export interface ImagesOptions {
   allocate?: (size: number) => Buffer;
   verifyChunks?: boolean;
+  /**
+   * Chunks the consumer does not need (an adaptive install has them locally): their bytes are skipped
+   * (a positional source seeks past them, a stream reads and discards them) and they are not yielded.
+   * Not allowed with verifyChunks (the whole-image digest needs every byte).
+   */
+  skip?: (image: ImageEntry, index: number) => boolean;
 }
 
 export class PayloadReader {
@@ -55,6 +61,11 @@ export class PayloadReader {
     for (let index = 0; index < extents.length; index++) {
       if (this.current !== i || this.reader.position !== extents[index].offset) {
         throw new AbuError('ABU_ERR_INTERNAL', `chunks of image ${entry.name} read after the bundle moved past them`);
+      }
+      if (options.skip?.(entry, index) && whole === null) {
+        // The stored length: a zstd chunk takes its compressed size in the bundle, not its chunk length.
+        await this.reader.skip(extents[index].length, `image ${entry.name} chunk ${index}`);
+        continue;
       }
       const data = await this.readChunk(entry, index, extents[index], options);
       if (whole !== null) {

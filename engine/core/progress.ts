@@ -7,6 +7,7 @@ export type Phase =
   | 'idle'
   | 'receiving'     // reading header, manifest and signatures
   | 'verifying'     // signature, compatibility and version policy
+  | 'indexing'      // adaptive install: hashing what the target and the booted slot already hold
   | 'writing'       // streaming chunks into the target slot
   | 'readback'      // reading the slot back and checking the whole-image digest
   | 'activating'    // setting the boot flags (try-once)
@@ -27,7 +28,15 @@ export interface ProgressEvent {
   rate: number;
   /** Seconds left at the current rate, when known. */
   etaSeconds?: number;
+  /** Adaptive installs: image bytes fetched from the bundle, copied from the booted slot, skipped (already in the target). */
+  transfer?: TransferCounts;
   time: string;
+}
+
+export interface TransferCounts {
+  fetched: number;
+  copied: number;
+  skipped: number;
 }
 
 export type LogLevel = 'info' | 'warn' | 'error';

@@ -48,7 +48,7 @@ function readBackMismatch(entry: ImageEntry, slot: SlotHandle, badChunk: number)
 }
 
 /** Verifies and writes chunks with pool.count-1 in flight; settles only when none is in flight, even on failure. */
-async function writeChunks(chunks: AsyncIterable<BundleChunk>, slot: SlotHandle, o: ImageWriteOptions): Promise<void> {
+export async function writeChunks(chunks: AsyncIterable<BundleChunk>, slot: SlotHandle, o: ImageWriteOptions): Promise<void> {
   const maxInFlight = o.pool.count - 1;
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;

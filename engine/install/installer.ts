@@ -1,23 +1,29 @@
 // The install transaction. The safety order lives here and only here:
 //   verify header, signatures and policy (nothing touched) -> mark target bad -> write + verify every chunk
 //   -> sync + whole-image digest -> no trailing bytes -> record -> set try-once.
+import type { Readable } from 'node:stream';
 import { faultPoint } from '../core/fault-point';
-import { PROGRESS_SCHEMA, type EventSink } from '../core/progress';
+import { PROGRESS_SCHEMA, type EventSink, type TransferCounts } from '../core/progress';
 import { AbuError } from '../core/errors';
 import type { SlotName } from '../core/slot';
 import type { AbuConfig } from '../config';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
 import { openBundle, type Keyring, type OpenedBundle } from '../bundle/bundle-reader';
+import { DEFAULT_LIMITS, HEADER_SIZE } from '../bundle/framing';
 import type { ImageSource } from '../sources/image-source';
 import type { SlotHandle, SlotStore, SlotTarget } from '../slots/slot-store';
 import { historyEntry, type StateStore } from '../state/state-store';
 import type { InstallResult } from '../facade';
 import { BufferPool } from './buffer-pool';
 import { activateSlot } from './activation';
+import { installAdaptive } from './adaptive-install';
 import { writeImage } from './image-writer';
 import { buildInstallPlan, type InstallPlan } from './plan';
 import { checkIrreversibleAccepted } from '../policy/version-policy';
 import { ProgressMeter } from './progress-meter';
+
+/** The longest head a bundle may have: header, manifest and signature block at their limits. */
+const MAX_HEAD_BYTES = HEADER_SIZE + DEFAULT_LIMITS.maxManifestBytes + DEFAULT_LIMITS.maxSignatureBytes;
 
 export interface InstallDeps {
   config: AbuConfig;
@@ -37,6 +43,8 @@ export interface InstallRequest {
   activate: boolean;
   /** The operator confirmed activating an irreversible release (checked before any write). */
   acceptIrreversible: boolean;
+  /** Copy or keep the chunks the appliance already holds and fetch only the rest (config install.adaptive). */
+  adaptive: boolean;
   signal?: AbortSignal;
 }
 
@@ -44,7 +52,8 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
   const started = Date.now();
   const log = (message: string) => deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'info', message, time: new Date().toISOString() });
   log(`reading bundle from ${req.source.description}`);
-  const stream = await req.source.open();
+  // Adaptive installs read only the head from the stream when the source can fetch the chunks by range (HTTP).
+  const stream = await req.source.open(undefined, req.adaptive ? { headBytes: MAX_HEAD_BYTES } : undefined);
   // Image sizes are checked against the exact target slot in the plan (ABU_ERR_IMAGE_TOO_LARGE), still before any write.
   const bundle = await openBundle(stream, deps.keyring, { idleTimeoutMs: deps.config.install.idleTimeoutSeconds * 1000 });
   try {
@@ -54,11 +63,11 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
     // Claimed before any flag changes: a target mounted or held by another process (O_EXCL) is refused untouched.
     const handles = await openTargets(deps, plan);
     faultPoint('install.after-open');
+    let transfer: TransferCounts | undefined;
     try {
       await markTargetBad(deps, plan);
       try {
-        await writeAll(deps, req, bundle, plan, handles);
-        await bundle.finish();
+        transfer = await writeAll(deps, req, { bundle, stream }, plan, handles);
       } catch (e) {
         await forgetUnverified(deps, plan);
         throw e;
@@ -66,11 +75,11 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
     } finally {
       await closeAll(handles);
     }
-    await recordInstalled(deps, plan, bundle);
+    await recordInstalled(deps, plan, bundle, transfer);
     faultPoint('install.after-record');
     log(`slot ${plan.targetSlot} holds ${plan.version}, verified`);
     if (req.activate) await activateVerified(deps, plan, log);
-    return { slot: plan.targetSlot, version: plan.version, bytesWritten: plan.totalBytes, seconds: (Date.now() - started) / 1000, activated: req.activate };
+    return { slot: plan.targetSlot, version: plan.version, bytesWritten: plan.totalBytes, seconds: (Date.now() - started) / 1000, activated: req.activate, ...(transfer ? { transfer } : {}) };
   } finally {
     bundle.close();
     stream.destroy();
@@ -141,18 +150,21 @@ async function closeAll(handles: SlotHandle[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-async function writeAll(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle, plan: InstallPlan, handles: SlotHandle[]): Promise<void> {
+/** Streams every image into its target (or adaptively: only what the appliance lacks); ends with the bundle checked to its end. */
+async function writeAll(deps: InstallDeps, req: InstallRequest, src: { bundle: OpenedBundle; stream: Readable }, plan: InstallPlan, handles: SlotHandle[]): Promise<TransferCounts | undefined> {
   const chunkMax = Math.max(...plan.images.map((i) => i.entry.chunkSize));
   const pool = BufferPool.acquire(chunkMax, deps.config.install.inFlightChunks + 1);
   try {
-    await writeImages(deps, req, bundle, plan, handles, pool);
+    return await writeImages(deps, req, src, plan, handles, pool);
   } finally {
     pool.release();
   }
 }
 
-async function writeImages(deps: InstallDeps, req: InstallRequest, bundle: OpenedBundle, plan: InstallPlan, handles: SlotHandle[], pool: BufferPool): Promise<void> {
+async function writeImages(deps: InstallDeps, req: InstallRequest, src: { bundle: OpenedBundle; stream: Readable }, plan: InstallPlan, handles: SlotHandle[], pool: BufferPool): Promise<TransferCounts | undefined> {
+  const { bundle } = src;
   const meter = new ProgressMeter(deps.events, req.op, plan.totalBytes);
+  if (req.adaptive) return installAdaptive(deps, { op: req.op, ...src, bundleSize: req.source.sizeHint, plan, targets: handles, readBack: deps.config.install.readBack, pool, meter, signal: req.signal });
   meter.phase('writing');
   let index = 0;
   for await (const image of bundle.images({ allocate: (n) => pool.take(n) })) {
@@ -162,12 +174,15 @@ async function writeImages(deps: InstallDeps, req: InstallRequest, bundle: Opene
     await writeImage(image.entry, image.chunks, handle, { pool, meter, readBack: deps.config.install.readBack, signal: req.signal });
   }
   if (index !== plan.images.length) throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle delivered ${index} of ${plan.images.length} images`);
+  await bundle.finish();
+  return undefined;
 }
 
-async function recordInstalled(deps: InstallDeps, plan: InstallPlan, bundle: OpenedBundle): Promise<void> {
+async function recordInstalled(deps: InstallDeps, plan: InstallPlan, bundle: OpenedBundle, transfer?: TransferCounts): Promise<void> {
+  const how = transfer ? `; ${transfer.fetched} fetched, ${transfer.copied} copied from slot ${plan.booted}, ${transfer.skipped} already in place` : '';
   await deps.state.update((s) => {
     s.slots[plan.targetSlot] = { ...releaseOf(plan), manifestSha256: bundle.manifestSha256.toString('hex'), verified: true };
-    s.history.push(historyEntry('install', plan.targetSlot, `installed ${plan.version} (${plan.totalBytes} bytes, verified)`, { version: plan.version }));
+    s.history.push(historyEntry('install', plan.targetSlot, `installed ${plan.version} (${plan.totalBytes} bytes, verified${how})`, { version: plan.version, ...(transfer ? { transfer } : {}) }));
   });
 }
 

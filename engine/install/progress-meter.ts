@@ -1,10 +1,11 @@
 // Turns byte counts into progress events with a smoothed rate and ETA, throttled for the UI.
-import { PROGRESS_SCHEMA, type EventSink, type Phase } from '../core/progress';
+import { PROGRESS_SCHEMA, type EventSink, type Phase, type TransferCounts } from '../core/progress';
 
 export class ProgressMeter {
   private done = 0;
   private lastEmit = 0;
   private window: { t: number; bytes: number }[] = [];
+  private counts: TransferCounts | undefined;
 
   constructor(private readonly sink: EventSink, private readonly op: string, private readonly total: number) {}
 
@@ -15,6 +16,11 @@ export class ProgressMeter {
   add(bytes: number, phase: Phase, image?: string): void {
     this.done += bytes;
     this.emit(phase, image, false);
+  }
+
+  /** Adaptive installs: these live counts go with every later event. */
+  transfer(counts: TransferCounts): void {
+    this.counts = counts;
   }
 
   reset(): void {
@@ -40,6 +46,7 @@ export class ProgressMeter {
       bytesTotal: this.total,
       rate: Math.round(rate),
       etaSeconds: rate > 0 && left > 0 ? Math.ceil(left / rate) : undefined,
+      ...(this.counts ? { transfer: { ...this.counts } } : {}),
       time: new Date(now).toISOString(),
     });
   }

@@ -4,7 +4,8 @@ import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbuError, isAbuError } from '../core/errors';
-import type { ImageSource } from './image-source';
+import type { ImageSource, OpenOptions } from './image-source';
+import { RangeReader, type RangeCapable } from './http-range';
 
 export interface HttpUrlSourceOptions {
   /** Bytes accepted at most (what the alternate slot can take). */
@@ -22,6 +23,8 @@ export interface HttpUrlSourceOptions {
 interface Progress {
   received: number;
   total?: number;
+  /** Adaptive installs: only the head up to here is streamed (a Range request); chunks come by range later. */
+  headEnd?: number;
   validator?: string;
 }
 
@@ -53,13 +56,16 @@ export class HttpUrlSource implements ImageSource {
     return this.progress.total;
   }
 
-  async open(signal?: AbortSignal): Promise<Readable> {
+  async open(signal?: AbortSignal, options: OpenOptions = {}): Promise<Readable> {
     if (this.opened) throw new AbuError('ABU_ERR_INTERNAL', `${this.description}: a download can be opened only once`);
     this.opened = true;
     signal?.throwIfAborted();
     signal?.addEventListener('abort', () => this.stop.abort(signal.reason), { once: true });
+    if (options.headBytes !== undefined) this.progress.headEnd = options.headBytes;
     // Connect before returning so a 404 fails open() with a clear error instead of a broken stream.
     const first = await this.retrying(() => this.connect(this.url, 0));
+    // A server that answered the head's Range with 200 ignores Range: the whole bundle streams, as without it.
+    const ranged = this.progress.headEnd !== undefined;
     // Let the download run up to a few MiB ahead of the installer, so network and disk work overlap.
     const stream = Readable.from(this.download(first), { objectMode: false, highWaterMark: READ_AHEAD });
     // Readable.from finishes destroying only when the generator next wakes; a silent server would hold it
@@ -69,7 +75,13 @@ export class HttpUrlSource implements ImageSource {
       this.stop.abort(err ?? new AbuError('ABU_ERR_SOURCE', `${this.description}: the download was closed before it ended`));
       destroyGenerator(err, cb);
     };
-    return stream;
+    if (!ranged) return stream;
+    // Adaptive installs fetch only the chunks the appliance lacks, with Range requests against the same validator;
+    // this stream ends after the head, so the Range requests stop only with the caller's signal.
+    const rangeStop = new AbortController();
+    signal?.addEventListener('abort', () => rangeStop.abort(signal.reason), { once: true });
+    const ranges = new RangeReader(this.url, rangeStop.signal, { validator: this.progress.validator, ca: this.options.ca, retries: this.options.retries, idleTimeoutMs: this.options.idleTimeoutMs });
+    return Object.assign(stream, { rangeReader: ranges }) satisfies RangeCapable;
   }
 
   private async *download(first: http.IncomingMessage): AsyncGenerator<Buffer> {
@@ -121,7 +133,8 @@ export class HttpUrlSource implements ImageSource {
       this.stop.signal.removeEventListener('abort', stop);
     }
     const { received, total } = this.progress;
-    if (total !== undefined && received < total) throw new DroppedError(`connection ended at ${received} of ${total} bytes`);
+    const end = this.progress.headEnd ?? total;
+    if (end !== undefined && received < end) throw new DroppedError(`connection ended at ${received} of ${total} bytes`);
   }
 
   private checkBounds(): void {
@@ -155,11 +168,20 @@ export class HttpUrlSource implements ImageSource {
 
   private requestHeaders(): http.OutgoingHttpHeaders {
     const headers: http.OutgoingHttpHeaders = { 'user-agent': 'abu', accept: 'application/octet-stream' };
-    if (this.progress.received > 0) {
-      headers.range = `bytes=${this.progress.received}-`;
+    if (this.progress.received > 0 || this.progress.headEnd !== undefined) {
+      headers.range = `bytes=${this.progress.received}-${this.progress.headEnd === undefined ? '' : this.progress.headEnd - 1}`;
       if (this.progress.validator) headers['if-range'] = this.progress.validator;
     }
     return headers;
+  }
+
+  /** The first answer was for the head only: learn the full size and the validator the chunk ranges will use. */
+  private acceptHead(res: http.IncomingMessage, total: string): void {
+    const p = this.progress;
+    if (total === '*') throw sourceError('the server does not say the bundle\'s size in its Range answer (Content-Range "*")', {});
+    p.total = Number(total);
+    p.validator = strongValidator(res.headers);
+    if (p.headEnd !== undefined) p.headEnd = Math.min(p.headEnd, p.total);
   }
 
   /** Checks a 200/206 against what was already received; a resumed download must continue exactly. */
@@ -170,10 +192,12 @@ export class HttpUrlSource implements ImageSource {
       if (p.received > 0) throw sourceError(`the server does not resume downloads (it answered 200 to a Range request after ${p.received} bytes)`, { status });
       p.total = length;
       p.validator = strongValidator(res.headers);
+      p.headEnd = undefined; // the server ignores Range: the whole bundle streams
     } else {
       const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
       if (!range || Number(range[1]) !== p.received) throw sourceError(`the server resumed at the wrong place (Content-Range "${res.headers['content-range'] ?? ''}", expected byte ${p.received})`, { status });
       if (range[3] !== '*' && p.total !== undefined && Number(range[3]) !== p.total) throw sourceError('the file changed size during the download', { status });
+      if (p.received === 0) this.acceptHead(res, range[3]);
     }
     if (p.total !== undefined && p.total > this.options.maxBytes) {
       throw new AbuError('ABU_ERR_IMAGE_TOO_LARGE', `the download announces ${p.total} bytes; the alternate slot takes at most ${this.options.maxBytes}`, { details: { size: p.total, limit: this.options.maxBytes } });
@@ -189,7 +213,7 @@ class DroppedError extends Error {
 }
 
 /** One GET; `stop` aborting rejects with its reason (never retried) whether connecting or awaiting the answer. */
-function request(url: URL, headers: http.OutgoingHttpHeaders, stop: AbortSignal, ca?: string | Buffer): Promise<http.IncomingMessage> {
+export function request(url: URL, headers: http.OutgoingHttpHeaders, stop: AbortSignal, ca?: string | Buffer): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     if (stop.aborted) return reject(stop.reason);
     const lib = url.protocol === 'https:' ? https : http;

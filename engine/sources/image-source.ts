@@ -17,5 +17,14 @@ export interface ImageSource {
    * whether the source is connecting, between retries or waiting for bytes. Destroying the returned
    * stream must likewise release whatever it waits on.
    */
-  open(signal?: AbortSignal): Promise<Readable>;
+  open(signal?: AbortSignal, options?: OpenOptions): Promise<Readable>;
+}
+
+export interface OpenOptions {
+  /**
+   * Adaptive installs: the caller reads only the first `headBytes` from the stream (header, manifest, signatures)
+   * and fetches chunks by range. A source that can fetch ranges (HTTP) then asks only for those bytes and puts a
+   * `rangeReader` on the stream (see sources/http-range.ts); any other source ignores this.
+   */
+  headBytes?: number;
 }

@@ -18,7 +18,7 @@ export interface DaemonEndpoint {
 }
 
 /** What the CLI passes on to POST /api/install (query) and /api/install-url (body). */
-export type RemoteInstallOptions = Pick<InstallOptions, 'activate' | 'acceptIrreversible' | 'reboot'>;
+export type RemoteInstallOptions = Pick<InstallOptions, 'activate' | 'acceptIrreversible' | 'reboot' | 'adaptive'>;
 
 /** A bundle to upload: the stream, its size when known (a file; stdin is sent chunked) and a name for the daemon's log. */
 export interface Upload {
@@ -70,7 +70,7 @@ export class DaemonClient {
   async upload(upload: Upload, options: RemoteInstallOptions = {}): Promise<InstallResult> {
     await this.refuseIfBusy();
     const query = new URLSearchParams();
-    for (const key of ['activate', 'acceptIrreversible', 'reboot'] as const) if (options[key] !== undefined) query.set(key, String(options[key]));
+    for (const key of ['activate', 'acceptIrreversible', 'reboot', 'adaptive'] as const) if (options[key] !== undefined) query.set(key, String(options[key]));
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream', 'x-abu-filename': encodeURIComponent(upload.name) };
     if (upload.size !== undefined) headers['content-length'] = String(upload.size);
     const route = `/api/install${query.size > 0 ? `?${query}` : ''}`;

@@ -32,5 +32,6 @@ function renderBar(e: ProgressEvent): string {
   const width = 30;
   const full = Math.round((pct / 100) * width);
   const eta = e.etaSeconds !== undefined ? ` eta ${e.etaSeconds}s` : '';
-  return `${e.phase.padEnd(9)} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${pct.toFixed(0).padStart(3)}% ${humanBytes(e.bytesDone)}/${humanBytes(e.bytesTotal)} ${humanBytes(e.rate)}/s${eta}`;
+  const t = e.transfer ? ` fetched ${humanBytes(e.transfer.fetched)} copied ${humanBytes(e.transfer.copied)} skipped ${humanBytes(e.transfer.skipped)}` : '';
+  return `${e.phase.padEnd(9)} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${pct.toFixed(0).padStart(3)}% ${humanBytes(e.bytesDone)}/${humanBytes(e.bytesTotal)} ${humanBytes(e.rate)}/s${eta}${t}`;
 }

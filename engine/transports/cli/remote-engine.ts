@@ -70,5 +70,5 @@ export class RemoteEngine implements Engine {
 
 /** A signal cannot cross the wire: Ctrl-C ends the CLI, and the daemon's Cancel stops its run. */
 function remoteOptions(o: InstallOptions): RemoteInstallOptions {
-  return { activate: o.activate, acceptIrreversible: o.acceptIrreversible, reboot: o.reboot };
+  return { activate: o.activate, acceptIrreversible: o.acceptIrreversible, reboot: o.reboot, adaptive: o.adaptive };
 }

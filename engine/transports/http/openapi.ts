@@ -29,6 +29,7 @@ const paths = {
         { name: 'activate', in: 'query', description: 'default: the config\'s install.activate', schema: { type: 'boolean' } },
         { name: 'reboot', in: 'query', description: 'install, activate and restart ("Install and restart")', schema: { type: 'boolean' } },
         { name: 'acceptIrreversible', in: 'query', description: 'the operator\'s yes to activating an irreversible release (else 409 ABU_ERR_IRREVERSIBLE_NOT_ACCEPTED before any write)', schema: { type: 'boolean' } },
+        { name: 'adaptive', in: 'query', description: 'skip the chunks the alternate slot holds and copy those the booted slot holds (default: the config\'s install.adaptive)', schema: { type: 'boolean' } },
       ],
       requestBody: bundleBody,
       responses: ok('Installed', ref('InstallResult')),
@@ -38,7 +39,7 @@ const paths = {
     post: {
       summary: 'Download a bundle (http/https, resumed with Range after a dropped connection) and install it while streaming',
       security: secured,
-      requestBody: { required: true, content: json({ type: 'object', required: ['url'], properties: { url: { type: 'string' }, activate: { type: 'boolean' }, reboot: { type: 'boolean' }, acceptIrreversible: { type: 'boolean' } } }) },
+      requestBody: { required: true, content: json({ type: 'object', required: ['url'], properties: { url: { type: 'string' }, activate: { type: 'boolean' }, reboot: { type: 'boolean' }, acceptIrreversible: { type: 'boolean' }, adaptive: { type: 'boolean' } } }) },
       responses: ok('Installed', ref('InstallResult')),
     },
   },
@@ -101,7 +102,10 @@ const schemas = {
   },
   InstallResult: {
     type: 'object',
-    properties: { slot: { type: 'string' }, version: { type: 'string' }, bytesWritten: { type: 'integer' }, seconds: { type: 'number' }, activated: { type: 'boolean' } },
+    properties: {
+      slot: { type: 'string' }, version: { type: 'string' }, bytesWritten: { type: 'integer' }, seconds: { type: 'number' }, activated: { type: 'boolean' },
+      transfer: { type: 'object', description: 'adaptive installs: image bytes fetched from the bundle, copied from the booted slot, skipped (already in the alternate slot)', properties: { fetched: { type: 'integer' }, copied: { type: 'integer' }, skipped: { type: 'integer' } } },
+    },
   },
 };
 

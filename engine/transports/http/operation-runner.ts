@@ -72,9 +72,9 @@ export function cancellable(source: ImageSource, signal: AbortSignal): ImageSour
     get sizeHint() {
       return source.sizeHint;
     },
-    open: async () => {
+    open: async (_signal, options) => {
       signal.throwIfAborted();
-      const stream = await source.open(signal);
+      const stream = await source.open(signal, options);
       const stop = () => stream.destroy(signal.reason as Error);
       if (signal.aborted) stop();
       else {

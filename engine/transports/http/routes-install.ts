@@ -35,6 +35,7 @@ function installOptions(from: Record<string, unknown>): InstallOptions {
     activate: optionalBoolean(from, 'activate', undefined),
     acceptIrreversible: optionalBoolean(from, 'acceptIrreversible', false),
     reboot: optionalBoolean(from, 'reboot', false),
+    adaptive: optionalBoolean(from, 'adaptive', undefined),
   };
 }
 

@@ -224,9 +224,11 @@ function onProgress(e) {
   }
   const rate = e.rate ? `${mib(e.rate)}/s` : '';
   const eta = e.etaSeconds !== undefined ? `${e.etaSeconds} s left` : '';
+  // Adaptive installs: what came over the network, what was copied locally, what the slot already held.
+  const t = e.transfer ? `fetched ${mib(e.transfer.fetched)}, copied ${mib(e.transfer.copied)}, skipped ${mib(e.transfer.skipped)}` : '';
   if (e.phase === 'done') setProgress('done', 1, 1, 'installed');
   else if (e.phase === 'failed' || e.phase === 'cancelled') setProgress(e.phase, e.bytesDone, e.bytesTotal, 'see the log');
-  else setProgress(e.phase, e.bytesDone, e.bytesTotal, [`${mib(e.bytesDone)} of ${mib(e.bytesTotal)}`, rate, eta].filter(Boolean).join(' · '));
+  else setProgress(e.phase, e.bytesDone, e.bytesTotal, [`${mib(e.bytesDone)} of ${mib(e.bytesTotal)}`, rate, eta, t].filter(Boolean).join(' · '));
   if (['done', 'failed', 'cancelled'].includes(e.phase)) refreshStatus();
 }
 

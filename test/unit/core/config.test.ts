@@ -20,6 +20,8 @@ describe('config', () => {
     assert.equal(c.bootloader.options.fwEnvConfig, '/etc/abu/fw_env.config');
     assert.deepEqual(c.bootedSlot, { cmdline: '/proc/cmdline' });
     assert.equal(c.install.readBack, true);
+    assert.equal(c.install.adaptive, true, 'adaptive installs are on by default');
+    assert.equal(parseConfig({ ...minimal, install: { adaptive: false } }, '/etc/abu').install.adaptive, false);
     assert.equal(c.policy.strictChain, true);
     assert.equal(c.http.host, '127.0.0.1', 'the daemon binds to loopback unless told otherwise');
   });
@@ -31,6 +33,7 @@ describe('config', () => {
     ['bad slot name', { ...minimal, slots: [{ name: '../x', device: 'a' }, { name: 'B', device: 'b' }] }, /slot name/],
     ['no bootloader', { ...minimal, bootloader: undefined }, /bootloader/],
     ['fixed slot unknown', { ...minimal, bootedSlot: { fixed: 'C' } }, /not a configured slot/],
+    ['install.adaptive not a boolean', { ...minimal, install: { adaptive: 'no' } }, /install\.adaptive/],
     ['partition out of range', { ...minimal, slots: [{ name: 'A', device: 'd', partition: 0 }, { name: 'B', device: 'd', partition: 3 }] }, /partition/],
   ];
   for (const [name, raw, message] of broken) {

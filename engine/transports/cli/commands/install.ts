@@ -14,10 +14,10 @@ import { RemoteEngine } from '../remote-engine';
 export const installCommand: Command = {
   name: 'install',
   summary: 'install a bundle from a file, an http(s) URL or stdin (-) into the alternate slot and activate it',
-  usage: 'abu install FILE|URL|- [--no-activate] [--accept-irreversible] [--reboot] [--config FILE] [--direct] [--json]',
+  usage: 'abu install FILE|URL|- [--no-activate] [--accept-irreversible] [--reboot] [--no-adaptive] [--config FILE] [--direct] [--json]',
   async run(args, ctx) {
     const { values, positionals } = parse(args, {
-      'no-activate': { type: 'boolean' }, 'accept-irreversible': { type: 'boolean' }, reboot: { type: 'boolean' },
+      'no-activate': { type: 'boolean' }, 'accept-irreversible': { type: 'boolean' }, reboot: { type: 'boolean' }, 'no-adaptive': { type: 'boolean' },
     });
     if (positionals.length !== 1) throw usage('give one bundle: a file, an http(s) URL, or - for standard input');
     if (values['no-activate'] && values.reboot) throw usage('--reboot restarts into the new image, so it cannot go with --no-activate');
@@ -25,6 +25,8 @@ export const installCommand: Command = {
       activate: !values['no-activate'],
       acceptIrreversible: values['accept-irreversible'] === true,
       reboot: values.reboot === true,
+      // Absent: the config's install.adaptive decides (default on).
+      ...(values['no-adaptive'] ? { adaptive: false } : {}),
     };
     const from = positionals[0];
     // Check a named file first: a typo is ABU_ERR_FILE, not a failed install in the appliance's history.
@@ -65,7 +67,9 @@ function isUrl(arg: string): boolean {
 function summary(result: InstallResult, reboot: boolean): string {
   const rate = result.seconds > 0 ? ` ${humanBytes(result.bytesWritten / result.seconds)}/s` : '';
   const next = result.activated ? (reboot ? '; activated, restarting into it' : '; activated for the next boot') : '';
-  return `installed ${result.version} into slot ${result.slot}: ${humanBytes(result.bytesWritten)} in ${result.seconds.toFixed(1)} s${rate}${next}\n`;
+  const t = result.transfer;
+  const how = t ? ` (${humanBytes(t.fetched)} fetched, ${humanBytes(t.copied)} copied, ${humanBytes(t.skipped)} already in place)` : '';
+  return `installed ${result.version} into slot ${result.slot}: ${humanBytes(result.bytesWritten)}${how} in ${result.seconds.toFixed(1)} s${rate}${next}\n`;
 }
 
 function usage(problem: string): AbuError {
