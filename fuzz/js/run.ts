@@ -43,6 +43,8 @@ export async function fuzzTarget(target: FuzzTarget, seconds: number, seed?: num
   });
   const out = await fc.check(property, {
     numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false,
+    // A run still pending after 10 s is a hang (an input the bundle reader waits on forever): a failure, shrunk and saved.
+    timeout: 10_000,
     ...(seed === undefined ? {} : { seed }),
   });
   const result: FuzzResult = {
