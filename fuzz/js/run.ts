@@ -8,10 +8,11 @@ import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
 import * as fc from 'fast-check';
 import { inputs, type FuzzTarget } from './property';
+import { addonCodecsTarget } from './targets-addon';
 import { bundleTarget, manifestTarget } from './targets-bundle';
 import { fwEnvConfigTarget, httpInputTarget, serialConsoleTarget } from './targets-text';
 
-export const TARGETS: FuzzTarget[] = [bundleTarget, manifestTarget, fwEnvConfigTarget, serialConsoleTarget, httpInputTarget];
+export const TARGETS: FuzzTarget[] = [bundleTarget, manifestTarget, fwEnvConfigTarget, serialConsoleTarget, httpInputTarget, addonCodecsTarget];
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 
 export interface FuzzResult {
