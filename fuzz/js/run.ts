@@ -1,5 +1,7 @@
 // Runs the JavaScript fuzz targets for a time budget each: fast-check drives inputs, V8 block coverage is reported.
-//   node dist/fuzz/js/run.js [--seconds N] [target...]   one JSON line per target on stdout
+//   node dist/fuzz/js/run.js [--seconds N] [--seed S] [target...]   one JSON line per target on stdout
+// Each target's seed goes to stderr first: an input that kills the process (a native abort) saves nothing, but
+// the same seed replays the same inputs up to it.
 // A failing input is shrunk by fast-check and saved to build/fuzz/js-crashes/<target>/ (copy it into
 // fuzz/corpus/<target>/ once fixed, so the replay test keeps it).
 import { createHash } from 'node:crypto';
@@ -76,6 +78,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const i = args.indexOf('--seconds');
   const seconds = i >= 0 ? Number(args.splice(i, 2)[1]) : 30;
+  const j = args.indexOf('--seed');
+  const fixedSeed = j >= 0 ? Number(args.splice(j, 2)[1]) : undefined;
   const chosen = args.length ? TARGETS.filter((t) => args.includes(t.name)) : TARGETS;
   const session = new Session();
   session.connect();
@@ -83,7 +87,9 @@ async function main(): Promise<void> {
   await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
   let failed = false;
   for (const target of chosen) {
-    const r = await fuzzTarget(target, seconds);
+    const seed = fixedSeed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
+    process.stderr.write(`js/${target.name}: seed ${seed}\n`);
+    const r = await fuzzTarget(target, seconds, seed);
     r.coverage = blockCoverage(await session.post('Profiler.takePreciseCoverage') as never, target.files);
     failed ||= r.failures > 0;
     process.stdout.write(`${JSON.stringify(r)}\n`);
