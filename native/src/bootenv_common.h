@@ -1,8 +1,11 @@
-// Helpers shared by the boot-environment codecs: coded JS errors and latin1 byte strings.
+// N-API helpers shared by the boot-environment codecs: coded JS errors and latin1 byte strings.
 #pragma once
 #include <napi.h>
 
+#include <cmath>
 #include <string>
+
+#include "bootenv_bytes.h"
 
 namespace abu {
 
@@ -38,13 +41,21 @@ inline bool Latin1Bytes(Napi::Env env, const Napi::Value& v, std::string* out) {
   return true;
 }
 
-inline uint32_t ReadU32(const uint8_t* p, bool bigEndian) {
-  return bigEndian ? (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]
-                   : (uint32_t(p[3]) << 24) | (uint32_t(p[2]) << 16) | (uint32_t(p[1]) << 8) | p[0];
-}
+/** Largest environment the codecs lay out: far above any real U-Boot env or GRUB block, far below a crash. */
+const size_t kMaxEnvSize = 64u << 20;
 
-inline void WriteU32(uint8_t* p, uint32_t v, bool bigEndian) {
-  for (int i = 0; i < 4; i++) p[bigEndian ? 3 - i : i] = static_cast<uint8_t>(v >> (8 * i));
+/**
+ * A size argument from JS: an integer 0..kMaxEnvSize, else ABU_ERR_BOOTENV_FORMAT. Unchecked, a negative or huge
+ * number became a size_t in the gigabytes and the allocation aborted the whole process.
+ */
+inline bool EnvSizeArg(Napi::Env env, const Napi::Value& v, size_t* out) {
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(d >= 0 && d <= static_cast<double>(kMaxEnvSize)) || d != std::floor(d)) {
+    ThrowCoded(env, "ABU_ERR_BOOTENV_FORMAT", "environment size must be an integer from 0 to " + std::to_string(kMaxEnvSize) + " bytes");
+    return false;
+  }
+  *out = static_cast<size_t>(d);
+  return true;
 }
 
 }  // namespace abu

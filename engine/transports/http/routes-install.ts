@@ -30,7 +30,7 @@ export function registerInstallRoutes(app: FastifyInstance, ctx: DaemonContext):
 }
 
 /** activate (default: config install.activate), acceptIrreversible, reboot: from the query (upload) or the JSON body (URL). */
-function installOptions(from: Record<string, unknown>): InstallOptions {
+export function installOptions(from: Record<string, unknown>): InstallOptions {
   return {
     activate: optionalBoolean(from, 'activate', undefined),
     acceptIrreversible: optionalBoolean(from, 'acceptIrreversible', false),

@@ -111,7 +111,7 @@ async function refuseAfterDrain<T>(req: FastifyRequest, check: () => T): Promise
   }
 }
 
-function contentRange(req: FastifyRequest): { offset: number; size: number } {
+export function contentRange(req: FastifyRequest): { offset: number; size: number } {
   const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(req.headers['content-range'] ?? ''));
   if (!m) throw new AbuError('ABU_ERR_USAGE', 'a replica upload needs "Content-Range: bytes START-END/SIZE"');
   const [offset, end, size] = [Number(m[1]), Number(m[2]), Number(m[3])];

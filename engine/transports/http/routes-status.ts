@@ -21,7 +21,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: DaemonContext): 
   app.get('/api/openapi.json', async () => openApiDocument());
 }
 
-function parseLimit(raw: unknown): number {
+export function parseLimit(raw: unknown): number {
   if (raw === undefined) return 50;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 1000) throw new AbuError('ABU_ERR_USAGE', `limit must be an integer from 1 to 1000, not ${JSON.stringify(String(raw).slice(0, 40))}`);
