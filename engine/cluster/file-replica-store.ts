@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { AbuError } from '../core/errors';
 import { writeFileAtomic } from '../state/atomic-file';
 import type { ReplicaState } from './member-client';
+import { followReplica, type FollowedReplica, type FollowOptions } from './replica-follow';
 import type { ReplicaStore } from './replica-store';
 import { verifyBundleFile, type ReplicaMeta, type VerifyOptions } from './replica-verify';
 
@@ -56,11 +57,17 @@ export class FileReplicaStore implements ReplicaStore {
       if (offset !== have) throw new AbuError('ABU_ERR_SITE_RANGE', `resume at byte ${offset} refused: this member holds ${have} bytes of the bundle`, { details: { have, size } });
       await this.checkBudget(size - have, sha256);
       if (!part) await writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size }) + '\n');
-      await pipeline(body, capAt(size - offset), createWriteStream(this.file(sha256, 'part'), { flags: 'a' }));
+      await pipeline(body, capAt(size - offset), this.firstByte(sha256, size, part?.firstByteAt), createWriteStream(this.file(sha256, 'part'), { flags: 'a' }));
       const now = (await this.partInfo(sha256))!;
       if (now.have < size) return { sha256, state: 'partial', have: now.have, size };
       return this.complete(sha256);
     });
+  }
+
+  follow(sha256: string, offset: number, o: FollowOptions): Promise<FollowedReplica> {
+    checkSha(sha256);
+    const files = { part: this.file(sha256, 'part'), partMeta: this.file(sha256, 'part.json'), abu: this.file(sha256, 'abu'), verified: async () => (await this.get(sha256)) !== null };
+    return followReplica(files, sha256, offset, o);
   }
 
   async add(body: Readable): Promise<ReplicaMeta> {
@@ -97,7 +104,8 @@ export class FileReplicaStore implements ReplicaStore {
   private async complete(sha256: string): Promise<ReplicaState> {
     let meta: ReplicaMeta;
     try {
-      meta = await verifyBundleFile(this.file(sha256, 'part'), { ...this.verify, sha256 });
+      const since = (await this.partInfo(sha256))?.firstByteAt;
+      meta = { ...(await verifyBundleFile(this.file(sha256, 'part'), { ...this.verify, sha256 })), ...(since ? { receivingSince: since } : {}) };
     } catch (e) {
       await this.dropPart(sha256);
       throw e;
@@ -115,11 +123,23 @@ export class FileReplicaStore implements ReplicaStore {
     }
   }
 
-  private async partInfo(sha256: string): Promise<{ have: number; size: number } | null> {
+  private async partInfo(sha256: string): Promise<{ have: number; size: number; firstByteAt?: string } | null> {
     const text = await fs.readFile(this.file(sha256, 'part.json'), 'utf8').catch(() => null);
     if (text === null) return null;
     const have = await fs.stat(this.file(sha256, 'part')).then((s) => s.size, () => 0);
-    return { have, size: (JSON.parse(text) as { size: number }).size };
+    const { size, firstByteAt } = JSON.parse(text) as { size: number; firstByteAt?: string };
+    return { have, size, firstByteAt };
+  }
+
+  /** Notes when the first byte of a partial file arrived (a replica's own record that it was received while its source still was). */
+  private firstByte(sha256: string, size: number, known: string | undefined): Transform {
+    let noted = known !== undefined;
+    const note = (piece: Buffer, done: (e?: Error | null, b?: Buffer) => void) => {
+      if (noted || piece.length === 0) return done(null, piece);
+      noted = true;
+      writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size, firstByteAt: new Date().toISOString() }) + '\n').then(() => done(null, piece), done);
+    };
+    return new Transform({ transform: (piece: Buffer, _enc, done) => note(piece, done) });
   }
 
   private async dropPart(sha256: string): Promise<void> {

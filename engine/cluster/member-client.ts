@@ -3,6 +3,22 @@ import type { Readable } from 'node:stream';
 import type { ActivateResult, ApplianceStatus, HistoryEntry, InstallResult } from '../facade';
 import type { SiteMember } from './site';
 
+/** A member's `GET /api/status`: the engine's status plus the running operation's latest progress (HTTP daemon). */
+export interface MemberStatus extends ApplianceStatus {
+  progress?: OperationProgress | null;
+}
+
+/** The latest progress event of the operation running now (or of the last one, with phase done/failed). */
+export interface OperationProgress {
+  op: string;
+  phase: string;
+  bytesDone: number;
+  bytesTotal: number;
+  /** bytesDone of bytesTotal in the current phase, 0-100, null while the total is not known. */
+  percent: number | null;
+  time: string;
+}
+
 /** What a member holds of one bundle, in its own words (a replica counts only once the member verified it). */
 export interface ReplicaState {
   sha256: string;
@@ -13,11 +29,23 @@ export interface ReplicaState {
   size: number | null;
 }
 
-/** One push of a replica: where it (re)started and how many bytes went over the wire. */
-export interface PushResult {
+/** One fetch of a replica by its member: where it (re)started and how many bytes came over the wire. */
+export interface PullResult {
   offset: number;
-  sent: number;
+  received: number;
   state: ReplicaState;
+}
+
+/** A replica being fetched from a source: bytes [offset, size) as they come, and the source's last word on its own copy. */
+export interface ReplicaFetch {
+  size: number;
+  /** Ends once all bytes [offset, size) arrived (not waiting for the source's verdict); errors when the transfer breaks. */
+  body: Readable;
+  /**
+   * Resolves when the source ended the transfer with its own replica verified; rejects with
+   * ABU_ERR_SITE_SOURCE_DISCARDED when the source dropped it, ABU_ERR_SITE_MEMBER_UNREACHABLE when the transfer broke.
+   */
+  outcome: Promise<void>;
 }
 
 /**
@@ -26,17 +54,20 @@ export interface PushResult {
  */
 export interface MemberClient {
   readonly member: SiteMember;
-  status(): Promise<ApplianceStatus>;
+  status(): Promise<MemberStatus>;
   history(limit?: number): Promise<HistoryEntry[]>;
   replica(sha256: string): Promise<ReplicaState>;
   /**
-   * Sends bytes [offset, size) of a bundle; the member appends them to what it holds and verifies the bundle
-   * itself once complete. ABU_ERR_SITE_RANGE when `offset` is not what it holds.
+   * Fetches bytes [offset, size) of a replica the member holds or is still receiving (HTTP GET with Range); the
+   * member must be the caller's source (Site.sourceOf). Errors of the member's answer as for any call.
    */
-  sendReplica(sha256: string, size: number, offset: number, body: Readable): Promise<ReplicaState>;
+  fetchReplica(sha256: string, offset: number): Promise<ReplicaFetch>;
+  /**
+   * Asks the member to fetch a bundle of `size` bytes from its own source, resuming from what it holds; resolves
+   * once it verified its replica itself (its own errors otherwise: a failed verification, a discarded source, ...).
+   */
+  pullReplica(sha256: string, size: number): Promise<PullResult>;
   removeReplica(sha256: string): Promise<void>;
-  /** Asks a data center's primary to push its verified replica to `to` (a member of its data center). */
-  forward(sha256: string, to: string): Promise<PushResult>;
   /** The member installs from its own verified replica under its own version policy. */
   installReplica(sha256: string, options: { activate: boolean; acceptIrreversible?: boolean }): Promise<InstallResult>;
   activate(target: 'other' | string, options?: { acceptIrreversible?: boolean }): Promise<ActivateResult>;

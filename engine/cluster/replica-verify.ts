@@ -16,6 +16,8 @@ export interface ReplicaMeta {
   /** The version it installs over (exact predecessor or semver range), as the manifest says. */
   installsOn: string;
   storedAt: string;
+  /** When the first byte of a received replica arrived (absent for an upload): with `storedAt`, when it was received. */
+  receivingSince?: string;
 }
 
 export interface VerifyOptions {
