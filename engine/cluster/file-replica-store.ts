@@ -45,7 +45,7 @@ export class FileReplicaStore implements ReplicaStore {
     return part ? { sha256, state: 'partial', have: part.have, size: part.size } : { sha256, state: 'absent', have: 0, size: null };
   }
 
-  async receive(sha256: string, size: number, offset: number, body: Readable): Promise<ReplicaState> {
+  async receive(sha256: string, size: number, offset: number, body: Readable, beforeCommit?: () => Promise<void>): Promise<ReplicaState> {
     checkSha(sha256);
     const current = await this.state(sha256);
     if (current.state === 'verified') return current;
@@ -60,7 +60,7 @@ export class FileReplicaStore implements ReplicaStore {
       await pipeline(body, capAt(size - offset), this.firstByte(sha256, size, part?.firstByteAt), createWriteStream(this.file(sha256, 'part'), { flags: 'a' }));
       const now = (await this.partInfo(sha256))!;
       if (now.have < size) return { sha256, state: 'partial', have: now.have, size };
-      return this.complete(sha256);
+      return this.complete(sha256, beforeCommit);
     });
   }
 
@@ -101,11 +101,12 @@ export class FileReplicaStore implements ReplicaStore {
   }
 
   /** The complete partial file is verified by this member; only then does it become the replica. */
-  private async complete(sha256: string): Promise<ReplicaState> {
+  private async complete(sha256: string, beforeCommit?: () => Promise<void>): Promise<ReplicaState> {
     let meta: ReplicaMeta;
     try {
       const since = (await this.partInfo(sha256))?.firstByteAt;
       meta = { ...(await verifyBundleFile(this.file(sha256, 'part'), { ...this.verify, sha256 })), ...(since ? { receivingSince: since } : {}) };
+      await beforeCommit?.();
     } catch (e) {
       await this.dropPart(sha256);
       throw e;

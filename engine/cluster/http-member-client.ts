@@ -2,8 +2,10 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { AbuError, ERROR_CODES, type AbuErrorCode } from '../core/errors';
-import type { ActivateResult, HistoryEntry, InstallResult } from '../facade';
-import type { MemberClient, MemberStatus, PullResult, ReplicaFetch, ReplicaState } from './member-client';
+import type { ProgressEvent } from '../core/progress';
+import type { ActivateResult, ApplianceStatus, HistoryEntry, InstallResult } from '../facade';
+import type { MemberClient, PullResult, ReplicaFetch, ReplicaState } from './member-client';
+import { watchMemberProgress } from './member-progress';
 import { receiveFetch } from './replica-fetch-response';
 import type { SiteMember } from './site';
 
@@ -17,8 +19,12 @@ const FETCH_IDLE_MS = 120_000;
 export class HttpMemberClient implements MemberClient {
   constructor(readonly member: SiteMember, private readonly token: string) {}
 
-  status(): Promise<MemberStatus> {
+  status(): Promise<ApplianceStatus> {
     return this.call('GET', '/api/status');
+  }
+
+  watchProgress(onProgress: (e: ProgressEvent) => void): { ready: Promise<void>; stop(): void } {
+    return watchMemberProgress(this.member.url, onProgress);
   }
 
   async history(limit = 200): Promise<HistoryEntry[]> {

@@ -1,23 +1,8 @@
 // The seam between the coordinator and one member: every call the site layer makes to a member's `abu serve`.
 import type { Readable } from 'node:stream';
+import type { ProgressEvent } from '../core/progress';
 import type { ActivateResult, ApplianceStatus, HistoryEntry, InstallResult } from '../facade';
 import type { SiteMember } from './site';
-
-/** A member's `GET /api/status`: the engine's status plus the running operation's latest progress (HTTP daemon). */
-export interface MemberStatus extends ApplianceStatus {
-  progress?: OperationProgress | null;
-}
-
-/** The latest progress event of the operation running now (or of the last one, with phase done/failed). */
-export interface OperationProgress {
-  op: string;
-  phase: string;
-  bytesDone: number;
-  bytesTotal: number;
-  /** bytesDone of bytesTotal in the current phase, 0-100, null while the total is not known. */
-  percent: number | null;
-  time: string;
-}
 
 /** What a member holds of one bundle, in its own words (a replica counts only once the member verified it). */
 export interface ReplicaState {
@@ -54,7 +39,9 @@ export interface ReplicaFetch {
  */
 export interface MemberClient {
   readonly member: SiteMember;
-  status(): Promise<MemberStatus>;
+  status(): Promise<ApplianceStatus>;
+  /** The member's progress events from now on (its event stream); `ready` once subscribed. */
+  watchProgress(onProgress: (e: ProgressEvent) => void): { ready: Promise<void>; stop(): void };
   history(limit?: number): Promise<HistoryEntry[]>;
   replica(sha256: string): Promise<ReplicaState>;
   /**

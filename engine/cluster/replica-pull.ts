@@ -7,7 +7,8 @@ import type { ReplicaStore } from './replica-store';
  * Fetches bytes [held, size) of a bundle from `source` while the source may itself still be receiving them, and
  * stores them; the store verifies the complete replica (content address, signatures, every chunk) before it counts.
  * A broken transfer keeps the bytes that arrived (the next pull resumes with Range); a source that discarded its
- * own copy makes this member discard what it fetched (ABU_ERR_SITE_SOURCE_DISCARDED is thrown, to fetch again).
+ * own copy (failed verification, removed) makes this member discard what it fetched from that copy, complete and
+ * self-verified or not (ABU_ERR_SITE_SOURCE_DISCARDED is thrown, to fetch again).
  */
 export async function pullReplica(store: ReplicaStore, sha256: string, size: number, source: MemberClient): Promise<PullResult> {
   const held = await store.state(sha256);
@@ -19,10 +20,13 @@ export async function pullReplica(store: ReplicaStore, sha256: string, size: num
     fetch.body.destroy();
     throw Object.assign(new Error(`${source.member.name} holds a ${fetch.size}-byte bundle under this id, not ${size} bytes`), { offset });
   }
+  // This member verifies the whole replica itself while its source verifies its own copy; the replica counts only
+  // if both pass. A source that went away after sending every byte leaves this member's own verification to decide.
+  const sourceVerdict = () => fetch.outcome.catch((e) => {
+    if (isAbuError(e, 'ABU_ERR_SITE_SOURCE_DISCARDED')) throw e;
+  });
   try {
-    const state = await store.receive(sha256, size, offset, fetch.body);
-    // This member verified the whole replica itself: that, not the source's verdict, makes it count. (With all
-    // bytes here, a source whose copy fails has sent bytes that fail here too: the store dropped them already.)
+    const state = await store.receive(sha256, size, offset, fetch.body, sourceVerdict);
     return { offset, received: state.have - offset, state };
   } catch (e) {
     // The body errors with the source's discard while bytes were still coming: what came from that copy goes too.

@@ -22,8 +22,10 @@ export interface ReplicaStore {
    * Appends bytes [offset, size) of bundle `sha256`: ABU_ERR_SITE_RANGE (details.have) unless `offset` is what
    * the partial file holds. Once complete the bundle is verified (content address, site keyring, product, every
    * chunk); a bundle that fails is deleted and its error thrown, so the sender starts again from zero.
+   * `beforeCommit` runs after that verification passed and before the bundle counts: when it throws, the bytes
+   * are deleted as for a failed verification (a fetching member waits there for its source's own verdict).
    */
-  receive(sha256: string, size: number, offset: number, body: Readable): Promise<ReplicaState>;
+  receive(sha256: string, size: number, offset: number, body: Readable, beforeCommit?: () => Promise<void>): Promise<ReplicaState>;
   /**
    * Serves bytes [offset, size) of a replica this member holds or is still receiving (see FollowedReplica): a
    * member fetching from this one gets the bytes as they arrive here. ABU_ERR_SITE_REPLICA_MISSING when none
