@@ -58,7 +58,9 @@ export class FileReplicaStore implements ReplicaStore {
       await this.checkBudget(size - have, sha256);
       if (!part) await writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size }) + '\n');
       await pipeline(body, capAt(size - offset), this.firstByte(sha256, size, part?.firstByteAt), createWriteStream(this.file(sha256, 'part'), { flags: 'a' }));
-      const now = (await this.partInfo(sha256))!;
+      const now = await this.partInfo(sha256);
+      // Removed while it arrived (the bundle was deleted site-wide): the bytes written went with it.
+      if (!now) throw new AbuError('ABU_ERR_CANCELLED', `bundle ${sha256.slice(0, 16)}… was removed from this member while it arrived`);
       if (now.have < size) return { sha256, state: 'partial', have: now.have, size };
       return this.complete(sha256, beforeCommit);
     });
