@@ -2,14 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbuError } from '../core/errors';
 import { writeFileAtomic } from '../state/atomic-file';
 import type { ReplicaState } from './member-client';
 import { followReplica, type FollowedReplica, type FollowOptions } from './replica-follow';
 import type { ReplicaStore } from './replica-store';
-import { verifyBundleFile, type ReplicaMeta, type VerifyOptions } from './replica-verify';
+import { digestingStream, verifyBundleFile, type ReplicaMeta, type VerifyOptions } from './replica-verify';
 
 const SHA = /^[0-9a-f]{64}$/;
 
@@ -57,12 +57,15 @@ export class FileReplicaStore implements ReplicaStore {
       if (offset !== have) throw new AbuError('ABU_ERR_SITE_RANGE', `resume at byte ${offset} refused: this member holds ${have} bytes of the bundle`, { details: { have, size } });
       await this.checkBudget(size - have, sha256);
       if (!part) await writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size }) + '\n');
-      await pipeline(body, capAt(size - offset), this.firstByte(sha256, size, part?.firstByteAt), createWriteStream(this.file(sha256, 'part'), { flags: 'a' }));
+      // A transfer from byte 0 is hashed as it is written; a resumed one is hashed from the file once complete.
+      const digest = offset === 0 ? digestingStream() : null;
+      const write = createWriteStream(this.file(sha256, 'part'), { flags: 'a' });
+      await pipeline(body, capAt(size - offset), this.firstByte(sha256, size, part?.firstByteAt), digest ?? new PassThrough(), write);
       const now = await this.partInfo(sha256);
       // Removed while it arrived (the bundle was deleted site-wide): the bytes written went with it.
       if (!now) throw new AbuError('ABU_ERR_CANCELLED', `bundle ${sha256.slice(0, 16)}… was removed from this member while it arrived`);
       if (now.have < size) return { sha256, state: 'partial', have: now.have, size };
-      return this.complete(sha256, beforeCommit);
+      return this.complete(sha256, digest?.digest(), beforeCommit);
     });
   }
 
@@ -77,8 +80,9 @@ export class FileReplicaStore implements ReplicaStore {
     const tmp = path.join(this.dir, `.upload-${randomBytes(6).toString('hex')}`);
     try {
       const room = this.budgetBytes - (await this.used());
-      await pipeline(body, capAt(room, true), createWriteStream(tmp));
-      const meta = await verifyBundleFile(tmp, this.verify);
+      const digest = digestingStream();
+      await pipeline(body, capAt(room, true), digest, createWriteStream(tmp));
+      const meta = await verifyBundleFile(tmp, { ...this.verify, written: digest.digest() });
       if (await this.get(meta.sha256)) return (await this.get(meta.sha256))!;
       await fs.rename(tmp, this.file(meta.sha256, 'abu'));
       await writeFileAtomic(this.file(meta.sha256, 'json'), JSON.stringify(meta, null, 2) + '\n');
@@ -103,11 +107,11 @@ export class FileReplicaStore implements ReplicaStore {
   }
 
   /** The complete partial file is verified by this member; only then does it become the replica. */
-  private async complete(sha256: string, beforeCommit?: () => Promise<void>): Promise<ReplicaState> {
+  private async complete(sha256: string, written: { sha256: string; size: number } | undefined, beforeCommit?: () => Promise<void>): Promise<ReplicaState> {
     let meta: ReplicaMeta;
     try {
       const since = (await this.partInfo(sha256))?.firstByteAt;
-      meta = { ...(await verifyBundleFile(this.file(sha256, 'part'), { ...this.verify, sha256 })), ...(since ? { receivingSince: since } : {}) };
+      meta = { ...(await verifyBundleFile(this.file(sha256, 'part'), { ...this.verify, sha256, written })), ...(since ? { receivingSince: since } : {}) };
       await beforeCommit?.();
     } catch (e) {
       await this.dropPart(sha256);
