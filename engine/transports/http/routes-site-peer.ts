@@ -40,7 +40,7 @@ export function registerSitePeerRoutes(app: FastifyInstance, ctx: DaemonContext,
 
   // A member fetches its replica from its source, which may still be receiving it (bytes as they arrive here).
   app.get<{ Params: Params }>('/api/site/peer/replicas/:sha/content', async (req, reply) => {
-    const caller = allow(req, svc, 'serve a replica', (m) => site.sourceOf(m)?.name === site.selfName);
+    const caller = allow(req, svc, 'serve a replica', (m) => site.sourceOf(m)?.name === site.selfName, 'a member fetches only from its own source (its data center\'s primary; the coordinator for a primary)');
     await serveReplica(req, reply, store, site.config.replication.maxBytesPerSecond, caller.name);
   });
 
@@ -92,13 +92,13 @@ export function registerSitePeerRoutes(app: FastifyInstance, ctx: DaemonContext,
 }
 
 /** The calling member, by its token; ABU_ERR_UNAUTHORIZED unless `may` accepts it. */
-function allow(req: FastifyRequest, svc: SiteService, what: string, may: (m: SiteMember) => boolean): SiteMember {
+function allow(req: FastifyRequest, svc: SiteService, what: string, may: (m: SiteMember) => boolean, rule?: string): SiteMember {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
   const caller = m ? svc.site.callerOf(m[1]) : null;
   const self = svc.site.selfName;
   if (!caller) throw new AbuError('ABU_ERR_UNAUTHORIZED', `${self} refuses to ${what}: the request carries no site member's token (member calls use the caller's site token from the site description)`);
   if (!may(caller)) {
-    throw new AbuError('ABU_ERR_UNAUTHORIZED', `${self} refuses to ${what} for ${caller.name}: site commands are taken only from the coordinator ${svc.site.coordinator.name}`, { details: { caller: caller.name, coordinator: svc.site.coordinator.name } });
+    throw new AbuError('ABU_ERR_UNAUTHORIZED', `${self} refuses to ${what} for ${caller.name}: ${rule ?? `site commands are taken only from the coordinator ${svc.site.coordinator.name}`}`, { details: { caller: caller.name, coordinator: svc.site.coordinator.name } });
   }
   return caller;
 }

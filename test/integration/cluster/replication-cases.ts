@@ -32,6 +32,12 @@ describe('site: replication and install by organization (six abu serve daemons, 
     assert.equal((await h.call('dc2-b', 'POST', '/api/site/peer/reboot', { json: {} })).status, 401);
     assert.equal((await h.call('dc2-b', 'POST', '/api/site/peer/reboot', { json: {}, token: h.member('dc2-a').siteToken })).status, 401);
     assert.equal(h.member('dc2-b').proc.reboots, 0);
+    // A replica is served only to the members the server is the source of; a pull is asked only by the coordinator.
+    const fetchOther = await h.call('dc2-a', 'GET', `/api/site/peer/replicas/${sha}/content`, { token: h.member('dc1-b').siteToken });
+    assert.deepEqual([fetchOther.status, fetchOther.json.code], [401, 'ABU_ERR_UNAUTHORIZED']);
+    assert.match(fetchOther.json.message, /refuses to serve a replica for dc1-b: a member fetches only from its own source/);
+    const pullByPeer = await h.call('dc2-b', 'POST', `/api/site/peer/replicas/${sha}/pull`, { json: { size: 10 }, token: h.member('dc2-a').siteToken });
+    assert.deepEqual([pullByPeer.status, pullByPeer.json.code], [401, 'ABU_ERR_UNAUTHORIZED']);
     const ok = await h.call('dc2-b', 'DELETE', `/api/site/peer/replicas/${sha}`, { token: h.member(COORDINATOR).siteToken });
     assert.deepEqual([ok.status, ok.json], [200, { removed: false }]);
     const notCoordinator = await h.call('dc2-a', 'POST', '/api/site/bundles', { body: await fs.readFile(h.bundles.v110) });
