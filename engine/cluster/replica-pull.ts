@@ -1,5 +1,5 @@
 // A member fetches its replica from its source (Site.sourceOf), resuming from the bytes it holds, and verifies it itself.
-import { isAbuError } from '../core/errors';
+import { AbuError, isAbuError } from '../core/errors';
 import type { MemberClient, PullResult } from './member-client';
 import type { ReplicaStore } from './replica-store';
 
@@ -18,7 +18,7 @@ export async function pullReplica(store: ReplicaStore, sha256: string, size: num
   const fetch = await source.fetchReplica(sha256, offset);
   if (fetch.size !== size) {
     fetch.body.destroy();
-    throw Object.assign(new Error(`${source.member.name} holds a ${fetch.size}-byte bundle under this id, not ${size} bytes`), { offset });
+    throw new AbuError('ABU_ERR_SITE_RANGE', `${source.member.name} holds a ${fetch.size}-byte bundle under this id, not the ${size} bytes the coordinator announced`, { details: { size: fetch.size } });
   }
   // This member verifies the whole replica itself while its source verifies its own copy; the replica counts only
   // if both pass. A source that went away after sending every byte leaves this member's own verification to decide.
