@@ -60,7 +60,12 @@ export class FileReplicaStore implements ReplicaStore {
       // A transfer from byte 0 is hashed as it is written; a resumed one is hashed from the file once complete.
       const digest = offset === 0 ? digestingStream() : null;
       const write = createWriteStream(this.file(sha256, 'part'), { flags: 'a' });
-      await pipeline(body, capAt(size - offset), this.firstByte(sha256, size, part?.firstByteAt), digest ?? new PassThrough(), write);
+      const first = this.firstByte(sha256, size, part?.firstByteAt);
+      try {
+        await pipeline(body, capAt(size - offset), first.stream, digest ?? new PassThrough(), write);
+      } finally {
+        await first.noted;
+      }
       const now = await this.partInfo(sha256);
       // Removed while it arrived (the bundle was deleted site-wide): the bytes written went with it.
       if (!now) throw new AbuError('ABU_ERR_CANCELLED', `bundle ${sha256.slice(0, 16)}… was removed from this member while it arrived`);
@@ -138,15 +143,25 @@ export class FileReplicaStore implements ReplicaStore {
     return { have, size, firstByteAt };
   }
 
-  /** Notes when the first byte of a partial file arrived (a replica's own record that it was received while its source still was). */
-  private firstByte(sha256: string, size: number, known: string | undefined): Transform {
-    let noted = known !== undefined;
-    const note = (piece: Buffer, done: (e?: Error | null, b?: Buffer) => void) => {
-      if (noted || piece.length === 0) return done(null, piece);
-      noted = true;
-      writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size, firstByteAt: new Date().toISOString() }) + '\n').then(() => done(null, piece), done);
-    };
-    return new Transform({ transform: (piece: Buffer, _enc, done) => note(piece, done) });
+  /**
+   * Notes when the first byte of a partial file arrived (a replica's own record that it was received while its
+   * source still was), without holding the bytes back while the note is written; `noted` once it is (never rejects).
+   */
+  private firstByte(sha256: string, size: number, known: string | undefined): { stream: Transform; noted: Promise<void> } {
+    let noted: Promise<void> = Promise.resolve();
+    let first = known === undefined;
+    const note = { size, firstByteAt: '' };
+    const stream = new Transform({
+      transform: (piece: Buffer, _enc, done) => {
+        if (first && piece.length > 0) {
+          first = false;
+          note.firstByteAt = new Date().toISOString();
+          noted = writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify(note) + '\n').catch(() => undefined);
+        }
+        done(null, piece);
+      },
+    });
+    return { stream, get noted() { return noted; } };
   }
 
   private async dropPart(sha256: string): Promise<void> {

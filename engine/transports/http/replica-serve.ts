@@ -7,7 +7,9 @@ import type { ReplicaStore } from '../../cluster/replica-store';
 
 /** How long a fetch waits for a replica that has not begun arriving here (this member's own fetch is starting). */
 const APPEAR_WITHIN_MS = 30_000;
-const PIECE_BYTES = 256 * 1024;
+const PIECE_BYTES = 1024 * 1024;
+/** Bytes queued on the socket before the next read waits: reading the next piece overlaps sending this one. */
+const QUEUED_BYTES = 4 * 1024 * 1024;
 
 /**
  * Chunked 206 response: the bytes held now, then more as they arrive, ended with a trailer carrying this member's
@@ -26,7 +28,8 @@ export async function serveReplica(req: FastifyRequest<{ Params: { sha: string }
   try {
     for await (const piece of followed.bytes) {
       await pace.take(piece.length);
-      if (!res.write(piece)) await drained(res, stop.signal);
+      res.write(piece);
+      if (res.writableLength > QUEUED_BYTES) await drained(res, stop.signal);
     }
     res.addTrailers({ [STATE_TRAILER]: 'verified' });
   } catch (e) {
