@@ -1,8 +1,10 @@
 // Member simulator (benchmark only, not an appliance): N lightweight site members in one process, each an HTTP
 // server on its own loopback port answering what a coordinator asks of a member: status, replica state, replica
-// upload (bytes counted, NOT verified: a simulator), forward (done at once inside this process: the bytes a primary
-// forwards never pass the coordinator), remove, history. Lets one coordinator be measured tracking hundreds of members.
-// Usage: node member-simulator.js COUNT  → prints {"ports":[...]} once every member listens; SIGTERM stops it.
+// upload (bytes counted, NOT verified: a simulator), pull (a data center's primary fetches the bytes from the
+// coordinator over HTTP with its site token; the others copy from their simulated primary inside this process once it
+// holds them: bytes a primary serves never pass the coordinator), remove, history. Lets one coordinator be measured
+// tracking hundreds of members. Member k is site member k (the coordinator is 0); every PER_DC-th member is a primary.
+// Usage: node member-simulator.js COUNT COORDINATOR_URL PER_DC → prints {"ports":[...]} once every member listens.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -46,20 +48,43 @@ function handle(i: number, req: http.IncomingMessage, res: http.ServerResponse):
     req.on('end', () => reply(state(i, replica[1])));
     return;
   }
-  if (req.method === 'POST' && url === '/api/site/peer/forward') {
+  const pull = /^\/api\/site\/peer\/replicas\/([0-9a-f]{64})\/pull$/.exec(url);
+  if (pull && req.method === 'POST') {
     let text = '';
     req.on('data', (b: Buffer) => (text += b));
-    req.on('end', () => {
-      const { sha256, to } = JSON.parse(text) as { sha256: string; to: string };
-      const own = members[i].get(sha256)!;
-      const target = Number(/^sim-(\d+)$/.exec(to)?.[1]) - 1;
-      members[target].set(sha256, { have: own.size, size: own.size });
-      reply({ offset: 0, sent: own.size, state: state(target, sha256) });
-    });
+    req.on('end', () => void pullFromSource(i, pull[1], (JSON.parse(text) as { size: number }).size).then(
+      (received) => reply({ offset: 0, received, state: state(i, pull[1]) }),
+      (e: Error) => {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ code: 'ABU_ERR_SITE_MEMBER_UNREACHABLE', message: e.message }));
+      },
+    ));
     return;
   }
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ code: 'ABU_ERR_NOT_FOUND', message: `the member simulator has no ${req.method} ${url}` }));
+}
+
+const COORDINATOR_URL = process.argv[3] ?? 'http://127.0.0.1:1';
+const PER_DC = Number(process.argv[4] ?? 10);
+
+/** Simulated member i is site member i + 1: a primary fetches from the coordinator, the others from their primary. */
+async function pullFromSource(i: number, sha: string, size: number): Promise<number> {
+  const r: Replica = { have: 0, size };
+  members[i].set(sha, r);
+  // The coordinator is the source of every primary and of the members of its own data center.
+  if ((i + 1) % PER_DC === 0 || i + 1 < PER_DC) {
+    const res = await fetch(`${COORDINATOR_URL}/api/site/peer/replicas/${sha}/content`, { headers: { authorization: `Bearer simulated-member-${i + 1}` } });
+    if (res.status !== 206 || !res.body) throw new Error(`the coordinator answered HTTP ${res.status}`);
+    for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) r.have += piece.length;
+    return r.have;
+  }
+  const primary = Math.floor((i + 1) / PER_DC) * PER_DC - 1;
+  for (;;) {
+    const own = members[primary].get(sha);
+    if (own && own.have === size) return (r.have = size);
+    await new Promise((done) => setTimeout(done, 20));
+  }
 }
 
 async function main(): Promise<void> {

@@ -20,12 +20,13 @@ export async function runSiteScaleBench(): Promise<void> {
   const [members] = knob('ABU_BENCH_SCALE_MEMBERS', [500]);
   const [bundleMiB] = knob('ABU_BENCH_SCALE_BUNDLE_MIB', [4]);
   const dir = await fs.mkdtemp(path.join(process.env.ABU_BENCH_DIR ?? os.tmpdir(), 'abu-site-scale-'));
-  const simulator = await startChild(process.execPath, [path.join(__dirname, 'member-simulator.js'), String(members - 1)]);
+  const port = await freePort();
+  const simulator = await startChild(process.execPath, [path.join(__dirname, 'member-simulator.js'), String(members - 1), `http://127.0.0.1:${port}`, String(PER_DATA_CENTER)]);
   let coordinator: ChildProcess | null = null;
   try {
     const ports = JSON.parse(simulator.line).ports as number[];
     const sim = await createSimAppliance(path.join(dir, 'coordinator'), { slotSize: (bundleMiB + 2) * MIB, imageSize: bundleMiB * MIB });
-    const api = await configure(sim.configPath, ports, bundleMiB);
+    const api = await configure(sim.configPath, port, ports, bundleMiB);
     coordinator = (await startChild(process.execPath, [ABU, 'serve', '--config', sim.configPath, '--json'], path.join(dir, 'serve.log'))).child;
     const { sha256: sha } = await digestFile(sim.bundles[0]);
     const t0 = performance.now();
@@ -49,11 +50,10 @@ export async function runSiteScaleBench(): Promise<void> {
 }
 
 /** The coordinator's config: a site of itself plus the simulated members, ten per data center. */
-async function configure(configPath: string, ports: number[], bundleMiB: number): Promise<Api> {
+async function configure(configPath: string, port: number, ports: number[], bundleMiB: number): Promise<Api> {
   const config = JSON.parse(await fs.readFile(configPath, 'utf8'));
   const token = randomBytes(18).toString('base64url');
   const operator = randomBytes(18).toString('base64url');
-  const port = await freePort();
   const all = [{ name: 'coordinator', port }, ...ports.map((p, i) => ({ name: `sim-${i + 1}`, port: p }))];
   config.http = { host: '127.0.0.1', port, token: operator };
   config.site = {

@@ -148,7 +148,7 @@ function parseMember(m: Raw): SiteMember {
   return { name, url, token, tokenSha256, dataCenter: str(m, 'dataCenter'), organizations, role, haGroup };
 }
 
-/** Replication goes once per data center to its primary, which forwards: so every data center needs exactly one. */
+/** A data center's members fetch from its primary, which fetches from the coordinator: so every data center needs exactly one. */
 function checkPrimaries(members: SiteMember[]): void {
   for (const dc of new Set(members.map((m) => m.dataCenter))) {
     const primaries = members.filter((m) => m.dataCenter === dc && m.role === 'primary');

@@ -3,13 +3,14 @@ import { faultPoint } from '../core/fault-point';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbuError } from '../core/errors';
 import { writeFileAtomic } from '../state/atomic-file';
 import type { ReplicaState } from './member-client';
+import { followReplica, type FollowedReplica, type FollowOptions } from './replica-follow';
 import type { ReplicaStore } from './replica-store';
-import { verifyBundleFile, type ReplicaMeta, type VerifyOptions } from './replica-verify';
+import { digestingStream, verifyBundleFile, type ReplicaMeta, type VerifyOptions } from './replica-verify';
 
 const SHA = /^[0-9a-f]{64}$/;
 
@@ -45,7 +46,7 @@ export class FileReplicaStore implements ReplicaStore {
     return part ? { sha256, state: 'partial', have: part.have, size: part.size } : { sha256, state: 'absent', have: 0, size: null };
   }
 
-  async receive(sha256: string, size: number, offset: number, body: Readable): Promise<ReplicaState> {
+  async receive(sha256: string, size: number, offset: number, body: Readable, beforeCommit?: () => Promise<void>): Promise<ReplicaState> {
     checkSha(sha256);
     const current = await this.state(sha256);
     if (current.state === 'verified') return current;
@@ -57,11 +58,27 @@ export class FileReplicaStore implements ReplicaStore {
       if (offset !== have) throw new AbuError('ABU_ERR_SITE_RANGE', `resume at byte ${offset} refused: this member holds ${have} bytes of the bundle`, { details: { have, size } });
       await this.checkBudget(size - have, sha256);
       if (!part) await writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size }) + '\n');
-      await pipeline(body, capAt(size - offset), createWriteStream(this.file(sha256, 'part'), { flags: 'a' }));
-      const now = (await this.partInfo(sha256))!;
+      // A transfer from byte 0 is hashed as it is written; a resumed one is hashed from the file once complete.
+      const digest = offset === 0 ? digestingStream() : null;
+      const write = createWriteStream(this.file(sha256, 'part'), { flags: 'a' });
+      const first = this.firstByte(sha256, size, part?.firstByteAt);
+      try {
+        await pipeline(body, capAt(size - offset), first.stream, digest ?? new PassThrough(), write);
+      } finally {
+        await first.noted;
+      }
+      const now = await this.partInfo(sha256);
+      // Removed while it arrived (the bundle was deleted site-wide): the bytes written went with it.
+      if (!now) throw new AbuError('ABU_ERR_CANCELLED', `bundle ${sha256.slice(0, 16)}… was removed from this member while it arrived`);
       if (now.have < size) return { sha256, state: 'partial', have: now.have, size };
-      return this.complete(sha256);
+      return this.complete(sha256, digest?.digest(), beforeCommit);
     });
+  }
+
+  follow(sha256: string, offset: number, o: FollowOptions): Promise<FollowedReplica> {
+    checkSha(sha256);
+    const files = { part: this.file(sha256, 'part'), partMeta: this.file(sha256, 'part.json'), abu: this.file(sha256, 'abu'), verified: async () => (await this.get(sha256)) !== null };
+    return followReplica(files, sha256, offset, o);
   }
 
   async add(body: Readable): Promise<ReplicaMeta> {
@@ -69,8 +86,9 @@ export class FileReplicaStore implements ReplicaStore {
     const tmp = path.join(this.dir, `.upload-${randomBytes(6).toString('hex')}`);
     try {
       const room = this.budgetBytes - (await this.used());
-      await pipeline(body, capAt(room, true), createWriteStream(tmp));
-      const meta = await verifyBundleFile(tmp, this.verify);
+      const digest = digestingStream();
+      await pipeline(body, capAt(room, true), digest, createWriteStream(tmp));
+      const meta = await verifyBundleFile(tmp, { ...this.verify, written: digest.digest() });
       if (await this.get(meta.sha256)) return (await this.get(meta.sha256))!;
       await fs.rename(tmp, this.file(meta.sha256, 'abu'));
       await writeFileAtomic(this.file(meta.sha256, 'json'), JSON.stringify(meta, null, 2) + '\n');
@@ -95,11 +113,13 @@ export class FileReplicaStore implements ReplicaStore {
   }
 
   /** The complete partial file is verified by this member; only then does it become the replica. */
-  private async complete(sha256: string): Promise<ReplicaState> {
+  private async complete(sha256: string, written: { sha256: string; size: number } | undefined, beforeCommit?: () => Promise<void>): Promise<ReplicaState> {
     let meta: ReplicaMeta;
     try {
-      meta = await verifyBundleFile(this.file(sha256, 'part'), { ...this.verify, sha256 });
+      const since = (await this.partInfo(sha256))?.firstByteAt;
+      meta = { ...(await verifyBundleFile(this.file(sha256, 'part'), { ...this.verify, sha256, written })), ...(since ? { receivingSince: since } : {}) };
       faultPoint('replication.after-verify');
+      await beforeCommit?.();
     } catch (e) {
       await this.dropPart(sha256);
       throw e;
@@ -117,11 +137,33 @@ export class FileReplicaStore implements ReplicaStore {
     }
   }
 
-  private async partInfo(sha256: string): Promise<{ have: number; size: number } | null> {
+  private async partInfo(sha256: string): Promise<{ have: number; size: number; firstByteAt?: string } | null> {
     const text = await fs.readFile(this.file(sha256, 'part.json'), 'utf8').catch(() => null);
     if (text === null) return null;
     const have = await fs.stat(this.file(sha256, 'part')).then((s) => s.size, () => 0);
-    return { have, size: (JSON.parse(text) as { size: number }).size };
+    const { size, firstByteAt } = JSON.parse(text) as { size: number; firstByteAt?: string };
+    return { have, size, firstByteAt };
+  }
+
+  /**
+   * Notes when the first byte of a partial file arrived (a replica's own record that it was received while its
+   * source still was), without holding the bytes back while the note is written; `noted` once it is (never rejects).
+   */
+  private firstByte(sha256: string, size: number, known: string | undefined): { stream: Transform; noted: Promise<void> } {
+    let noted: Promise<void> = Promise.resolve();
+    let first = known === undefined;
+    const note = { size, firstByteAt: '' };
+    const stream = new Transform({
+      transform: (piece: Buffer, _enc, done) => {
+        if (first && piece.length > 0) {
+          first = false;
+          note.firstByteAt = new Date().toISOString();
+          noted = writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify(note) + '\n').catch(() => undefined);
+        }
+        done(null, piece);
+      },
+    });
+    return { stream, get noted() { return noted; } };
   }
 
   private async dropPart(sha256: string): Promise<void> {

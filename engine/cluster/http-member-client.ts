@@ -1,22 +1,30 @@
 // MemberClient over a member's `abu serve` HTTP API, presenting this member's site token on every call.
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { Readable } from 'node:stream';
 import { AbuError, ERROR_CODES, type AbuErrorCode } from '../core/errors';
+import type { ProgressEvent } from '../core/progress';
 import type { ActivateResult, ApplianceStatus, HistoryEntry, InstallResult } from '../facade';
-import type { MemberClient, PushResult, ReplicaState } from './member-client';
+import type { MemberClient, PullResult, ReplicaFetch, ReplicaState } from './member-client';
+import { watchMemberProgress } from './member-progress';
+import { receiveFetch } from './replica-fetch-response';
 import type { SiteMember } from './site';
 
 /** Short calls (status, replica state) give up quickly so a down member is noticed; long ones wait for the member. */
 const SHORT_TIMEOUT_MS = 10_000;
-/** Idle limit for long calls (install, forward): a member that sends nothing this long is treated as gone. */
+/** Idle limit for long calls (install, pull): a member that sends nothing this long is treated as gone. */
 const LONG_IDLE_MS = 15 * 60_000;
+/** Idle limit of a fetch: a source waits quietly only while its own source stalls or while it verifies. */
+const FETCH_IDLE_MS = 120_000;
 
 export class HttpMemberClient implements MemberClient {
   constructor(readonly member: SiteMember, private readonly token: string) {}
 
   status(): Promise<ApplianceStatus> {
     return this.call('GET', '/api/status');
+  }
+
+  watchProgress(onProgress: (e: ProgressEvent) => void): { ready: Promise<void>; stop(): void } {
+    return watchMemberProgress(this.member.url, onProgress);
   }
 
   async history(limit = 200): Promise<HistoryEntry[]> {
@@ -27,17 +35,29 @@ export class HttpMemberClient implements MemberClient {
     return this.call('GET', `/api/site/peer/replicas/${sha256}`);
   }
 
-  sendReplica(sha256: string, size: number, offset: number, body: Readable): Promise<ReplicaState> {
-    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size - offset), 'content-range': `bytes ${offset}-${size - 1}/${size}` };
-    return this.call('PUT', `/api/site/peer/replicas/${sha256}`, { headers, stream: body, timeoutMs: LONG_IDLE_MS });
+  fetchReplica(sha256: string, offset: number): Promise<ReplicaFetch> {
+    const url = new URL(`/api/site/peer/replicas/${sha256}/content`, this.member.url);
+    const headers = { authorization: `Bearer ${this.token}`, range: `bytes=${offset}-` };
+    return new Promise<ReplicaFetch>((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', headers, timeout: FETCH_IDLE_MS }, (res) => {
+        if (res.statusCode === 206) return resolve(receiveFetch(res, offset, (e) => this.unreachable(e)));
+        const parts: Buffer[] = [];
+        res.on('data', (b: Buffer) => parts.push(b));
+        res.on('end', () => this.settle(res.statusCode ?? 0, Buffer.concat(parts).toString('utf8'), resolve, reject));
+        res.on('error', (e) => reject(this.unreachable(e)));
+      });
+      req.on('timeout', () => req.destroy(new Error(`nothing received within ${FETCH_IDLE_MS / 1000} s`)));
+      req.on('error', (e) => reject(this.unreachable(e)));
+      req.end();
+    });
+  }
+
+  pullReplica(sha256: string, size: number): Promise<PullResult> {
+    return this.call('POST', `/api/site/peer/replicas/${sha256}/pull`, { json: { size }, timeoutMs: LONG_IDLE_MS });
   }
 
   async removeReplica(sha256: string): Promise<void> {
     await this.call('DELETE', `/api/site/peer/replicas/${sha256}`);
-  }
-
-  forward(sha256: string, to: string): Promise<PushResult> {
-    return this.call('POST', '/api/site/peer/forward', { json: { sha256, to }, timeoutMs: LONG_IDLE_MS });
   }
 
   installReplica(sha256: string, options: { activate: boolean; acceptIrreversible?: boolean }): Promise<InstallResult> {
@@ -52,7 +72,7 @@ export class HttpMemberClient implements MemberClient {
     await this.call('POST', '/api/site/peer/reboot', { json: {} });
   }
 
-  private call<T>(method: string, route: string, o: { json?: unknown; headers?: Record<string, string>; stream?: Readable; timeoutMs?: number } = {}): Promise<T> {
+  private call<T>(method: string, route: string, o: { json?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<T> {
     const url = new URL(route, this.member.url);
     const body = o.json === undefined ? undefined : Buffer.from(JSON.stringify(o.json));
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...(o.headers ?? {}) };
@@ -67,10 +87,7 @@ export class HttpMemberClient implements MemberClient {
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round((o.timeoutMs ?? SHORT_TIMEOUT_MS) / 1000)} s`)));
       req.on('error', (e) => reject(this.unreachable(e)));
-      if (o.stream) {
-        o.stream.on('error', (e) => req.destroy(e));
-        o.stream.pipe(req);
-      } else req.end(body);
+      req.end(body);
     });
   }
 

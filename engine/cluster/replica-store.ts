@@ -1,6 +1,7 @@
 // The replica store seam: bundles kept content-addressed by one member (complete and verified, or partial).
 import type { Readable } from 'node:stream';
 import type { ReplicaState } from './member-client';
+import type { FollowedReplica, FollowOptions } from './replica-follow';
 import type { ReplicaMeta } from './replica-verify';
 
 export type { ReplicaMeta } from './replica-verify';
@@ -21,8 +22,16 @@ export interface ReplicaStore {
    * Appends bytes [offset, size) of bundle `sha256`: ABU_ERR_SITE_RANGE (details.have) unless `offset` is what
    * the partial file holds. Once complete the bundle is verified (content address, site keyring, product, every
    * chunk); a bundle that fails is deleted and its error thrown, so the sender starts again from zero.
+   * `beforeCommit` runs after that verification passed and before the bundle counts: when it throws, the bytes
+   * are deleted as for a failed verification (a fetching member waits there for its source's own verdict).
    */
-  receive(sha256: string, size: number, offset: number, body: Readable): Promise<ReplicaState>;
+  receive(sha256: string, size: number, offset: number, body: Readable, beforeCommit?: () => Promise<void>): Promise<ReplicaState>;
+  /**
+   * Serves bytes [offset, size) of a replica this member holds or is still receiving (see FollowedReplica): a
+   * member fetching from this one gets the bytes as they arrive here. ABU_ERR_SITE_REPLICA_MISSING when none
+   * appears within `o.appearWithinMs`, ABU_ERR_SITE_RANGE when `offset` is past its size.
+   */
+  follow(sha256: string, offset: number, o: FollowOptions): Promise<FollowedReplica>;
   /** Stores an upload: hashed while it streams, then verified like a replica; returns the stored bundle. */
   add(body: Readable): Promise<ReplicaMeta>;
   /** Deletes a bundle and any partial transfer of it; false when there was neither. */

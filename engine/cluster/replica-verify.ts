@@ -1,6 +1,7 @@
 // A receiver's own check of a stored bundle: content address, signature by the site keyring, product, every chunk.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { loadKeyring, openBundle, type Manifest } from '../bundle/bundle-reader';
 import { AbuError } from '../core/errors';
 import { FileSource } from '../sources/file-source';
@@ -16,6 +17,8 @@ export interface ReplicaMeta {
   /** The version it installs over (exact predecessor or semver range), as the manifest says. */
   installsOn: string;
   storedAt: string;
+  /** When the first byte of a received replica arrived (absent for an upload): with `storedAt`, when it was received. */
+  receivingSince?: string;
 }
 
 export interface VerifyOptions {
@@ -23,6 +26,11 @@ export interface VerifyOptions {
   product: string;
   /** The content address the file must hash to (a replica); absent for an upload, whose address is computed. */
   sha256?: string;
+  /**
+   * The file's digest as computed while its bytes were written (one read pass fewer). Only for a file written in
+   * one go by this process; the chunk check below still reads every payload byte back from the file.
+   */
+  written?: { sha256: string; size: number };
 }
 
 /**
@@ -30,7 +38,7 @@ export interface VerifyOptions {
  * ABU_ERR_INCOMPATIBLE for another product, or ABU_ERR_SITE_REPLICA_DIGEST when the file is not what it was sent as.
  */
 export async function verifyBundleFile(file: string, o: VerifyOptions): Promise<ReplicaMeta> {
-  const { sha256, size } = await digestFile(file);
+  const { sha256, size } = o.written ?? (await digestFile(file));
   if (o.sha256 !== undefined && sha256 !== o.sha256) {
     throw new AbuError('ABU_ERR_SITE_REPLICA_DIGEST', `the received bytes hash to ${sha256.slice(0, 16)}…, not to the bundle id ${o.sha256.slice(0, 16)}… they were sent as`, { details: { expected: o.sha256, actual: sha256 } });
   }
@@ -66,4 +74,18 @@ export async function digestFile(file: string): Promise<{ sha256: string; size: 
     size += (piece as Buffer).length;
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+/** Passes bytes through while hashing them: `digest()` once they all went through. */
+export function digestingStream(): Transform & { digest(): { sha256: string; size: number } } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const t = new Transform({
+    transform(piece: Buffer, _enc, done) {
+      hash.update(piece);
+      size += piece.length;
+      done(null, piece);
+    },
+  });
+  return Object.assign(t, { digest: () => ({ sha256: hash.digest('hex'), size }) });
 }

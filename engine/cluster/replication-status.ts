@@ -8,11 +8,11 @@ export interface MemberReplication {
   /** The member the bytes come from: the coordinator for a data center's primary, that primary for the others. */
   via: string;
   state: ReplicationState;
-  /** Bytes the member holds, as it last said (or as sent so far during a direct push). */
+  /** Bytes the member holds, as it last said (polled while it fetches). */
   have: number;
   size: number;
   attempts: number;
-  /** Bytes put on the wire towards this member, all attempts together (direct pushes and forwards). */
+  /** Bytes the member fetched over the wire, all attempts together. */
   bytesSent: number;
   /** Offset each attempt started at: a resumed transfer starts above 0. */
   startedAt: number[];

@@ -1,7 +1,7 @@
-// The coordinator's replication: each upload goes once per data center to its primary, which forwards it inside.
+// The coordinator's replication: every member pulls at once, a data center's primary from the coordinator and the
+// others from that primary while it still receives, so the hops overlap and each byte crosses between data centers once.
 import { AbuError } from '../core/errors';
-import type { MemberClient, MemberClientFactory, PushResult } from './member-client';
-import { pushReplica } from './replica-push';
+import type { MemberClientFactory, PullResult } from './member-client';
 import type { ReplicaMeta, ReplicaStore } from './replica-store';
 import { newRecord, summarize, type BundleReplication, type MemberReplication } from './replication-status';
 import type { Site, SiteMember } from './site';
@@ -10,7 +10,7 @@ interface Job {
   meta: ReplicaMeta;
   records: Map<string, MemberReplication>;
   controller: AbortController;
-  /** The running pass over the data centers; a member that failed for good is retried by a new pass. */
+  /** The running pass over the members; a member that failed for good is retried by a new pass. */
   running: Promise<void> | null;
 }
 
@@ -33,12 +33,14 @@ export class Replicator {
     let job = this.jobs.get(meta.sha256);
     if (!job) {
       job = { meta, records: new Map(), controller: new AbortController(), running: null };
-      for (const m of this.site.members) job.records.set(m.name, newRecord(m.name, m.dataCenter, this.sourceOf(m).name, meta.size));
+      for (const m of this.site.members) job.records.set(m.name, newRecord(m.name, m.dataCenter, (this.site.sourceOf(m) ?? m).name, meta.size));
       this.jobs.set(meta.sha256, job);
     }
     if (job.running) return;
     const current = job;
-    job.running = Promise.all(this.site.dataCenters().map((dc) => this.runDataCenter(current, dc))).then(() => undefined).finally(() => (current.running = null));
+    // All pulls start now: a member whose source has not begun receiving is served once it has (replica-follow.ts).
+    const pending = this.site.members.filter((m) => current.records.get(m.name)!.state !== 'verified');
+    job.running = Promise.all(pending.map((m) => this.ensure(current, m))).then(() => undefined).finally(() => (current.running = null));
   }
 
   status(): BundleReplication[] {
@@ -88,23 +90,6 @@ export class Replicator {
     return summarize(job.meta.sha256, job.meta.version, job.meta.size, [...job.records.values()]);
   }
 
-  /** The data center's primary first (from the coordinator), then everyone else there from that primary. */
-  private async runDataCenter(job: Job, dc: string): Promise<void> {
-    const primary = this.site.primaryOf(dc);
-    await this.ensure(job, primary);
-    const others = this.site.members.filter((m) => m.dataCenter === dc && m.name !== primary.name);
-    if (job.records.get(primary.name)!.state !== 'verified') {
-      for (const m of others) this.fail(job.records.get(m.name)!, `the data center's primary ${primary.name} holds no verified replica to forward`);
-      return;
-    }
-    await Promise.all(others.map((m) => this.ensure(job, m)));
-  }
-
-  private sourceOf(m: SiteMember): SiteMember {
-    const primary = this.site.primaryOf(m.dataCenter);
-    return m.name === primary.name || primary.name === this.site.selfName ? this.site.self : primary;
-  }
-
   /** Transfers until the member verified its replica, retrying with exponential backoff. */
   private async ensure(job: Job, m: SiteMember): Promise<void> {
     const rec = job.records.get(m.name)!;
@@ -124,41 +109,30 @@ export class Replicator {
     }
   }
 
-  private async attempt(job: Job, m: SiteMember, rec: MemberReplication): Promise<PushResult> {
+  /** One pull by the member; progress is what the member says it holds, polled while it fetches. */
+  private async attempt(job: Job, m: SiteMember, rec: MemberReplication): Promise<PullResult> {
     const { sha256, size } = job.meta;
     rec.attempts++;
     rec.state = 'transferring';
     if (m.name === this.site.selfName) {
       await this.store.fileOf(sha256); // the coordinator verified its own copy when it stored the upload
-      return { offset: size, sent: 0, state: { sha256, state: 'verified', have: size, size } };
+      return { offset: size, received: 0, state: { sha256, state: 'verified', have: size, size } };
     }
-    const via = this.sourceOf(m);
-    if (via.name === this.site.selfName) return this.direct(job, this.clientOf(m), rec);
-    return this.forwarded(job, this.clientOf(via), this.clientOf(m), rec);
-  }
-
-  private async direct(job: Job, to: MemberClient, rec: MemberReplication): Promise<PushResult> {
-    const { sha256, size } = job.meta;
-    const file = await this.store.fileOf(sha256);
+    const client = this.clientOf(m);
+    const held = await client.replica(sha256);
+    if (held.state === 'verified') return { offset: held.have, received: 0, state: held };
+    const offset = held.state === 'partial' && held.size === size ? held.have : 0;
+    rec.startedAt.push(offset);
+    rec.have = offset;
     const base = rec.bytesSent;
-    let first = true;
-    const onProgress = (have: number, _size: number, sent: number) => {
-      if (first) rec.startedAt.push(have - sent);
-      first = false;
-      rec.have = have;
-      rec.bytesSent = base + sent;
-    };
-    return pushReplica(file, sha256, size, to, { maxBytesPerSecond: this.site.config.replication.maxBytesPerSecond, onProgress, signal: job.controller.signal });
-  }
-
-  /** The primary pushes from its own verified replica; progress is what the receiver says it holds. */
-  private async forwarded(job: Job, via: MemberClient, to: MemberClient, rec: MemberReplication): Promise<PushResult> {
-    const { sha256 } = job.meta;
-    const poll = setInterval(() => void to.replica(sha256).then((s) => (rec.have = s.have), () => undefined), 500);
+    const poll = setInterval(() => void client.replica(sha256).then((s) => {
+      if (s.state === 'absent') return;
+      rec.have = s.have;
+      rec.bytesSent = base + Math.max(0, s.have - offset);
+    }, () => undefined), 500);
     try {
-      const r = await via.forward(sha256, to.member.name);
-      rec.bytesSent += r.sent;
-      if (r.sent > 0) rec.startedAt.push(r.offset);
+      const r = await client.pullReplica(sha256, size);
+      rec.bytesSent = base + r.received;
       rec.have = r.state.have;
       return r;
     } finally {

@@ -1,7 +1,9 @@
 // One member's turn in a cluster rollout: get the image in place, activate, reboot, and wait for it back healthy.
 import { faultPoint } from '../core/fault-point';
 import { isAbuError } from '../core/errors';
+import type { ProgressEvent } from '../core/progress';
 import type { ApplianceStatus, SlotView } from '../facade';
+import { phasePercent } from './member-progress';
 import type { Rollout, RolloutMember } from './coordination-store';
 import type { MemberClient } from './member-client';
 import type { Replicator } from './replicator';
@@ -61,8 +63,31 @@ async function prepare(c: StepContext, s: ApplianceStatus): Promise<void> {
   } finally {
     clearInterval(poll);
   }
-  await set(c, 'installing', `installing ${m.target} from its own replica`, { percent: null });
-  await c.client.installReplica(r.sha256!, { activate: true, acceptIrreversible: r.acceptIrreversible });
+  await set(c, 'installing', `installing ${m.target} from its own replica`, { percent: 0 });
+  // Progress is journaled one update at a time, in order; none after the install call returned.
+  let live = true;
+  let updates = Promise.resolve();
+  const watch = c.client.watchProgress((e) => void (updates = updates.then(() => (live ? installProgress(c, e) : undefined))));
+  try {
+    await watch.ready;
+    await c.client.installReplica(r.sha256!, { activate: true, acceptIrreversible: r.acceptIrreversible });
+  } finally {
+    live = false;
+    watch.stop();
+    await updates;
+  }
+  await set(c, 'installing', `installed ${m.target}; activated in its alternate slot`, { percent: 100 });
+}
+
+const PHASE_WORDS: Record<string, string> = { receiving: 'reading the bundle', verifying: 'checking signatures and policy', writing: 'writing', readback: 'reading back', activating: 'activating' };
+
+/** The member's own progress of the install (its event stream), journaled when the percentage or phase moved. */
+async function installProgress(c: StepContext, p: ProgressEvent): Promise<void> {
+  if (!(p.phase in PHASE_WORDS)) return;
+  const percent = p.phase === 'writing' || p.phase === 'readback' ? phasePercent(p) : 0;
+  const detail = `installing ${c.member.target}: ${PHASE_WORDS[p.phase]}${p.image ? ` ${p.image}` : ''}`;
+  if (percent === c.member.percent && detail === c.member.detail) return;
+  await set(c, 'installing', detail, { percent }).catch(() => undefined);
 }
 
 async function waitBack(c: StepContext): Promise<void> {

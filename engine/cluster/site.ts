@@ -52,6 +52,17 @@ export class Site {
     return this.config.members.find((m) => m.dataCenter === dataCenter && m.role === 'primary')!;
   }
 
+  /**
+   * Where a member fetches its replicas from: a data center's primary from the coordinator, everyone else from
+   * their data center's primary (so each byte crosses the link between data centers once). Null for the
+   * coordinator, whose copy is the upload itself.
+   */
+  sourceOf(m: SiteMember): SiteMember | null {
+    if (m.name === this.config.coordinator) return null;
+    const primary = this.primaryOf(m.dataCenter);
+    return m.name === primary.name ? this.coordinator : primary;
+  }
+
   organizations(): string[] {
     return [...new Set(this.config.members.flatMap((m) => m.organizations))].sort();
   }

@@ -93,6 +93,7 @@ export const ERROR_CODES = {
   ABU_ERR_SITE_RANGE: 'the sender resumed at an offset the receiver does not hold; ask the receiver how much it has',
   ABU_ERR_SITE_REPLICA_DIGEST: 'the received replica does not hash to the bundle id it was sent as',
   ABU_ERR_SITE_REPLICA_MISSING: 'this member holds no verified replica of that bundle',
+  ABU_ERR_SITE_SOURCE_DISCARDED: 'the member a replica was fetched from discarded its own copy (it failed its verification or was removed); the bytes fetched from it are dropped and fetched again',
   ABU_ERR_ROLLOUT_RUNNING: 'a cluster rollout is already running',
   ABU_ERR_ROLLOUT_REFUSED: 'the cluster rollout was refused before any member changed',
   ABU_ERR_COORDINATION_UNAVAILABLE: 'the coordination store (etcd) did not answer; the rollout goes on when it does',

@@ -53,14 +53,16 @@ export async function uploadAndReplicate(primary: ClusterGuest, bundle: string):
   return { bundle: up.bundle, replication };
 }
 
-/** Each node's bytes came from the primary over the site network, and the node verified and holds them itself. */
+/** Each node fetched its bytes from the primary over the site network, and verified and holds them itself. */
 export async function assertPulledFromPrimary(nodes: ClusterGuest[], bundle: { sha256: string; size: number }, replication: any): Promise<void> {
   for (const n of nodes) {
     const m = replication.members.find((x: any) => x.member === n.name);
     assert.deepEqual([n.name, m.via, m.state, m.have], [n.name, 'primary', 'verified', bundle.size]);
-    assert.ok(m.bytesSent >= bundle.size, `${n.name}: the primary sent it the whole bundle (${m.bytesSent} bytes)`);
+    assert.ok(m.bytesSent >= bundle.size, `${n.name}: it fetched the whole bundle from the primary (${m.bytesSent} bytes)`);
     const held = await call(n, 'GET', '/api/site/peer/replicas');
-    assert.ok(held.replicas.some((r: any) => r.sha256 === bundle.sha256), `${n.name} holds the replica: ${JSON.stringify(held)}`);
+    const own = held.replicas.find((r: any) => r.sha256 === bundle.sha256);
+    // receivingSince: the node's own record of when the first fetched byte arrived (an upload has none).
+    assert.ok(own && own.receivingSince && own.storedAt >= own.receivingSince, `${n.name} received and verified the replica itself: ${JSON.stringify(held)}`);
   }
 }
 

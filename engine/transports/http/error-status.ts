@@ -54,6 +54,7 @@ const STATUS: Partial<Record<AbuErrorCode, number>> = {
   ABU_ERR_SITE_RANGE: 416,
   ABU_ERR_SITE_REPLICA_DIGEST: 422,
   ABU_ERR_SITE_REPLICA_MISSING: 409,
+  ABU_ERR_SITE_SOURCE_DISCARDED: 502,
   ABU_ERR_ROLLOUT_RUNNING: 409,
   ABU_ERR_ROLLOUT_REFUSED: 409,
   // Raised by the CLI, never by the daemon itself; the statuses say what a proxy in between would answer.

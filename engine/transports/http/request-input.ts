@@ -35,6 +35,12 @@ export function requiredString(body: Record<string, unknown>, field: string, max
   return v;
 }
 
+export function requiredNumber(body: Record<string, unknown>, field: string): number {
+  const v = body[field];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new AbuError('ABU_ERR_USAGE', `${field} must be a non-negative integer`);
+  return v;
+}
+
 /** The raw body of an application/octet-stream request (the parser passes the stream through). */
 export function uploadBody(req: FastifyRequest): Readable {
   if (!isStream(req.body)) throw new AbuError('ABU_ERR_UNSUPPORTED_MEDIA', 'send the bundle as the request body with Content-Type: application/octet-stream');

@@ -2,11 +2,12 @@
 // They take the calling member's site token, never the operator's, and only from the members the site allows.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AbuError } from '../../core/errors';
-import { pushReplica } from '../../cluster/replica-push';
+import { pullReplica } from '../../cluster/replica-pull';
 import type { SiteService } from '../../cluster/site-service';
 import type { SiteMember } from '../../cluster/site';
 import { FileSource } from '../../sources/file-source';
-import { jsonBody, optionalBoolean, requiredString, uploadBody } from './request-input';
+import { serveReplica } from './replica-serve';
+import { jsonBody, optionalBoolean, requiredNumber, uploadBody } from './request-input';
 import { startReboot } from './routes-boot';
 import type { DaemonContext } from './server';
 
@@ -21,7 +22,7 @@ export function registerSitePeerRoutes(app: FastifyInstance, ctx: DaemonContext,
 
   app.put<{ Params: Params }>('/api/site/peer/replicas/:sha', async (req, reply) => {
     const { offset, size } = await refuseAfterDrain(req, () => {
-      // Replicas come from the coordinator, or from this data center's primary forwarding its own verified copy.
+      // Pushed replicas (a seeding tool; the site itself pulls) come from the coordinator or this data center's primary.
       allow(req, svc, 'send a replica', (m) => m.name === site.coordinator.name || m.name === site.primaryOf(site.self.dataCenter).name);
       return contentRange(req);
     });
@@ -37,15 +38,26 @@ export function registerSitePeerRoutes(app: FastifyInstance, ctx: DaemonContext,
     return { removed: await store.remove(req.params.sha) };
   });
 
-  app.post('/api/site/peer/forward', async (req) => {
-    fromCoordinator(req, 'forward a replica');
-    const body = jsonBody(req);
-    const sha = requiredString(body, 'sha256', 64);
-    const to = site.member(requiredString(body, 'to', 63));
-    if (site.primaryOf(to.dataCenter).name !== site.selfName) throw new AbuError('ABU_ERR_USAGE', `${site.selfName} forwards only inside its own data center (${site.self.dataCenter}); ${to.name} is in ${to.dataCenter}`);
-    const meta = await store.get(sha);
-    if (!meta) throw new AbuError('ABU_ERR_SITE_REPLICA_MISSING', `${site.selfName} holds no verified replica of ${sha.slice(0, 16)}… to forward`);
-    return pushReplica(await store.fileOf(sha), sha, meta.size, svc.clientOf(to), { maxBytesPerSecond: site.config.replication.maxBytesPerSecond });
+  // A member fetches its replica from its source, which may still be receiving it (bytes as they arrive here).
+  app.get<{ Params: Params }>('/api/site/peer/replicas/:sha/content', async (req, reply) => {
+    const caller = allow(req, svc, 'serve a replica', (m) => site.sourceOf(m)?.name === site.selfName, 'a member fetches only from its own source (its data center\'s primary; the coordinator for a primary)');
+    await serveReplica(req, reply, store, site.config.replication.maxBytesPerSecond, caller.name);
+  });
+
+  // The coordinator asks a member to fetch a bundle from its source; the answer comes once the member verified it.
+  app.post<{ Params: Params }>('/api/site/peer/replicas/:sha/pull', async (req) => {
+    fromCoordinator(req, 'fetch a replica');
+    const size = requiredNumber(jsonBody(req), 'size');
+    const source = site.sourceOf(site.self);
+    if (!source) throw new AbuError('ABU_ERR_USAGE', `${site.selfName} is the coordinator: it holds the upload itself and fetches from no one`);
+    try {
+      const r = await pullReplica(store, req.params.sha, size, svc.clientOf(source));
+      if (r.received > 0) ctx.hub.info(`site: replica of bundle ${req.params.sha.slice(0, 12)} fetched from ${source.name} (from byte ${r.offset}) and verified by this member`);
+      return r;
+    } catch (e) {
+      ctx.hub.info(`site: fetching bundle ${req.params.sha.slice(0, 12)} from ${source.name} failed: ${(e as Error).message}`, 'warn', (e as { code?: string }).code);
+      throw e;
+    }
   });
 
   app.post<{ Params: Params }>('/api/site/peer/replicas/:sha/install', async (req) => {
@@ -80,13 +92,13 @@ export function registerSitePeerRoutes(app: FastifyInstance, ctx: DaemonContext,
 }
 
 /** The calling member, by its token; ABU_ERR_UNAUTHORIZED unless `may` accepts it. */
-function allow(req: FastifyRequest, svc: SiteService, what: string, may: (m: SiteMember) => boolean): SiteMember {
+function allow(req: FastifyRequest, svc: SiteService, what: string, may: (m: SiteMember) => boolean, rule?: string): SiteMember {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
   const caller = m ? svc.site.callerOf(m[1]) : null;
   const self = svc.site.selfName;
   if (!caller) throw new AbuError('ABU_ERR_UNAUTHORIZED', `${self} refuses to ${what}: the request carries no site member's token (member calls use the caller's site token from the site description)`);
   if (!may(caller)) {
-    throw new AbuError('ABU_ERR_UNAUTHORIZED', `${self} refuses to ${what} for ${caller.name}: site commands are taken only from the coordinator ${svc.site.coordinator.name}`, { details: { caller: caller.name, coordinator: svc.site.coordinator.name } });
+    throw new AbuError('ABU_ERR_UNAUTHORIZED', `${self} refuses to ${what} for ${caller.name}: ${rule ?? `site commands are taken only from the coordinator ${svc.site.coordinator.name}`}`, { details: { caller: caller.name, coordinator: svc.site.coordinator.name } });
   }
   return caller;
 }

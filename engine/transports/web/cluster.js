@@ -17,13 +17,14 @@ function showError(e) {
   $('last-error').textContent = e ? `${e.code ? e.code + ': ' : ''}${e.message}` : '';
 }
 
-/** waiting, downloading n %, installing, rebooting, healthy on version X, failed with reason. */
+/** waiting, downloading n %, installing n % (what it does), rebooting, healthy on version X, failed with reason. */
 function phaseText(m) {
   if (m.phase === 'downloading') return `downloading ${m.percent ?? 0} %`;
   if (m.phase === 'healthy') return m.detail;
   if (m.phase === 'failed') return `failed: ${m.detail}`;
   if (m.phase === 'skipped') return `not started: ${m.detail.replace(/^not started: /, '')}`;
-  return m.phase === 'installing' ? m.detail : m.phase;
+  if (m.phase === 'installing') return m.percent === null ? m.detail : `installing ${m.percent} % (${m.detail.replace(/^installing [^:]*: /, '')})`;
+  return m.phase;
 }
 
 function render(rollout) {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { createBundle } from '../../../engine/bundle/bundle-writer';
 import { digestFile } from '../../../engine/cluster/replica-verify';
 import { sharedSite } from './shared-site';
-import { COORDINATOR, memberRecord, status, upload, waitReplication } from './site-steps';
+import { COORDINATOR, memberRecord, replication, status, upload, waitReplication } from './site-steps';
 
 export function replicationCases(): void {
 describe('site: replication and install by organization (six abu serve daemons, two data centers)', function () {
@@ -32,6 +32,12 @@ describe('site: replication and install by organization (six abu serve daemons, 
     assert.equal((await h.call('dc2-b', 'POST', '/api/site/peer/reboot', { json: {} })).status, 401);
     assert.equal((await h.call('dc2-b', 'POST', '/api/site/peer/reboot', { json: {}, token: h.member('dc2-a').siteToken })).status, 401);
     assert.equal(h.member('dc2-b').proc.reboots, 0);
+    // A replica is served only to the members the server is the source of; a pull is asked only by the coordinator.
+    const fetchOther = await h.call('dc2-a', 'GET', `/api/site/peer/replicas/${sha}/content`, { token: h.member('dc1-b').siteToken });
+    assert.deepEqual([fetchOther.status, fetchOther.json.code], [401, 'ABU_ERR_UNAUTHORIZED']);
+    assert.match(fetchOther.json.message, /refuses to serve a replica for dc1-b: a member fetches only from its own source/);
+    const pullByPeer = await h.call('dc2-b', 'POST', `/api/site/peer/replicas/${sha}/pull`, { json: { size: 10 }, token: h.member('dc2-a').siteToken });
+    assert.deepEqual([pullByPeer.status, pullByPeer.json.code], [401, 'ABU_ERR_UNAUTHORIZED']);
     const ok = await h.call('dc2-b', 'DELETE', `/api/site/peer/replicas/${sha}`, { token: h.member(COORDINATOR).siteToken });
     assert.deepEqual([ok.status, ok.json], [200, { removed: false }]);
     const notCoordinator = await h.call('dc2-a', 'POST', '/api/site/bundles', { body: await fs.readFile(h.bundles.v110) });
@@ -87,6 +93,23 @@ describe('site: replication and install by organization (six abu serve daemons, 
     assert.equal((await digestFile(path.join(victim.sim.dir, 'state', 'bundles', `${sha}.abu`))).sha256, sha);
   });
 
+  it('a data center\'s members pull from its primary while the primary still receives (all hops overlap)', async () => {
+    const h = site();
+    const sha = (await digestFile(h.bundles.v120)).sha256;
+    const rep = await replication(h, sha);
+    const held = async (name: string) => (await h.call(name, 'GET', '/api/site/peer/replicas')).json.replicas.find((r: any) => r.sha256 === sha);
+    const primary = await held('dc2-a');
+    assert.equal(memberRecord(rep, 'dc2-a').via, COORDINATOR);
+    for (const name of ['dc2-b', 'dc2-c']) {
+      assert.equal(memberRecord(rep, name).via, 'dc2-a');
+      // By the members' own records: the first byte reached the node before its source had verified (or even
+      // finished receiving) its own copy. Store-and-forward could never give this order.
+      const node = await held(name);
+      assert.ok(node.receivingSince < primary.storedAt, `${name} began receiving at ${node.receivingSince}, dc2-a verified at ${primary.storedAt}`);
+      assert.ok(node.storedAt >= node.receivingSince);
+    }
+  });
+
   it('install by organization: every member installs under its own version policy, refusals named', async () => {
     const h = site();
     const r = await h.call(COORDINATOR, 'POST', '/api/site/install', { json: { bundle: '1.2.0', organizations: ['acme'], activate: false } });
@@ -103,6 +126,32 @@ describe('site: replication and install by organization (six abu serve daemons, 
     const r = await h.call(COORDINATOR, 'DELETE', `/api/site/bundles/${sha}`);
     assert.deepEqual(r.json.removed, ['dc1-a', 'dc1-b', 'dc1-c', 'dc2-a', 'dc2-b', 'dc2-c']);
     for (const m of h.members) assert.equal((await h.call(m.name, 'GET', `/api/site/peer/replicas/${sha}`)).json.state, 'absent', m.name);
+  });
+
+  it('a source whose own replica fails its verification makes its pullers discard what they fetched and fetch again', async () => {
+    const h = site();
+    const up = await upload(h, h.bundles.v120);
+    const { sha256: sha, size } = up.json.bundle;
+    const pullers = ['dc2-b', 'dc2-c'];
+    await waitReplication(h, sha, (r) => memberRecord(r, 'dc2-a').have > size * 0.3 && pullers.every((n) => memberRecord(r, n).have > 0), 30_000, 'dc2-a at 30 %, its members fetching');
+    // Corrupt bytes the source holds already (its members fetched them intact): only the source's own
+    // verification fails, and its members must drop their copies on its word, not keep them.
+    const fh = await fs.open(path.join(h.member('dc2-a').sim.dir, 'state', 'bundles', `${sha}.part`), 'r+');
+    await fh.write(Buffer.from([0xff, 0x00, 0xff]), 0, 3, 8192);
+    await fh.close();
+    const errors = new Map(['dc2-a', ...pullers].map((n) => [n, new Set<string>()]));
+    const rep = await waitReplication(h, sha, (r) => {
+      for (const [name, seen] of errors) if (memberRecord(r, name).error) seen.add(memberRecord(r, name).error);
+      return r.verified === 6;
+    }, 60_000, '6/6 after the source failed');
+    const seen = (n: string) => [...errors.get(n)!].join(' | ');
+    assert.match(seen('dc2-a'), /chunk 0 .* has CRC32 [0-9a-f]+, the manifest says/, `dc2-a's own verification failed: ${seen('dc2-a')}`);
+    for (const n of pullers) {
+      assert.match(seen(n), /discarded its replica/, `${n} was told its source discarded its copy`);
+      assert.equal(memberRecord(rep, n).startedAt.at(-1), 0, `${n} fetched again from zero`);
+    }
+    for (const n of ['dc2-a', ...pullers]) assert.equal((await digestFile(path.join(h.member(n).sim.dir, 'state', 'bundles', `${sha}.abu`))).sha256, sha, n);
+    assert.deepEqual((await h.call(COORDINATOR, 'DELETE', `/api/site/bundles/${sha}`)).json.failed, []);
   });
 
   it('a member killed mid-transfer resumes from the bytes it holds, not from zero', async () => {

@@ -1,5 +1,6 @@
 // Test steps over the site harness: upload, replication polling, rollout polling, and down intervals from members' own logs.
 import { promises as fs } from 'node:fs';
+import * as http from 'node:http';
 import type { HistoryEntry } from '../../../engine/facade';
 import type { SiteHarness } from './site-harness';
 
@@ -81,4 +82,31 @@ export function overlaps(a: { from: number; to: number }[], b: { from: number; t
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Every rollout the coordinator journals, as its SSE stream (/api/cluster/events) sends them: one event per change,
+ * so a phase held only briefly is still seen. The stream ends when the coordinator goes down (its own reboot).
+ */
+export function watchRollout(h: SiteHarness): { events: any[]; stop(): void } {
+  const ep = h.member(COORDINATOR).proc.endpoint;
+  const target = ep.socketPath ? { socketPath: ep.socketPath } : { host: ep.host, port: ep.port };
+  const events: any[] = [];
+  let text = '';
+  const req = http.request({ ...target, path: '/api/cluster/events', method: 'GET' }, (res) => {
+    res.setEncoding('utf8');
+    res.on('data', (piece: string) => {
+      text += piece;
+      let end: number;
+      while ((end = text.indexOf('\n\n')) >= 0) {
+        const data = /^data: (.*)$/m.exec(text.slice(0, end));
+        text = text.slice(end + 2);
+        if (data) events.push(JSON.parse(data[1]));
+      }
+    });
+    res.on('error', () => undefined);
+  });
+  req.on('error', () => undefined);
+  req.end();
+  return { events, stop: () => req.destroy() };
 }
