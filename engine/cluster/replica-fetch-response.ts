@@ -17,6 +17,9 @@ export function receiveFetch(res: IncomingMessage, offset: number, unreachable: 
   const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
   const size = m ? Number(m[3]) : -1;
   const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // A source killed mid-transfer errors the body, maybe before the store began reading it (it opens its file first):
+  // the reader still gets the error through its own read; without this listener the member's process would exit.
+  body.on('error', () => undefined);
   let got = 0;
   const expected = size - offset;
   const outcome = new Promise<void>((resolve, reject) => {

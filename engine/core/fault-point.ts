@@ -23,7 +23,7 @@ export const FAULT_POINTS = {
   'queue.before-reboot': 'queue apply: the package installed and activated, the restart not started',
   'queue.between-bundles': 'queue apply: restarted into the package, the next package not started',
   'serial.after-block': 'serial upload: console accepted block N (ABU_FAULT_COUNT=N) of a bundle',
-  'replication.send-mid-transfer': 'site: the sender pushed piece N (ABU_FAULT_COUNT=N) of a replica',
+  'replication.send-mid-transfer': 'site: the source sent piece N (ABU_FAULT_COUNT=N) of a replica to a member pulling it',
   'replication.receive-mid-transfer': 'site: the member took piece N (ABU_FAULT_COUNT=N) of a replica',
   'replication.after-verify': 'site: the member verified its complete replica, not yet made it the replica',
   'rollout.after-journal': 'site: the rollout journaled, no member asked for anything',
