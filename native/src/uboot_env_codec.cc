@@ -31,12 +31,14 @@ bool UbootParseEntries(const uint8_t* d, size_t n, std::vector<std::string>* out
 
 UbootEncodeResult UbootEncode(const std::vector<std::string>& entries, size_t size, const UbootLayout& l,
                               uint8_t flags, std::vector<uint8_t>* out, size_t* need) {
-  *need = 0;
+  *need = 1;
   for (const auto& e : entries) {
     if (e.empty() || e.find('\0') != std::string::npos) return UbootEncodeResult::kBadEntry;
     *need += e.size() + 1;
   }
-  // The empty entry that ends the list is padding: like fw_setenv, entries may fill the area to its last byte.
+  // Always room for the empty entry that ends the list, as U-Boot's saveenv (hexport_r) leaves it: fw_setenv may
+  // fill the area to its last byte, but libubootenv's reader then looks one byte past the area and reads such an
+  // env only when that byte happens to be NUL (seen both ways with libubootenv 0.3.2), so abu never writes one.
   if (size <= l.Header() || *need > size - l.Header()) return UbootEncodeResult::kFull;
   out->assign(size, 0);
   uint8_t* p = out->data();

@@ -24,8 +24,8 @@ enum class UbootEncodeResult { kOk, kBadEntry, kFull };
 
 /**
  * Lays `entries` out in a copy of `size` bytes (0x00 padding, CRC, flags when redundant). kBadEntry: an entry is
- * empty or holds a NUL; kFull: they do not fit (`*need` is the byte count of the entries with their NULs; the list's
- * terminating empty entry is left out when the entries fill the area, as fw_setenv does).
+ * empty or holds a NUL; kFull: they do not fit (`*need` is the byte count they need, terminator included: unlike fw_setenv,
+ * abu never fills the area to its last byte, see the .cc).
  */
 UbootEncodeResult UbootEncode(const std::vector<std::string>& entries, size_t size, const UbootLayout& l,
                               uint8_t flags, std::vector<uint8_t>* out, size_t* need);

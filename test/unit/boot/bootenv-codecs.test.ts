@@ -39,13 +39,15 @@ describe('U-Boot env codec', () => {
     assert.deepEqual(ubootEnvDecode(img, { redundant: false }), { crcValid: false, flags: null, entries: null });
   });
 
-  it('fills the data area to its last byte as fw_setenv does, reads it back, and reports one byte more as FULL', () => {
-    // 64-byte env, 4-byte CRC: 60 bytes = entry + its NUL; the list's final empty entry is left out when full.
-    const full = ubootEnvEncode(['k=' + 'v'.repeat(57)], { size: 64, redundant: false });
-    assert.deepEqual([full.length, full[63]], [64, 0]);
+  it('reads an env filled to its last byte (fw_setenv writes them) but writes with the terminator, one byte more', () => {
+    // 64-byte env, 4-byte CRC: 60 bytes = entry + NUL + final NUL when abu writes.
+    assert.equal(ubootEnvEncode(['k=' + 'v'.repeat(56)], { size: 64, redundant: false }).length, 64);
+    assert.throws(() => ubootEnvEncode(['k=' + 'v'.repeat(57)], { size: 64, redundant: false }), code('ABU_ERR_BOOTENV_FULL'));
+    assert.throws(() => ubootEnvEncode(['k=' + 'v'.repeat(56)], { size: 64, redundant: true }), code('ABU_ERR_BOOTENV_FULL'));
+    const full = Buffer.alloc(64);
+    full.write('k=' + 'v'.repeat(57), 4, 'latin1'); // its NUL is byte 63, no empty entry after it
+    full.writeUInt32LE(crc32(full.subarray(4)) >>> 0, 0);
     assert.deepEqual(ubootEnvDecode(full, { redundant: false }).entries, ['k=' + 'v'.repeat(57)]);
-    assert.throws(() => ubootEnvEncode(['k=' + 'v'.repeat(58)], { size: 64, redundant: false }), code('ABU_ERR_BOOTENV_FULL'));
-    assert.throws(() => ubootEnvEncode(['k=' + 'v'.repeat(57)], { size: 64, redundant: true }), code('ABU_ERR_BOOTENV_FULL'));
   });
 
   it('rejects a CRC-valid copy whose last entry has no NUL', () => {
