@@ -37,21 +37,40 @@ export function ubootEnvSelect(copy0: Buffer, copy1: Buffer, bigEndian = false):
   return binding().ubootEnvSelect(copy0, copy1, { bigEndian });
 }
 
+/** One line GRUB walks: [name, value, raw] for a variable, [null, null, raw] for a comment; raw ends in '\n'. */
+export type GrubEnvItem = [string | null, string | null, string | null];
+
 export interface GrubEnvBlock {
-  /** Variables in block order, values unescaped. */
+  /** Variables in block order as GRUB sees them (values unescaped, names and values cut at a NUL). */
   entries: Array<[string, string]>;
   /** Comment lines other than the signature and the '#' padding (e.g. Debian's warning line), with their '#'. */
   comments: string[];
 }
 
-/** Parse a GRUB env block. Throws ABU_ERR_BOOTENV_FORMAT (signature, line without '=', broken tail). */
-export function grubEnvDecode(block: Buffer): GrubEnvBlock {
+/** A block as decoded: the views above plus every line in order with its stored bytes, and the tail. */
+export interface GrubEnvLayout extends GrubEnvBlock {
+  items: GrubEnvItem[];
+  /** From where GRUB stops reading to the end: the '#' padding, or a broken last line (see grub_env_codec.cc). */
+  tail: string;
+}
+
+/** Parse a GRUB env block as GRUB does. Throws ABU_ERR_BOOTENV_FORMAT only when the signature is missing. */
+export function grubEnvDecode(block: Buffer): GrubEnvLayout {
   return binding().grubEnvDecode(block);
 }
 
-/** Lay out a block of exactly `size` bytes, '#'-padded. Throws ABU_ERR_BOOTENV_FULL when it does not fit. */
-export function grubEnvEncode(block: GrubEnvBlock, size = 1024): Buffer {
-  return binding().grubEnvEncode(block.entries, block.comments, size);
+/**
+ * Lay out a block of exactly `size` bytes: from `items` and `tail` (lines with raw bytes kept as stored), or
+ * from comments then entries, '#'-padded as grub-editenv writes it. Throws ABU_ERR_BOOTENV_FULL when it does
+ * not fit.
+ */
+export function grubEnvEncode(block: GrubEnvBlock | { items: GrubEnvItem[]; tail: string }, size = 1024): Buffer {
+  if ('items' in block) return binding().grubEnvEncode(block.items, block.tail, size);
+  const items: GrubEnvItem[] = [
+    ...block.comments.map((c): GrubEnvItem => [null, null, `${c}\n`]),
+    ...block.entries.map(([k, v]): GrubEnvItem => [k, v, null]),
+  ];
+  return binding().grubEnvEncode(items, '', size);
 }
 
 export interface AndroidSlotMetadata {

@@ -21,42 +21,65 @@ function bad(where: string, msg: string): never {
   throw new AbuError('ABU_ERR_BOOT_BACKEND', `fw_env.config ${where}: ${msg}`);
 }
 
-// strtoul/strtoll with base 0, as libubootenv reads these fields: 0x hex, leading-0 octal, else decimal.
-function parseNumber(text: string, where: string, allowNegative: boolean): number {
-  const m = /^(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(text);
-  if (!m || (m[1] && !allowNegative)) bad(where, `"${text}" is not a ${allowNegative ? '' : 'non-negative '}number`);
+/** Largest env abu lays out (the addon's limit, bootenv_common.h kMaxEnvSize): a bigger size is a config error. */
+export const MAX_ENV_SIZE = 64 * 1024 * 1024;
+
+// libubootenv 0.3.2 reads a line with sscanf("%ms %lli %zx %zx %lx"): the offset is base 0 (0x hex, leading-0
+// octal, else decimal) but size, sector size and sector count are hex with or without 0x: `1000` is 0x1000.
+const OFFSET = /^(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/;
+const HEX = /^(?:0[xX])?([0-9a-fA-F]+)$/;
+
+function parseOffset(text: string): number | undefined {
+  const m = OFFSET.exec(text);
+  if (!m) return undefined;
   const body = m[2];
-  const value = /^0[xX]/.test(body) ? parseInt(body.slice(2), 16) : body.length > 1 && body[0] === '0' ? parseInt(body, 8) : parseInt(body, 10);
-  if (!Number.isSafeInteger(value)) bad(where, `"${text}" is out of range`);
+  const value = /^0[xX]/.test(body) ? parseInt(body.slice(2), 16) : body[0] === '0' ? parseInt(body, 8) : parseInt(body, 10);
   return m[1] ? -value : value;
 }
 
-function parseLine(line: string, where: string, baseDir: string): FwEnvCopy {
+function parseHex(text: string | undefined): number | undefined {
+  const m = text === undefined ? null : HEX.exec(text);
+  return m ? parseInt(m[1], 16) : undefined;
+}
+
+/** The fields sscanf converts, in order, up to the first that does not parse; null when fewer than three do. */
+function scanLine(line: string): [string, number, number, number?, number?] | null {
   const f = line.trim().split(/\s+/);
-  if (f.length < 3) bad(where, 'expected "device offset size [sectorsize [numsectors]]"');
-  const copy: FwEnvCopy = {
-    device: path.isAbsolute(f[0]) ? f[0] : path.join(baseDir, f[0]),
-    offset: parseNumber(f[1], where, true),
-    size: parseNumber(f[2], where, false),
-  };
-  if (copy.size < 8) bad(where, `environment size ${copy.size} is too small`);
-  if (f[3] !== undefined) copy.sectorSize = parseNumber(f[3], where, false);
-  if (f[4] !== undefined) copy.numSectors = parseNumber(f[4], where, false);
+  const offset = f.length >= 3 ? parseOffset(f[1]) : undefined;
+  const size = offset === undefined ? undefined : parseHex(f[2]);
+  if (size === undefined) return null;
+  const sectorSize = parseHex(f[3]);
+  const numSectors = sectorSize === undefined ? undefined : parseHex(f[4]);
+  return [f[0], offset!, size, sectorSize, numSectors];
+}
+
+function parseLine(line: string, where: string, baseDir: string): FwEnvCopy | null {
+  const scanned = scanLine(line);
+  if (!scanned) return null; // libubootenv skips a line without device, offset and size
+  const [device, offset, size, sectorSize, numSectors] = scanned;
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size)) bad(where, 'a number is out of range');
+  if (size < 8) bad(where, `environment size ${size} is too small`);
+  if (size > MAX_ENV_SIZE) bad(where, `environment size ${size} is above abu's limit of ${MAX_ENV_SIZE} bytes`);
+  const copy: FwEnvCopy = { device: path.isAbsolute(device) ? device : path.join(baseDir, device), offset, size };
+  if (sectorSize !== undefined) copy.sectorSize = sectorSize;
+  if (numSectors !== undefined) copy.numSectors = numSectors;
   return copy;
 }
 
 /**
- * Parse fw_env.config text. Relative device paths resolve against `baseDir` (the config's folder), so a
- * config can sit next to the image it describes. Comment (#) and blank lines are skipped.
+ * Parse fw_env.config text as libubootenv does. Relative device paths resolve against `baseDir` (the config's
+ * folder), so a config can sit next to the image it describes. Comment (#), blank and short lines are skipped,
+ * and only the first two environments count (libubootenv stops reading there), so a longer file is not refused.
  */
 export function parseFwEnvConfig(text: string, baseDir: string, name = 'fw_env.config'): FwEnvConfig {
   const copies: FwEnvCopy[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, '').trim();
-    if (line) copies.push(parseLine(line, `${name} line ${i + 1}`, baseDir));
-  });
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length && copies.length < 2; i++) {
+    const line = lines[i].replace(/#.*$/, '').trim();
+    const copy = line ? parseLine(line, `${name} line ${i + 1}`, baseDir) : null;
+    if (copy) copies.push(copy);
+  }
   if (copies.length === 0) bad(name, 'no environment configured');
-  if (copies.length > 2) bad(name, 'at most two lines (a redundant pair) are supported');
   if (copies.length === 2 && copies[0].size !== copies[1].size) bad(name, 'redundant environments have unequal size');
   return { copies };
 }

@@ -1,13 +1,15 @@
 // A GRUB environment block on disk (grubenv): read it, and rewrite the same bytes in place with fsync.
-import { grubEnvDecode, grubEnvEncode } from '../../native/bootenv';
+import { grubEnvDecode, grubEnvEncode, type GrubEnvItem } from '../../native/bootenv';
 import { AbuError, isAbuError } from '../core/errors';
 import { codecCall } from './codec-call';
 import type { EnvStore } from './env-store';
 import { EnvVars } from './env-vars';
 
 export interface GrubEnvSnapshot {
+  /** Every line GRUB reads, comments included (name null), each with its stored bytes. */
   vars: EnvVars;
-  comments: string[];
+  /** Where GRUB stops reading to the end of the block (grub_env_codec.cc says what a write does with it). */
+  tail: string;
   bytes: Buffer;
 }
 
@@ -34,18 +36,19 @@ export class GrubEnvFile {
       if (!isAbuError(e, 'ABU_ERR_BOOTENV_FORMAT')) throw e;
       throw new AbuError('ABU_ERR_BOOTENV_CORRUPT', `${e.message}; GRUB would see no variables. Restore it or recreate it deliberately (grub-editenv create)`, { cause: e });
     }
-    return { vars: EnvVars.fromPairs(block.entries), comments: block.comments, bytes };
+    const items = block.items.map(([name, value, raw]) => ({ name, value, raw: raw ?? undefined }));
+    return { vars: EnvVars.fromItems(items), tail: block.tail, bytes };
   }
 
   /**
-   * Rewrite with the comment lines kept. Only changed 512-byte sectors are written: abu's variables sit at
-   * the start of the block, so an update normally rewrites one sector, which disks write atomically.
+   * Rewrite: lines abu did not change (comments, foreign and odd variables) keep their bytes and place, new
+   * ones go after the last line GRUB reads. Only changed 512-byte sectors are written: an update normally
+   * rewrites one sector, which disks write atomically.
    */
   async write(from: GrubEnvSnapshot, vars: EnvVars): Promise<void> {
     const size = this.store.regions[0].size;
-    const bytes = codecCall(`GRUB env ${this.description}`, () =>
-      grubEnvEncode({ entries: vars.toPairs(), comments: from.comments }, size),
-    );
+    const items = vars.toItems().map((i): GrubEnvItem => [i.name, i.value, i.raw ?? null]);
+    const bytes = codecCall(`GRUB env ${this.description}`, () => grubEnvEncode({ items, tail: from.tail }, size));
     await this.store.write(0, bytes, from.bytes);
   }
 }

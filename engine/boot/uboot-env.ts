@@ -57,11 +57,16 @@ export class UbootEnv {
    * (only the changed sectors): a cut inside that write leaves a bad CRC, which is why redundant is advised.
    */
   async write(from: UbootEnvSnapshot, vars: EnvVars): Promise<void> {
+    // Nothing changed (e.g. mark-good of a slot already good): no write, so an env fw_setenv filled to its last
+    // byte, which abu reads but cannot rewrite with its terminator (uboot_env_codec.cc), still takes mark-good.
+    const entries = vars.toUbootEntries();
+    const before = from.vars.toUbootEntries();
+    if (entries.length === before.length && entries.every((e, i) => e === before[i])) return;
     const size = this.store.regions[0].size;
     const target = this.redundant ? 1 - from.current : 0;
     const flags = this.redundant ? ((from.flags ?? 0) + 1) & 0xff : 0;
     const bytes = codecCall(`U-Boot env ${this.description}`, () =>
-      ubootEnvEncode(vars.toUbootEntries(), { size, redundant: this.redundant, bigEndian: this.bigEndian, flags }),
+      ubootEnvEncode(entries, { size, redundant: this.redundant, bigEndian: this.bigEndian, flags }),
     );
     await this.store.write(target, bytes, this.redundant ? undefined : from.bytes);
   }

@@ -19,7 +19,10 @@ Napi::String Bytes(Napi::Env env, const std::string& s) {
   return Latin1String(env, reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
-/** grubEnvDecode(block) -> {entries: [name, value][], comments: string[]} (comments exclude the signature). */
+/**
+ * grubEnvDecode(block) -> {items: [name|null, value|null, raw][], tail, entries: [name, value][], comments: string[]}.
+ * items are every line GRUB walks (a comment has name and value null); entries and comments are views of them.
+ */
 Napi::Value Decode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsBuffer()) {
@@ -30,54 +33,66 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
   GrubEnv block;
   std::string err;
   if (!GrubDecode(buf.Data(), buf.Length(), &block, &err)) return Fail(env, err), env.Null();
-  Napi::Array vars = Napi::Array::New(env, block.entries.size()), comments = Napi::Array::New(env, block.comments.size());
-  for (uint32_t i = 0; i < block.entries.size(); i++) {
+  Napi::Array items = Napi::Array::New(env), vars = Napi::Array::New(env), comments = Napi::Array::New(env);
+  for (const auto& it : block.items) {
+    Napi::Array item = Napi::Array::New(env, 3);
+    item.Set(0u, it.comment ? env.Null() : Napi::Value(Bytes(env, it.name)));
+    item.Set(1u, it.comment ? env.Null() : Napi::Value(Bytes(env, it.value)));
+    item.Set(2u, Bytes(env, it.raw));
+    items.Set(items.Length(), item);
+    if (it.comment) {
+      comments.Set(comments.Length(), Bytes(env, it.raw.substr(0, it.raw.size() - 1)));
+      continue;
+    }
     Napi::Array pair = Napi::Array::New(env, 2);
-    pair.Set(0u, Bytes(env, block.entries[i].first));
-    pair.Set(1u, Bytes(env, block.entries[i].second));
-    vars.Set(i, pair);
+    pair.Set(0u, Bytes(env, it.name));
+    pair.Set(1u, Bytes(env, it.value));
+    vars.Set(vars.Length(), pair);
   }
-  for (uint32_t i = 0; i < block.comments.size(); i++) comments.Set(i, Bytes(env, block.comments[i]));
   Napi::Object out = Napi::Object::New(env);
+  out.Set("items", items);
+  out.Set("tail", Bytes(env, block.tail));
   out.Set("entries", vars);
   out.Set("comments", comments);
   return out;
 }
 
-bool CollectVariables(Napi::Env env, const Napi::Array& entries, GrubEnv* block) {
-  for (uint32_t i = 0; i < entries.Length(); i++) {
-    Napi::Value pairValue = entries.Get(i);
-    std::string name, value;
-    if (!pairValue.IsArray()) return Fail(env, "entries must be [name, value] pairs");
-    Napi::Array pair = pairValue.As<Napi::Array>();
-    if (!Latin1Bytes(env, pair.Get(0u), &name) || !Latin1Bytes(env, pair.Get(1u), &value)) return false;
-    block->entries.emplace_back(std::move(name), std::move(value));
+// [name|null, value|null, raw|null]: a null name is a comment (raw required); a null raw is laid out anew.
+bool CollectItems(Napi::Env env, const Napi::Array& items, GrubEnv* block) {
+  for (uint32_t i = 0; i < items.Length(); i++) {
+    Napi::Value v = items.Get(i);
+    if (!v.IsArray()) return Fail(env, "items must be [name, value, raw] arrays");
+    Napi::Array a = v.As<Napi::Array>();
+    GrubItem it;
+    it.comment = a.Get(0u).IsNull() || a.Get(0u).IsUndefined();
+    if (!it.comment && (!Latin1Bytes(env, a.Get(0u), &it.name) || !Latin1Bytes(env, a.Get(1u), &it.value))) return false;
+    Napi::Value raw = a.Get(2u);
+    if (!raw.IsNull() && !raw.IsUndefined() && !Latin1Bytes(env, raw, &it.raw)) return false;
+    block->items.push_back(std::move(it));
   }
   return true;
 }
 
-/** grubEnvEncode(entries, comments, size) -> Buffer(size) padded with '#', as grub-editenv lays it out. */
+/** grubEnvEncode(items, tail, size) -> Buffer(size): the items, then the tail fitted to the size (codec rule). */
 Napi::Value Encode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "grubEnvEncode(entries, comments, size)").ThrowAsJavaScriptException();
+  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsString() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "grubEnvEncode(items, tail, size)").ThrowAsJavaScriptException();
     return env.Null();
   }
   GrubEnv block;
-  Napi::Array comments = info[1].As<Napi::Array>();
-  for (uint32_t i = 0; i < comments.Length(); i++) {
-    std::string c;
-    if (!Latin1Bytes(env, comments.Get(i), &c)) return env.Null();
-    block.comments.push_back(std::move(c));
-  }
   size_t size;
-  if (!CollectVariables(env, info[0].As<Napi::Array>(), &block) || !EnvSizeArg(env, info[2], &size)) return env.Null();
+  if (!CollectItems(env, info[0].As<Napi::Array>(), &block) || !Latin1Bytes(env, info[1], &block.tail) ||
+      !EnvSizeArg(env, info[2], &size))
+    return env.Null();
   std::string text, detail;
   switch (GrubEncode(block, size, &text, &detail)) {
     case GrubEncodeResult::kBadComment:
-      return Fail(env, "bad comment line"), env.Null();
+      return Fail(env, "a comment line must start with '#' and end with its only newline"), env.Null();
     case GrubEncodeResult::kBadName:
       return Fail(env, "invalid variable name \"" + detail + "\""), env.Null();
+    case GrubEncodeResult::kBadValue:
+      return Fail(env, "the value of \"" + detail + "\" holds a NUL byte, which GRUB would cut"), env.Null();
     case GrubEncodeResult::kFull:
       ThrowCoded(env, "ABU_ERR_BOOTENV_FULL",
                  "GRUB environment block too small: " + detail + " bytes needed, block holds " + std::to_string(size));

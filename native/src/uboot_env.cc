@@ -49,7 +49,7 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
   }
   std::vector<std::string> entries;
   if (!UbootParseEntries(p + l.Header(), n - l.Header(), &entries)) {
-    ThrowCoded(env, "ABU_ERR_BOOTENV_FORMAT", "environment not terminated (no double NUL before the end of the data area)");
+    ThrowCoded(env, "ABU_ERR_BOOTENV_FORMAT", "environment not terminated (its last entry runs to the end of the data area without a NUL)");
     return env.Null();
   }
   Napi::Array arr = Napi::Array::New(env, entries.size());

@@ -14,7 +14,9 @@ bool UbootCrcValid(const uint8_t* p, size_t n, const UbootLayout& l) {
   return ReadU32(p, l.bigEndian) == Crc32(0, p + l.Header(), n - l.Header());
 }
 
-// Same walk as fw_env.c: entries end at NUL, the list ends at an empty entry; running off the end is an error.
+// Entries end at NUL; the list ends at an empty entry or at the end of the data area, which an env filled to
+// its last byte reaches with no empty entry (fw_setenv writes such envs; U-Boot's himport_r and fw_printenv
+// read them). An entry running off the end without its NUL is an error.
 bool UbootParseEntries(const uint8_t* d, size_t n, std::vector<std::string>* out) {
   size_t pos = 0;
   while (pos < n && d[pos] != 0) {
@@ -24,7 +26,7 @@ bool UbootParseEntries(const uint8_t* d, size_t n, std::vector<std::string>* out
     out->emplace_back(reinterpret_cast<const char*>(d + pos), end - pos);
     pos = end + 1;
   }
-  return pos < n;
+  return true;
 }
 
 UbootEncodeResult UbootEncode(const std::vector<std::string>& entries, size_t size, const UbootLayout& l,
@@ -34,6 +36,9 @@ UbootEncodeResult UbootEncode(const std::vector<std::string>& entries, size_t si
     if (e.empty() || e.find('\0') != std::string::npos) return UbootEncodeResult::kBadEntry;
     *need += e.size() + 1;
   }
+  // Always room for the empty entry that ends the list, as U-Boot's saveenv (hexport_r) leaves it: fw_setenv may
+  // fill the area to its last byte, but libubootenv's reader then looks one byte past the area and reads such an
+  // env only when that byte happens to be NUL (seen both ways with libubootenv 0.3.2), so abu never writes one.
   if (size <= l.Header() || *need > size - l.Header()) return UbootEncodeResult::kFull;
   out->assign(size, 0);
   uint8_t* p = out->data();

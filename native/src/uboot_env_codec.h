@@ -17,14 +17,15 @@ struct UbootLayout {
 /** True when the copy is longer than its header and the stored CRC matches the data area. */
 bool UbootCrcValid(const uint8_t* p, size_t n, const UbootLayout& l);
 
-/** Entries of a data area (`k=v\0...\0\0`); false when the list runs off the end without the empty entry. */
+/** Entries of a data area (`k=v\0...\0\0`, or `k=v\0` up to the last byte); false when an entry has no NUL. */
 bool UbootParseEntries(const uint8_t* d, size_t n, std::vector<std::string>* out);
 
 enum class UbootEncodeResult { kOk, kBadEntry, kFull };
 
 /**
  * Lays `entries` out in a copy of `size` bytes (0x00 padding, CRC, flags when redundant). kBadEntry: an entry is
- * empty or holds a NUL; kFull: they do not fit (`*need` is the byte count they need, terminator included).
+ * empty or holds a NUL; kFull: they do not fit (`*need` is the byte count they need, terminator included: unlike fw_setenv,
+ * abu never fills the area to its last byte, see the .cc).
  */
 UbootEncodeResult UbootEncode(const std::vector<std::string>& entries, size_t size, const UbootLayout& l,
                               uint8_t flags, std::vector<uint8_t>* out, size_t* need);

@@ -39,14 +39,18 @@ describe('U-Boot env codec', () => {
     assert.deepEqual(ubootEnvDecode(img, { redundant: false }), { crcValid: false, flags: null, entries: null });
   });
 
-  it('fills the data area exactly and reports one byte more as ABU_ERR_BOOTENV_FULL', () => {
-    // 64-byte env, 4-byte CRC: 60 bytes = entry + NUL + final NUL.
+  it('reads an env filled to its last byte (fw_setenv writes them) but writes with the terminator, one byte more', () => {
+    // 64-byte env, 4-byte CRC: 60 bytes = entry + NUL + final NUL when abu writes.
     assert.equal(ubootEnvEncode(['k=' + 'v'.repeat(56)], { size: 64, redundant: false }).length, 64);
     assert.throws(() => ubootEnvEncode(['k=' + 'v'.repeat(57)], { size: 64, redundant: false }), code('ABU_ERR_BOOTENV_FULL'));
     assert.throws(() => ubootEnvEncode(['k=' + 'v'.repeat(56)], { size: 64, redundant: true }), code('ABU_ERR_BOOTENV_FULL'));
+    const full = Buffer.alloc(64);
+    full.write('k=' + 'v'.repeat(57), 4, 'latin1'); // its NUL is byte 63, no empty entry after it
+    full.writeUInt32LE(crc32(full.subarray(4)) >>> 0, 0);
+    assert.deepEqual(ubootEnvDecode(full, { redundant: false }).entries, ['k=' + 'v'.repeat(57)]);
   });
 
-  it('rejects a CRC-valid copy that is not double-NUL terminated', () => {
+  it('rejects a CRC-valid copy whose last entry has no NUL', () => {
     const img = Buffer.alloc(32, 0x41); // "AAAA..." with no NUL at all
     img.writeUInt32LE(crc32(img.subarray(4)) >>> 0, 0);
     assert.throws(() => ubootEnvDecode(img, { redundant: false }), code('ABU_ERR_BOOTENV_FORMAT'));
@@ -89,18 +93,34 @@ describe('GRUB env block codec', () => {
     const entries: Array<[string, string]> = [['X', 'a\\b\nc\\'], ['E', '']];
     const block = grubEnvEncode({ entries, comments: [] });
     assert.equal(block.toString('latin1').slice(25, 40), 'X=a\\\\b\\\nc\\\\\nE=\n');
-    assert.deepEqual(grubEnvDecode(block), { entries, comments: [] });
+    const decoded = grubEnvDecode(block);
+    assert.deepEqual([decoded.entries, decoded.comments], [entries, []]);
   });
 
-  it('reports malformed blocks as ABU_ERR_BOOTENV_FORMAT', () => {
+  it('refuses only a missing signature and reads odd blocks as grub_envblk_iterate does', () => {
     const sig = '# GRUB Environment Block\n';
-    const bad = [
-      'no signature\n' + '#'.repeat(100),
-      sig + 'NOEQUALS\n' + '#'.repeat(50),
-      sig + 'A=1\n\n' + '#'.repeat(50),
-      sig + 'A=runs to the end',
-    ];
-    for (const text of bad) assert.throws(() => grubEnvDecode(Buffer.from(text, 'latin1')), code('ABU_ERR_BOOTENV_FORMAT'), text);
+    const read = (body: string) => grubEnvDecode(Buffer.from(sig + body, 'latin1'));
+    assert.throws(() => grubEnvDecode(Buffer.from('no signature\n' + '#'.repeat(100))), code('ABU_ERR_BOOTENV_FORMAT'));
+    // A line without '=' and an empty line start the next name; a NUL cuts a value; a backslash stays in a name.
+    assert.deepEqual(read('A=1\n\nB=2\nJUNK\nC=3\n# c\nN\\M=x\nD=v\0w\n' + '#'.repeat(40)).entries,
+      [['A', '1'], ['\nB', '2'], ['JUNK\nC', '3'], ['N\\M', 'x'], ['D', 'v']]);
+    // Reading stops, keeping what came before, at NUL or space padding and at a value running to the end.
+    for (const [body, tail] of [['A=1\n\0\0\0', '\0\0\0'], ['A=1\n   ', '   '], ['A=1\nB=runs to the end', 'B=runs to the end']]) {
+      const got = read(body);
+      assert.deepEqual([got.entries, got.tail], [[['A', '1']], tail], JSON.stringify(body));
+    }
+  });
+
+  it('rewrites unchanged lines byte for byte, adds after the last line GRUB reads, and re-pads a padding tail with #', () => {
+    const sig = '# GRUB Environment Block\n';
+    const block = Buffer.alloc(128, 0);
+    block.write(sig + 'A=1\n# kept\nJUNK\nB=v\0w\n', 'latin1');
+    const d = grubEnvDecode(block);
+    const out = grubEnvEncode({ items: [...d.items, ['NEW', 'n', null]], tail: d.tail }, 128).toString('latin1');
+    assert.equal(out, (sig + 'A=1\n# kept\nJUNK\nB=v\0w\nNEW=n\n').padEnd(128, '#'));
+    const broken = Buffer.from((sig + 'A=1\nBROKEN').padEnd(64, '\0'), 'latin1');
+    const b = grubEnvDecode(broken);
+    assert.equal(grubEnvEncode({ items: [...b.items, ['C', '2', null]], tail: b.tail }, 64).toString('latin1'), (sig + 'A=1\nC=2\nBROKEN').padEnd(64, '\0'));
   });
 
   it('reports a block too small as ABU_ERR_BOOTENV_FULL and rejects bad names', () => {

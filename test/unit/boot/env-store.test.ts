@@ -32,11 +32,14 @@ describe('env store', () => {
 });
 
 describe('EnvVars', () => {
-  it('keeps the first of duplicate names, foreign entries and their order', () => {
+  it('reads the last of duplicate names (as libubootenv and GRUB do) and keeps them all, foreign entries and order', () => {
     const v = EnvVars.fromUbootEntries(['a=1', 'noequals', 'b=x=y', 'a=2', '.flags=a:sw']);
-    assert.equal(v.get('a'), '1');
+    assert.equal(v.get('a'), '2');
     assert.equal(v.get('b'), 'x=y');
-    assert.deepEqual(v.toUbootEntries(), ['a=1', 'noequals', 'b=x=y', '.flags=a:sw']);
+    assert.deepEqual(v.toRecord(), { a: '2', b: 'x=y', '.flags': 'a:sw' });
+    assert.deepEqual(v.with({ b: '3' }).toUbootEntries(), ['a=1', 'noequals', 'b=3', 'a=2', '.flags=a:sw']);
+    assert.deepEqual(v.with({ a: '9' }).toUbootEntries(), ['noequals', 'b=x=y', 'a=9', '.flags=a:sw']);
+    assert.deepEqual(v.with({ a: null }).toUbootEntries(), ['noequals', 'b=x=y', '.flags=a:sw']);
   });
 
   it('changes in place, appends new names and removes null ones, without mutating the original', () => {

@@ -10,11 +10,17 @@ import { tempDir } from '../../contract/boot-fixtures';
 const refuses = (text: string) => assert.throws(() => parseFwEnvConfig(text, '/x'), (e: unknown) => isAbuError(e, 'ABU_ERR_BOOT_BACKEND'), text);
 
 describe('fw_env.config parser', () => {
-  it('reads one copy with optional sector fields, numbers in hex, decimal and octal', () => {
+  it('reads numbers as libubootenv does: offset in hex, decimal or octal; size and sector fields in hex even without 0x', () => {
     assert.deepEqual(parseFwEnvConfig('# comment\n/dev/mmcblk0 0x3800000 0x4000 0x200 16\n', '/'), {
-      copies: [{ device: '/dev/mmcblk0', offset: 0x3800000, size: 0x4000, sectorSize: 0x200, numSectors: 16 }],
+      copies: [{ device: '/dev/mmcblk0', offset: 0x3800000, size: 0x4000, sectorSize: 0x200, numSectors: 0x16 }],
     });
-    assert.deepEqual(parseFwEnvConfig('/f 4096 010\t# env', '/').copies, [{ device: '/f', offset: 4096, size: 8 }]);
+    assert.deepEqual(parseFwEnvConfig('/f 4096 010\t# env', '/').copies, [{ device: '/f', offset: 4096, size: 0x10 }]);
+    assert.deepEqual(parseFwEnvConfig('/f 020000 2000 zz', '/').copies, [{ device: '/f', offset: 0o20000, size: 0x2000 }]);
+  });
+
+  it('skips lines without device, offset and size, and reads only the first two environments', () => {
+    const cfg = parseFwEnvConfig('/a 0x0 4000\nshort line\n/a 0x4000 4000\n/a 0x8000 4000\n/b 0 8\n', '/');
+    assert.deepEqual(cfg.copies.map((c) => [c.device, c.offset, c.size]), [['/a', 0, 0x4000], ['/a', 0x4000, 0x4000]]);
   });
 
   it('reads a redundant pair, negative offsets and paths relative to the config folder', () => {
@@ -22,9 +28,9 @@ describe('fw_env.config parser', () => {
     assert.deepEqual(cfg.copies.map((c) => [c.device, c.offset, c.size]), [['/cfg/disk.img', -0x8000, 0x4000], ['/cfg/disk.img', -0x4000, 0x4000]]);
   });
 
-  it('refuses empty, three-line, unequal-size and malformed configs', () => {
-    for (const text of ['', '# only a comment', '/a 0 0x4000\n/a 0x4000 0x4000\n/a 0x8000 0x4000', '/a 0 0x4000\n/a 0x4000 0x2000',
-      '/a 0', '/a zero 0x4000', '/a 0 -0x4000', '/a 0 0x4000 08', '/a 0 4']) refuses(text);
+  it('refuses empty, unequal-size, too small and too large configs', () => {
+    for (const text of ['', '# only a comment', '/a 0 0x4000\n/a 0x4000 0x2000',
+      '/a 0', '/a zero 0x4000', '/a 0 -0x4000', '/a 0 4', '/a 0 4000001', '/a 0 ffffffffffffff']) refuses(text);
   });
 
   it('resolves a negative offset from the end of the file and refuses regions outside it', async () => {
