@@ -65,21 +65,30 @@ async function openCurrent(files: ReplicaFiles): Promise<{ fh: fs.FileHandle; in
 async function* read(files: ReplicaFiles, fh: fs.FileHandle, ino: number, offset: number, size: number, o: FollowOptions): AsyncGenerator<Buffer> {
   try {
     let pos = offset;
+    let seen = -1;
     for (;;) {
       if (o.signal?.aborted) throw o.signal.reason;
-      const want = Math.min(o.pieceBytes, size - pos);
-      const { bytesRead, buffer } = want > 0 ? await fh.read(Buffer.allocUnsafe(want), 0, want, pos) : { bytesRead: 0, buffer: Buffer.alloc(0) };
-      if (bytesRead > 0) {
-        pos += bytesRead;
-        yield buffer.subarray(0, bytesRead);
-        continue;
+      const held = (await fh.stat()).size;
+      const whole = Math.min(o.pieceBytes, size - pos);
+      const want = Math.min(whole, held - pos);
+      // While the source's file grows, wait for a whole piece: reading each few KiB as it lands costs the source
+      // (which is receiving the same bytes) more than it gains. A file that stopped growing is read as it is.
+      if (want > 0 && (want === whole || held === seen)) {
+        const buffer = Buffer.allocUnsafe(want);
+        const { bytesRead } = await fh.read(buffer, 0, want, pos);
+        if (bytesRead > 0) {
+          pos += bytesRead;
+          yield buffer.subarray(0, bytesRead);
+          continue;
+        }
       }
-      // Nothing new: the source may still be receiving, verifying, done, or have dropped what it had.
+      // Nothing (or too little) new: the source may still be receiving, verifying, done, or have dropped what it had.
       const fate = await fateOf(files, ino);
       if (fate === 'discarded') {
         throw new AbuError('ABU_ERR_SITE_SOURCE_DISCARDED', 'the source dropped its replica (its own verification failed, or the bundle was removed) while this member fetched it');
       }
       if (fate === 'verified' && pos >= size) return;
+      seen = held;
       await sleep(POLL_MS);
     }
   } finally {
