@@ -33,6 +33,8 @@ export interface PushResult {
   bytes: number;
   seconds: number;
   retransmits: number;
+  /** Blocks kept in flight: the smaller of the window asked for and the one the device granted. */
+  window: number;
   /** The device's answer lines before its final OK. */
   lines: string[];
 }
@@ -99,11 +101,11 @@ export async function pushBundle(io: Duplex, file: string, o: PushOptions = {}):
     // window=1 sends no word, so a device from before the window still takes the push.
     const words = [o.acceptIrreversible ? ' accept-irreversible' : '', o.noActivate ? ' no-activate' : '', asked > 1 ? ` window=${asked}` : ''].join('');
     io.write(`\ninstall ${size} ${sha}${words}\n`);
-    const granted = await expectReady(reader, o);
-    const retransmits = await sendBlocks(io, reader, file, size, Math.min(asked, granted), o);
+    const window = Math.min(asked, await expectReady(reader, o));
+    const retransmits = await sendBlocks(io, reader, file, size, window, o);
     io.write('END\n');
     const lines = await awaitResult(reader, o, size);
-    return { bytes: size, seconds: (Date.now() - started) / 1000, retransmits, lines };
+    return { bytes: size, seconds: (Date.now() - started) / 1000, retransmits, window, lines };
   } finally {
     reader.close();
   }
