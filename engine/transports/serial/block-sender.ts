@@ -42,15 +42,12 @@ export class BlockSender {
 
   private async answer(line: string): Promise<void> {
     const m = /^(OK|NAK) ([0-9]+|-)(?: |$)/.exec(line);
+    // The device's answer to a line that is neither a block nor END: one of ours, its `D` lost to noise.
+    if (line.startsWith('ERR ABU_ERR_BUSY ')) return this.unnamedNak();
     if (line.startsWith('ERR ')) throw deviceError(line);
     if (line.startsWith('PROGRESS ')) return this.o.onProgress?.({ sent: -1, total: -1, deviceLine: line });
     if (!m) return; // noise, or an answer from before this upload
-    if (m[2] === '-') {
-      // The device could not read the block's number; with one block in flight it is that one, with more the
-      // device names the gap when the next block arrives (or the silence resends it).
-      if (this.nextToSend - this.base - this.acked.size === 1) await this.send(this.base);
-      return;
-    }
+    if (m[2] === '-') return this.unnamedNak();
     const seq = Number(m[2]);
     if (seq < this.base || seq >= this.nextToSend || this.acked.has(seq)) return; // a late answer to a resend
     if (m[1] === 'NAK') return this.send(seq);
@@ -59,6 +56,14 @@ export class BlockSender {
     this.lastMove = Date.now();
     while (this.acked.delete(this.base)) this.base++;
     this.o.onProgress?.({ sent: Math.min(this.base * BLOCK_BYTES, this.size), total: this.size });
+  }
+
+  /**
+   * A block the device could not number: with one block in flight it is that one; with more, the device names
+   * the gap when the next block arrives (or the silence resends it).
+   */
+  private async unnamedNak(): Promise<void> {
+    if (this.nextToSend - this.base - this.acked.size === 1) await this.send(this.base);
   }
 
   private async send(seq: number): Promise<void> {

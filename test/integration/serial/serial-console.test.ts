@@ -18,9 +18,10 @@ import { HostConsole, haveSocat, ptyPair, type PtyPair } from './pty-pair';
 
 /**
  * Passes the host's writes to the port, damaging the first send of each block in `seqs`: `flip` changes one base64
- * character (the CRC catches it), `drop` loses the whole line (as a line lost to noise would be).
+ * character (the CRC catches it), `drop` loses the whole line (as a line lost to noise would be), `unmark`
+ * garbles its leading D.
  */
-function damageFirstSend(port: SerialPort, seqs: number[], how: 'flip' | 'drop' = 'flip'): Duplex {
+function damageFirstSend(port: SerialPort, seqs: number[], how: 'flip' | 'drop' | 'unmark' = 'flip'): Duplex {
   const pending = new Set(seqs);
   const wrapper = new Duplex({
     read() {},
@@ -29,6 +30,7 @@ function damageFirstSend(port: SerialPort, seqs: number[], how: 'flip' | 'drop' 
       const seq = Number(/^D ([0-9]+) /.exec(text)?.[1] ?? -1);
       if (pending.delete(seq)) {
         if (how === 'drop') return cb();
+        if (how === 'unmark') text = `X${text.slice(1)}`; // no longer a D line: the device answers ERR ABU_ERR_BUSY
         const at = `D ${seq} `.length + 10;
         text = text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
       }
@@ -176,6 +178,12 @@ describe('serial console over a pty pair', function () {
     const result = await pushBundle(damageFirstSend(pty.host, [4, 30], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
     assert.equal(result.window, 8);
     assert.equal(result.retransmits, 2);
+    assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
+  });
+
+  it('with 8 blocks in flight, takes the device\'s ERR to a block whose D was garbled as a lost block, not the end', async () => {
+    const result = await pushBundle(damageFirstSend(pty.host, [7], 'unmark'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+    assert.equal(result.retransmits, 1);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
