@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
-import { AbuError, type AbuErrorCode } from '../../core/errors';
+import { AbuError, isAbuError, type AbuErrorCode } from '../../core/errors';
 import { LineSplitter, PROMPT } from './console-protocol';
 import { BlockSender } from './block-sender';
 import type { PushProgressEvent } from './push-progress';
@@ -96,18 +96,32 @@ export async function pushBundle(io: Duplex, file: string, o: PushOptions = {}):
   const reader = new LineReader(io);
   const started = Date.now();
   try {
-    // The leading newline ends whatever half line (noise, a typed word) the device holds, so install starts clean.
     const asked = Math.max(1, Math.floor(o.window ?? DEFAULT_WINDOW));
-    // window=1 sends no word, so a device from before the window still takes the push.
-    const words = [o.acceptIrreversible ? ' accept-irreversible' : '', o.noActivate ? ' no-activate' : '', asked > 1 ? ` window=${asked}` : ''].join('');
-    io.write(`\ninstall ${size} ${sha}${words}\n`);
-    const window = Math.min(asked, await expectReady(reader, o));
+    const window = await announce(io, reader, `install ${size} ${sha}`, asked, o);
     const retransmits = await sendBlocks(io, reader, file, size, window, o);
     io.write('END\n');
     const lines = await awaitResult(reader, o, size);
     return { bytes: size, seconds: (Date.now() - started) / 1000, retransmits, window, lines };
   } finally {
     reader.close();
+  }
+}
+
+/**
+ * Sends the install line and returns the window granted. A device from before the window refuses the `window=N`
+ * word with ABU_ERR_USAGE: the install is then announced again without it, one block at a time.
+ */
+async function announce(io: Duplex, reader: LineReader, install: string, asked: number, o: PushOptions): Promise<number> {
+  const words = [o.acceptIrreversible ? ' accept-irreversible' : '', o.noActivate ? ' no-activate' : ''].join('');
+  // The leading newline ends whatever half line (noise, a typed word) the device holds, so install starts clean.
+  io.write(`\n${install}${words}${asked > 1 ? ` window=${asked}` : ''}\n`);
+  try {
+    return Math.min(asked, await expectReady(reader, o));
+  } catch (e) {
+    if (asked === 1 || !isAbuError(e, 'ABU_ERR_USAGE')) throw e;
+    io.write(`${install}${words}\n`);
+    await expectReady(reader, o);
+    return 1;
   }
 }
 
