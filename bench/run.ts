@@ -23,6 +23,10 @@ async function main(): Promise<void> {
     const { runSiteReplicationBench } = await import('./site-replication-bench');
     await runSiteReplicationBench();
   }
+  if (!only || only === 'serial') {
+    const { runSerialBench } = await import('./serial-bench');
+    await runSerialBench();
+  }
   if (!only || only === 'site-scale') {
     const { runSiteScaleBench } = await import('./site-scale-bench');
     await runSiteScaleBench();

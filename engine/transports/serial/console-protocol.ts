@@ -8,6 +8,9 @@ export const MAX_LINE = 8 * 1024;
 /** Payload bytes per upload block: 4 KiB of base64, small enough that a retransmit at 115200 baud costs under half a second. */
 export const BLOCK_BYTES = 3072;
 
+/** Most blocks a host may have in flight (`window=N` on the install line): 16 blocks hold at most 45 KiB ahead of a gap. */
+export const MAX_WINDOW = 16;
+
 export type LineItem = { line: string } | { error: AbuError };
 
 /**
@@ -114,7 +117,7 @@ export interface ConsoleCommand {
 
 const ARITY: Record<string, [number, number]> = {
   help: [0, 0], status: [0, 0], history: [0, 1], activate: [0, 2], 'mark-good': [0, 1], 'mark-bad': [0, 1],
-  reboot: [0, 0], install: [2, 4], cancel: [0, 0],
+  reboot: [0, 0], install: [2, 5], cancel: [0, 0],
 };
 
 /** Parses a command line; unknown verbs and wrong argument counts are ABU_ERR_USAGE. Empty lines give null. */
@@ -141,6 +144,22 @@ export function parseInstallArgs(args: string[]): InstallAnnounce {
   if (!/^[1-9][0-9]{0,15}$/.test(size) || !Number.isSafeInteger(Number(size))) throw new AbuError('ABU_ERR_USAGE', `install SIZE must be a positive byte count, not "${clip(size)}"`);
   if (!/^[0-9a-fA-F]{64}$/.test(sha)) throw new AbuError('ABU_ERR_USAGE', 'install SHA256HEX must be 64 hex digits');
   return { size: Number(size), sha256: sha.toLowerCase() };
+}
+
+/**
+ * Splits `window=N` off the words after `install SIZE SHA256`: the blocks the host will keep in flight, capped at
+ * MAX_WINDOW. A host that names none sends stop-and-wait, as pushers before the window did.
+ */
+export function takeWindowWord(words: string[]): { window: number; rest: string[] } {
+  let window = 1;
+  const rest: string[] = [];
+  for (const w of words) {
+    const m = /^window=([0-9]{1,6})$/.exec(w);
+    if (!m) rest.push(w);
+    else if (Number(m[1]) < 1) throw new AbuError('ABU_ERR_USAGE', `install window=N needs N of at least 1, not "${clip(w)}"`);
+    else window = Math.min(Number(m[1]), MAX_WINDOW);
+  }
+  return { window, rest };
 }
 
 export interface DataBlock {
@@ -195,7 +214,8 @@ export const HELP_TEXT = [
   'mark-good [SLOT]         confirm a slot (default: booted)',
   'mark-bad [SLOT]          mark a slot bad (default: booted)',
   'reboot                   restart the appliance',
-  'install SIZE SHA256HEX [accept-irreversible] [no-activate]',
-  '                         upload a bundle: READY, then "D <seq> <base64> <crc32>" lines answered OK/NAK <seq>, then END',
+  'install SIZE SHA256HEX [accept-irreversible] [no-activate] [window=N]',
+  '                         upload a bundle: READY, then "D <seq> <base64> <crc32>" lines answered OK/NAK <seq>, then END;',
+  `                         window=N: up to N (at most ${MAX_WINDOW}) blocks in flight, READY names the window granted`,
   'cancel                   stop a running upload; nothing is activated',
 ];

@@ -5,7 +5,7 @@ import type { ProgressEvent } from '../../core/progress';
 import type { Engine } from '../../facade';
 import { CHANGING_VERBS, installOptions, runCommand } from './console-commands';
 import { formatInstalled } from './console-format';
-import { BLOCK_BYTES, LineSplitter, MAX_LINE, PROMPT, echoBytes, errLine, oneLine, parseCommand, parseInstallArgs, type LineItem } from './console-protocol';
+import { BLOCK_BYTES, LineSplitter, MAX_LINE, MAX_WINDOW, PROMPT, echoBytes, errLine, oneLine, parseCommand, parseInstallArgs, takeWindowWord, type LineItem } from './console-protocol';
 import { SerialUpload } from './serial-upload';
 
 export interface ConsoleServerOptions {
@@ -23,8 +23,8 @@ export interface ConsoleServerOptions {
   log?: (line: string) => void;
 }
 
-/** Queued lines before reading pauses: the host waits for each answer, so more means a flood. */
-const MAX_QUEUED = 32;
+/** Queued lines before reading pauses: a host keeps at most MAX_WINDOW blocks in flight, so more means a flood. */
+const MAX_QUEUED = 2 * MAX_WINDOW;
 const PROGRESS_EVERY_MS = 500;
 
 export class ConsoleServer {
@@ -157,14 +157,16 @@ export class ConsoleServer {
 
   private async beginUpload(args: string[]): Promise<void> {
     const announce = parseInstallArgs(args);
-    const upload = new SerialUpload(this.engine, announce, installOptions(args.slice(2)));
+    const { window, rest } = takeWindowWord(args.slice(2));
+    const upload = new SerialUpload(this.engine, announce, installOptions(rest), window);
     await upload.started();
     this.upload = upload;
     this.o.log?.(`install started: ${announce.size} bytes, sha256 ${announce.sha256}${args.length > 2 ? ` (${args.slice(2).join(' ')})` : ''}`);
     this.unsubscribe = this.engine.subscribe({ progress: (p) => this.progress(p), log: () => undefined });
     this.touch();
     void upload.result.then((r) => this.finishUpload(upload, formatInstalled(r)), (e) => this.finishUpload(upload, upload.explain(e)));
-    this.say(`READY ${BLOCK_BYTES}`);
+    // A host that asked for no window gets the READY it always got; one that did learns the window granted.
+    this.say(window > 1 || rest.length < args.length - 2 ? `READY ${BLOCK_BYTES} ${window}` : `READY ${BLOCK_BYTES}`);
   }
 
   private async handleUploadLine(item: LineItem, upload: SerialUpload): Promise<void> {
@@ -175,7 +177,7 @@ export class ConsoleServer {
     if (line === 'cancel') return upload.cancel(); // queued behind the install line that started the upload
     if (line.startsWith('D ')) {
       const reply = await upload.block(line);
-      if (this.upload === upload) this.say(reply);
+      if (this.upload === upload) this.say(...reply);
       this.touch(); // the wait for the disk to drain is not the host's silence
     } else if (line === 'END') {
       upload.end();

@@ -1,14 +1,20 @@
-// The host side of a serial upload: announce size and SHA-256, send blocks stop-and-wait with retransmits, read the result.
+// The host side of a serial upload: announce size, SHA-256 and window, send the blocks (block-sender.ts), read the result.
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
-import { AbuError, type AbuErrorCode } from '../../core/errors';
-import { BLOCK_BYTES, LineSplitter, PROMPT, encodeBlock } from './console-protocol';
+import { AbuError, isAbuError, type AbuErrorCode } from '../../core/errors';
+import { LineSplitter, PROMPT } from './console-protocol';
+import { BlockSender } from './block-sender';
 import type { PushProgressEvent } from './push-progress';
+
+/** At 115200 baud 8 blocks are ~2.9 s of line: enough to cover a USB adapter's latency and a slow disk's pauses. */
+export const DEFAULT_WINDOW = 8;
 
 export interface PushOptions {
   /** Wait for one block's OK/NAK before sending it again (default 5 s; raise it below 38400 baud). */
   ackTimeoutMs?: number;
+  /** Blocks in flight before waiting for answers (default 8; the device may grant fewer; 1: stop-and-wait). */
+  window?: number;
   /** Sends of one block before giving up (default 8). */
   attempts?: number;
   /** Longest silence after END while the device verifies and writes (default 120 s; PROGRESS lines reset it). */
@@ -27,6 +33,8 @@ export interface PushResult {
   bytes: number;
   seconds: number;
   retransmits: number;
+  /** Blocks kept in flight: the smaller of the window asked for and the one the device granted. */
+  window: number;
   /** The device's answer lines before its final OK. */
   lines: string[];
 }
@@ -88,73 +96,55 @@ export async function pushBundle(io: Duplex, file: string, o: PushOptions = {}):
   const reader = new LineReader(io);
   const started = Date.now();
   try {
-    // The leading newline ends whatever half line (noise, a typed word) the device holds, so install starts clean.
-    const words = [o.acceptIrreversible ? ' accept-irreversible' : '', o.noActivate ? ' no-activate' : ''].join('');
-    io.write(`\ninstall ${size} ${sha}${words}\n`);
-    await expectReady(reader, o);
-    const retransmits = await sendBlocks(io, reader, file, size, o);
+    const asked = Math.max(1, Math.floor(o.window ?? DEFAULT_WINDOW));
+    const window = await announce(io, reader, `install ${size} ${sha}`, asked, o);
+    const retransmits = await sendBlocks(io, reader, file, size, window, o);
     io.write('END\n');
     const lines = await awaitResult(reader, o, size);
-    return { bytes: size, seconds: (Date.now() - started) / 1000, retransmits, lines };
+    return { bytes: size, seconds: (Date.now() - started) / 1000, retransmits, window, lines };
   } finally {
     reader.close();
   }
 }
 
-async function expectReady(reader: LineReader, o: PushOptions): Promise<void> {
+/**
+ * Sends the install line and returns the window granted. A device from before the window refuses the `window=N`
+ * word with ABU_ERR_USAGE: the install is then announced again without it, one block at a time.
+ */
+async function announce(io: Duplex, reader: LineReader, install: string, asked: number, o: PushOptions): Promise<number> {
+  const words = [o.acceptIrreversible ? ' accept-irreversible' : '', o.noActivate ? ' no-activate' : ''].join('');
+  // The leading newline ends whatever half line (noise, a typed word) the device holds, so install starts clean.
+  io.write(`\n${install}${words}${asked > 1 ? ` window=${asked}` : ''}\n`);
+  try {
+    return Math.min(asked, await expectReady(reader, o));
+  } catch (e) {
+    if (asked === 1 || !isAbuError(e, 'ABU_ERR_USAGE')) throw e;
+    io.write(`${install}${words}\n`);
+    await expectReady(reader, o);
+    return 1;
+  }
+}
+
+/** Waits for `READY <block> [<window>]`; returns the window the device granted (1 when it names none). */
+async function expectReady(reader: LineReader, o: PushOptions): Promise<number> {
   for (;;) {
     const line = await reader.next(o.ackTimeoutMs ?? 10_000);
-    if (line.startsWith('READY')) return;
+    const m = /^READY [0-9]+(?: ([0-9]+))?/.exec(line);
+    if (m) return Math.max(1, Number(m[1] ?? 1));
     // Late blocks of an earlier push that the device refused midway: not an answer to this install.
     if (line.startsWith('ERR ABU_ERR_SERIAL_BLOCK ')) continue;
     if (line.startsWith('ERR ')) throw deviceError(line);
   }
 }
 
-async function sendBlocks(io: Duplex, reader: LineReader, file: string, size: number, o: PushOptions): Promise<number> {
+async function sendBlocks(io: Duplex, reader: LineReader, file: string, size: number, window: number, o: PushOptions): Promise<number> {
   const fh = await fs.open(file, 'r');
-  const buf = Buffer.alloc(BLOCK_BYTES);
-  let retransmits = 0;
   try {
-    for (let seq = 0, at = 0; at < size; seq++) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(BLOCK_BYTES, size - at), at);
-      retransmits += await sendOne(io, reader, encodeBlock(seq, buf.subarray(0, bytesRead)), seq, o);
-      at += bytesRead;
-      o.onProgress?.({ sent: at, total: size });
-    }
+    const sender = new BlockSender(io, reader, fh, size, window, o);
+    await sender.run();
+    return sender.retransmits;
   } finally {
     await fh.close();
-  }
-  return retransmits;
-}
-
-/** Sends one block until the device answers `OK <seq>`; returns how many resends it took. */
-async function sendOne(io: Duplex, reader: LineReader, line: string, seq: number, o: PushOptions): Promise<number> {
-  const attempts = o.attempts ?? 8;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    io.write(`${line}\n`);
-    if (await awaitAck(reader, seq, o)) return attempt;
-  }
-  throw new AbuError('ABU_ERR_SERIAL_TIMEOUT', `block ${seq} was not accepted after ${attempts} sends; the line is too noisy or the device stopped`);
-}
-
-/** true on `OK <seq>`, false on NAK or silence (send again); a device ERR ends the upload. */
-async function awaitAck(reader: LineReader, seq: number, o: PushOptions): Promise<boolean> {
-  const deadline = Date.now() + (o.ackTimeoutMs ?? 5000);
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) return false;
-    let line: string;
-    try {
-      line = await reader.next(left);
-    } catch {
-      return false;
-    }
-    if (line === `OK ${seq}`) return true;
-    if (line.startsWith(`NAK ${seq} `) || line.startsWith('NAK - ')) return false;
-    if (line.startsWith('ERR ')) throw deviceError(line);
-    if (line.startsWith('PROGRESS ')) o.onProgress?.({ sent: -1, total: -1, deviceLine: line });
-    // Anything else (the OK of an earlier duplicate) is not this block's answer.
   }
 }
 

@@ -29,6 +29,10 @@ export class SerialUpload {
   private readonly abort = new AbortController();
   private received = 0;
   private nextSeq = 0;
+  /** Blocks that arrived ahead of `nextSeq` within the window: at most window-1 of them, so memory stays bounded. */
+  private readonly held = new Map<number, Buffer>();
+  /** Blocks already NAKed (damaged or missing) and not yet taken: each gap is named once, not once per later block. */
+  private readonly naked = new Set<number>();
   private ended = false;
   /** Why this side stopped the upload: the engine reports it as a source failure, this keeps the precise code. */
   private failure: AbuError | null = null;
@@ -37,7 +41,8 @@ export class SerialUpload {
   readonly settled: Promise<void>;
   private readonly opened: Promise<void>;
 
-  constructor(engine: Engine, private readonly announce: InstallAnnounce, options: Pick<InstallOptions, 'acceptIrreversible' | 'activate'> = {}) {
+  /** `window`: blocks the host may have in flight (1: stop-and-wait, what a host that announces none gets). */
+  constructor(engine: Engine, private readonly announce: InstallAnnounce, options: Pick<InstallOptions, 'acceptIrreversible' | 'activate'> = {}, private readonly window = 1) {
     let onOpen!: () => void;
     this.opened = new Promise((resolve) => { onOpen = resolve; });
     this.result = engine.install(new NotifyingSource(this.pipe, announce.size, onOpen), { ...options, signal: this.abort.signal });
@@ -59,30 +64,58 @@ export class SerialUpload {
   }
 
   /**
-   * Handles a D line: the answer is `OK <seq>` once the bytes are in the pipe (so a slow disk slows the
-   * sender), or `NAK <seq> <reason>` for a block to send again. Throws only when the upload cannot go on.
+   * Handles a D line; the answer lines are `OK <seq>` once the bytes are in the pipe or held within the window
+   * (so a slow disk slows the sender), `NAK <seq> <reason>` for a block to send again, and `NAK <seq> missing`
+   * for a gap before a later block (a serial line keeps order, so a gap is a block lost on the way). Throws only
+   * when the upload cannot go on.
    */
-  async block(line: string): Promise<string> {
+  async block(line: string): Promise<string[]> {
     let seq: number;
     let data: Buffer;
     try {
       ({ seq, data } = decodeBlock(line));
     } catch (e) {
       const d = isAbuError(e) ? e.details : {};
-      return `NAK ${d.seq ?? '-'} ${String(d.reason ?? 'malformed')}`;
+      if (typeof d.seq === 'number' && d.seq >= this.nextSeq && d.seq < this.nextSeq + this.window) this.naked.add(d.seq);
+      return [`NAK ${d.seq ?? '-'} ${String(d.reason ?? 'malformed')}`];
     }
     if (this.ended) throw new AbuError('ABU_ERR_SERIAL_BLOCK', `block ${seq} arrived after END`);
-    if (seq < this.nextSeq) return `OK ${seq}`; // a retransmit whose OK was lost: already taken, ignore it
-    if (seq > this.nextSeq) return `NAK ${seq} out-of-order expected ${this.nextSeq}`;
+    if (seq < this.nextSeq) return [`OK ${seq}`]; // a retransmit whose OK was lost: already taken, ignore it
+    if (seq >= this.nextSeq + this.window) return [`NAK ${seq} out-of-order expected ${this.nextSeq}`];
+    if (seq > this.nextSeq) {
+      this.held.set(seq, data);
+      return [...this.gapNaks(seq), `OK ${seq}`];
+    }
+    await this.take(seq, data);
+    for (let next = this.held.get(this.nextSeq); next; next = this.held.get(this.nextSeq)) {
+      this.held.delete(this.nextSeq);
+      await this.take(this.nextSeq, next);
+    }
+    return [`OK ${seq}`];
+  }
+
+  /** NAKs for the blocks before `seq` that neither arrived nor were NAKed already. */
+  private gapNaks(seq: number): string[] {
+    const out: string[] = [];
+    for (let s = this.nextSeq; s < seq; s++) {
+      if (this.held.has(s) || this.naked.has(s)) continue;
+      this.naked.add(s);
+      out.push(`NAK ${s} missing`);
+    }
+    return out;
+  }
+
+  /** Streams the next block in order into the install. */
+  private async take(seq: number, data: Buffer): Promise<void> {
     if (this.received + data.length > this.announce.size) {
       throw new AbuError('ABU_ERR_SERIAL_BLOCK', `block ${seq} goes past the announced ${this.announce.size} bytes`);
     }
     this.hash.update(data);
     this.received += data.length;
     this.nextSeq++;
+    this.naked.delete(seq);
     if (!this.pipe.write(data)) await this.drained();
     faultPoint('serial.after-block');
-    return `OK ${seq}`;
   }
 
   private drained(): Promise<void> {

@@ -2,14 +2,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import { AbuError } from '../../../engine/core/errors';
 import { ConsoleServer } from '../../../engine/transports/serial/console-server';
-import { BLOCK_BYTES, PROMPT, LineSplitter, decodeBlock, echoBytes, encodeBlock, parseCommand, parseInstallArgs } from '../../../engine/transports/serial/console-protocol';
-import { LineReader } from '../../../engine/transports/serial/push-client';
+import { BLOCK_BYTES, MAX_WINDOW, PROMPT, LineSplitter, decodeBlock, echoBytes, encodeBlock, parseCommand, parseInstallArgs } from '../../../engine/transports/serial/console-protocol';
+import { LineReader, pushBundle } from '../../../engine/transports/serial/push-client';
 import { PushProgressLine } from '../../../engine/transports/serial/push-progress';
 import { FileSource } from '../../../engine/sources/file-source';
 import { simFixture, type SimFixture } from '../../helpers/sim-fixture';
+import { tempDir } from '../../helpers/bundle-fixtures';
 
 describe('serial console protocol', () => {
   it('splits lines across chunks, drops a CR before LF and keeps a partial line', () => {
@@ -125,6 +127,33 @@ describe('serial console server over a PassThrough pair', function () {
     send('END');
     assert.match((await answer()).at(-1)!, new RegExp(`^ERR ABU_ERR_SOURCE .*after ${BLOCK_BYTES} of the ${bundle.length} announced bytes`));
     assert.equal((await fx.engine.status()).operation, null);
+  });
+
+  it('with a window, holds blocks that overtook a lost one, names the gap once and streams them in order', async () => {
+    const sha = createHash('sha256').update(bundle).digest('hex');
+    // The engine's PROGRESS lines may come between any two answers once the first blocks are in.
+    const ack = async () => { let l = await next(); while (l.startsWith('PROGRESS ')) l = await next(); return l; };
+    const block = (seq: number) => encodeBlock(seq, bundle.subarray(seq * BLOCK_BYTES, (seq + 1) * BLOCK_BYTES));
+    send(`install ${bundle.length} ${sha} window=99`);
+    assert.equal(await next(), `READY ${BLOCK_BYTES} ${MAX_WINDOW}`, 'the window is capped');
+    send(block(1));
+    assert.deepEqual([await ack(), await ack()], ['NAK 0 missing', 'OK 1']);
+    send(block(2));
+    assert.equal(await ack(), 'OK 2', 'the gap is named once, not once per later block');
+    send(block(MAX_WINDOW));
+    assert.equal(await ack(), `NAK ${MAX_WINDOW} out-of-order expected 0`, 'a block past the window is not held');
+    send(block(0));
+    assert.equal(await ack(), 'OK 0');
+    send(block(1));
+    assert.equal(await ack(), 'OK 1', 'taken already, with 0: only acknowledged again');
+    const blocks = Math.ceil(bundle.length / BLOCK_BYTES);
+    for (let seq = 3; seq < blocks; seq++) {
+      send(block(seq));
+      assert.equal(await ack(), `OK ${seq}`);
+    }
+    send('END');
+    // The SHA-256 of the whole upload matches only if the held blocks went into the install in order.
+    assert.ok((await answer()).some((l) => l.startsWith('installed 1.1.0 into slot B')));
   });
 
   it('ends the upload with ERR when a block goes past the announced size', async () => {
@@ -243,6 +272,46 @@ describe('serial console server over a PassThrough pair', function () {
     send('activate');
     await answer();
     assert.deepEqual(logs, ['"activate": OK: slot B (1.1.0) will be tried on the next boot; slot A stays as the fallback']);
+  });
+});
+
+describe('console push to a device from before the window', () => {
+  it('announces again without window=N when the device refuses the word, and sends one block at a time', async () => {
+    // A mock of the old device's answers (its code cannot run here): ERR ABU_ERR_USAGE to the unknown word,
+    // `READY 3072` with no window, and an OK for each block; it fails the test if two blocks are ever in flight.
+    const toDevice = new PassThrough();
+    const fromDevice = new PassThrough();
+    const splitter = new LineSplitter();
+    const seen: string[] = [];
+    let inFlight = 0;
+    toDevice.on('data', (b: Buffer) => {
+      for (const item of splitter.push(b)) {
+        if (!('line' in item) || item.line === '') continue;
+        const l = item.line;
+        seen.push(l.startsWith('D ') ? 'D' : l);
+        if (l.includes('window=')) fromDevice.write(`ERR ABU_ERR_USAGE install takes SIZE SHA256HEX [accept-irreversible] [no-activate], not "window=8"\r\n${PROMPT}`);
+        else if (l.startsWith('install ')) fromDevice.write(`READY ${BLOCK_BYTES}\r\n`);
+        else if (l === 'END') fromDevice.write('installed 1.1.0 into slot B\r\nOK\r\n');
+        else if (l.startsWith('D ')) {
+          inFlight++;
+          assert.equal(inFlight, 1, 'one block at a time');
+          setImmediate(() => { inFlight--; fromDevice.write(`OK ${decodeBlock(l).seq}\r\n`); });
+        }
+      }
+    });
+    const { dir, cleanup } = await tempDir('abu-oldpush-');
+    try {
+      const file = path.join(dir, 'bundle');
+      await fs.writeFile(file, Buffer.alloc(5 * BLOCK_BYTES + 100, 7));
+      const result = await pushBundle(Duplex.from({ readable: fromDevice, writable: toDevice }), file, { window: 8 });
+      assert.equal(result.window, 1);
+      assert.deepEqual(result.lines, ['installed 1.1.0 into slot B']);
+      assert.equal(seen.filter((l) => l === 'D').length, 6);
+      assert.match(seen[0], / window=8$/);
+      assert.doesNotMatch(seen[1], /window/);
+    } finally {
+      await cleanup();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // The serial console over a real pty pair (socat): status, switching slots, pushing a bundle, retransmits and refusals.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Duplex, PassThrough, Writable } from 'node:stream';
 import type { SerialPort } from 'serialport';
@@ -15,15 +16,21 @@ import { simFixture, slotHash, type SimFixture } from '../../helpers/sim-fixture
 import { tempDir } from '../../helpers/bundle-fixtures';
 import { HostConsole, haveSocat, ptyPair, type PtyPair } from './pty-pair';
 
-/** Passes the host's writes to the port, flipping one base64 character in the first send of block `seq`. */
-function corruptFirstSend(port: SerialPort, seq: number): Duplex {
-  let done = false;
+/**
+ * Passes the host's writes to the port, damaging the first send of each block in `seqs`: `flip` changes one base64
+ * character (the CRC catches it), `drop` loses the whole line (as a line lost to noise would be), `unmark`
+ * garbles its leading D.
+ */
+function damageFirstSend(port: SerialPort, seqs: number[], how: 'flip' | 'drop' | 'unmark' = 'flip'): Duplex {
+  const pending = new Set(seqs);
   const wrapper = new Duplex({
     read() {},
     write(chunk: Buffer, _enc, cb) {
       let text = chunk.toString('latin1');
-      if (!done && text.startsWith(`D ${seq} `)) {
-        done = true;
+      const seq = Number(/^D ([0-9]+) /.exec(text)?.[1] ?? -1);
+      if (pending.delete(seq)) {
+        if (how === 'drop') return cb();
+        if (how === 'unmark') text = `X${text.slice(1)}`; // no longer a D line: the device answers ERR ABU_ERR_BUSY
         const at = `D ${seq} `.length + 10;
         text = text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
       }
@@ -149,9 +156,40 @@ describe('serial console over a pty pair', function () {
     assert.ok(result.lines.includes('slot A is tried on the next boot'), result.lines.join('\n'));
   });
 
-  it('NAKs a corrupted block and installs after the retransmit', async () => {
+  it('one block at a time (window 1, as older pushers send): NAKs a corrupted block and installs after the retransmit', async () => {
     // An ack timeout longer than the test's: only a NAK can trigger the resend, so passing proves the NAK path.
-    const result = await pushBundle(corruptFirstSend(pty.host, 3), fx.sim.bundles[0], { ackTimeoutMs: 60_000 });
+    const result = await pushBundle(damageFirstSend(pty.host, [3]), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 1 });
+    assert.equal(result.window, 1);
+    assert.equal(result.retransmits, 1);
+    assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
+  });
+
+  it('with 8 blocks in flight, resends only the corrupted blocks', async () => {
+    const damaged = [3, 5, 6, 20, 21, 22];
+    const result = await pushBundle(damageFirstSend(pty.host, damaged), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+    // Go-back-N would resend every block behind a damaged one; selective repeat sends each damaged block once more.
+    assert.equal(result.window, 8);
+    assert.equal(result.retransmits, damaged.length);
+    assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
+  });
+
+  it('with 8 blocks in flight, resends a block lost on the line when the device names the gap', async () => {
+    // The ack timeout is longer than the test's, so only the device's `NAK <seq> missing` can bring the block back.
+    const result = await pushBundle(damageFirstSend(pty.host, [4, 30], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+    assert.equal(result.window, 8);
+    assert.equal(result.retransmits, 2);
+    assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
+  });
+
+  it('with 8 blocks in flight, takes the device\'s ERR to a block whose D was garbled as a lost block, not the end', async () => {
+    const result = await pushBundle(damageFirstSend(pty.host, [7], 'unmark'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+    assert.equal(result.retransmits, 1);
+    assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
+  });
+
+  it('with 8 blocks in flight, resends a lost last block after the ack timeout', async () => {
+    const blocks = Math.ceil((await fs.stat(fx.sim.bundles[0])).size / BLOCK_BYTES);
+    const result = await pushBundle(damageFirstSend(pty.host, [blocks - 1], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 1500, window: 8 });
     assert.equal(result.retransmits, 1);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });

@@ -14,7 +14,7 @@ const DEFAULT_BAUD = 115200;
 export const consoleCommand: Command = {
   name: 'console',
   summary: 'serve the recovery console on a serial line (push: send a bundle to one from the host)',
-  usage: 'abu console --device PATH [--baud N] [--echo] [--config FILE] | abu console push --device PATH [--baud N] [--sha256 HEX] [--accept-irreversible] [--no-activate] FILE',
+  usage: 'abu console --device PATH [--baud N] [--echo] [--config FILE] | abu console push --device PATH [--baud N] [--sha256 HEX] [--accept-irreversible] [--no-activate] [--window N] FILE',
   async run(args, ctx) {
     if (args[0] === 'push') return push(args.slice(1), ctx);
     const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' }, echo: { type: 'boolean' } }, false);
@@ -38,7 +38,7 @@ export const consoleCommand: Command = {
 
 async function push(args: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse(args, {
-    device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' }, 'accept-irreversible': { type: 'boolean' }, 'no-activate': { type: 'boolean' },
+    device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' }, 'accept-irreversible': { type: 'boolean' }, 'no-activate': { type: 'boolean' }, window: { type: 'string' },
   });
   if (positionals.length !== 1) throw usage();
   await checkReadableFile(path.resolve(ctx.cwd, positionals[0]));
@@ -50,6 +50,7 @@ async function push(args: string[], ctx: CliContext): Promise<number> {
     const line = new PushProgressLine(ctx.stderr, humanBytes);
     const result = await pushBundle(port, path.resolve(ctx.cwd, positionals[0]), {
       ackTimeoutMs,
+      window: windowSize(values.window),
       sha256: typeof values.sha256 === 'string' ? values.sha256.toLowerCase() : undefined,
       acceptIrreversible: values['accept-irreversible'] === true,
       noActivate: values['no-activate'] === true,
@@ -61,6 +62,12 @@ async function push(args: string[], ctx: CliContext): Promise<number> {
   } finally {
     if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
   }
+}
+
+function windowSize(raw: string | boolean | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^[1-9][0-9]{0,2}$/.test(raw)) throw new AbuError('ABU_ERR_USAGE', '--window takes the blocks to keep in flight, 1-999 (1: one at a time)');
+  return Number(raw);
 }
 
 function device(raw: string | boolean | undefined): string {

@@ -1,0 +1,90 @@
+// The host's block sender: up to `window` CRC-checked blocks in flight, each resent alone when NAKed or when the line goes quiet.
+import type { FileHandle } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import { AbuError } from '../../core/errors';
+import { BLOCK_BYTES, encodeBlock } from './console-protocol';
+import { deviceError, type LineReader, type PushOptions } from './push-client';
+
+/**
+ * Selective repeat over the console's line protocol. The device answers every block by number (`OK <seq>`,
+ * `NAK <seq> <reason>`, `NAK <seq> missing` for a gap it saw), so only the blocks named are sent again; silence
+ * for `ackTimeoutMs` resends the oldest unacknowledged one. A window of 1 is the stop-and-wait of older pushers.
+ */
+export class BlockSender {
+  private readonly count: number;
+  /** Lowest block not yet acknowledged: everything below it is in the device's pipe or held there. */
+  private base = 0;
+  private nextToSend = 0;
+  private readonly acked = new Set<number>();
+  private readonly sends = new Map<number, number>();
+  private readonly lines = new Map<number, string>();
+  retransmits = 0;
+  /** When the line last moved this upload on (a send or a new answer): PROGRESS lines alone must not hold off a resend. */
+  private lastMove = Date.now();
+
+  constructor(private readonly io: Duplex, private readonly reader: LineReader, private readonly fh: FileHandle,
+    private readonly size: number, private readonly window: number, private readonly o: PushOptions) {
+    this.count = Math.ceil(size / BLOCK_BYTES);
+  }
+
+  /** Resolves when the device acknowledged every block. */
+  async run(): Promise<void> {
+    while (this.base < this.count) {
+      while (this.nextToSend < Math.min(this.base + this.window, this.count)) await this.send(this.nextToSend++);
+      const left = this.lastMove + (this.o.ackTimeoutMs ?? 5000) - Date.now();
+      let line: string | null = null;
+      if (left > 0) line = await this.reader.next(left).catch(() => null);
+      // Silence: the oldest block or its answer was lost.
+      if (line === null) await this.send(this.base);
+      else await this.answer(line);
+    }
+  }
+
+  private async answer(line: string): Promise<void> {
+    const m = /^(OK|NAK) ([0-9]+|-)(?: |$)/.exec(line);
+    // The device's answer to a line that is neither a block nor END: one of ours, its `D` lost to noise.
+    if (line.startsWith('ERR ABU_ERR_BUSY ')) return this.unnamedNak();
+    if (line.startsWith('ERR ')) throw deviceError(line);
+    if (line.startsWith('PROGRESS ')) return this.o.onProgress?.({ sent: -1, total: -1, deviceLine: line });
+    if (!m) return; // noise, or an answer from before this upload
+    if (m[2] === '-') return this.unnamedNak();
+    const seq = Number(m[2]);
+    if (seq < this.base || seq >= this.nextToSend || this.acked.has(seq)) return; // a late answer to a resend
+    if (m[1] === 'NAK') return this.send(seq);
+    this.acked.add(seq);
+    this.lines.delete(seq);
+    this.lastMove = Date.now();
+    while (this.acked.delete(this.base)) this.base++;
+    this.o.onProgress?.({ sent: Math.min(this.base * BLOCK_BYTES, this.size), total: this.size });
+  }
+
+  /**
+   * A block the device could not number: with one block in flight it is that one; with more, the device names
+   * the gap when the next block arrives (or the silence resends it).
+   */
+  private async unnamedNak(): Promise<void> {
+    if (this.nextToSend - this.base - this.acked.size === 1) await this.send(this.base);
+  }
+
+  private async send(seq: number): Promise<void> {
+    const sent = this.sends.get(seq) ?? 0;
+    const attempts = this.o.attempts ?? 8;
+    if (sent >= attempts) throw new AbuError('ABU_ERR_SERIAL_TIMEOUT', `block ${seq} was not accepted after ${attempts} sends; the line is too noisy or the device stopped`);
+    this.sends.set(seq, sent + 1);
+    this.lastMove = Date.now();
+    if (sent > 0) this.retransmits++;
+    let line = this.lines.get(seq);
+    if (line === undefined) {
+      line = await this.encode(seq);
+      this.lines.set(seq, line);
+    }
+    this.io.write(`${line}\n`);
+  }
+
+  private async encode(seq: number): Promise<string> {
+    const at = seq * BLOCK_BYTES;
+    const buf = Buffer.alloc(Math.min(BLOCK_BYTES, this.size - at));
+    const { bytesRead } = await this.fh.read(buf, 0, buf.length, at);
+    return encodeBlock(seq, buf.subarray(0, bytesRead));
+  }
+}
