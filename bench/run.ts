@@ -1,39 +1,24 @@
-// `npm run bench`: every benchmark with its baseline measured in the same run. Figures are printed, never asserted.
-import { runCrcBench } from './crc32-bench';
-import { runInstallBench } from './install-bench';
+// `npm run bench [NAME]`: every benchmark (or one) with its baseline measured in the same run. Figures are printed, never asserted.
+
+/** Each benchmark loads its modules only when it runs (the HTTP and site ones need the daemon's). */
+const BENCHES: Record<string, () => Promise<void>> = {
+  crc: async () => (await import('./crc32-bench')).runCrcBench(),
+  install: async () => void (await (await import('./install-bench')).runInstallBench()),
+  http: async () => (await import('./http-install-bench')).runHttpBench(),
+  compression: async () => void (await (await import('./compression-bench')).runCompressionBench()),
+  adaptive: async () => (await import('./adaptive-bench')).runAdaptiveBench(),
+  site: async () => (await import('./site-replication-bench')).runSiteReplicationBench(),
+  serial: async () => (await import('./serial-bench')).runSerialBench(),
+  'site-scale': async () => (await import('./site-scale-bench')).runSiteScaleBench(),
+};
 
 async function main(): Promise<void> {
   const only = process.argv[2];
-  if (!only || only === 'crc') await runCrcBench();
-  if (!only || only === 'install') await runInstallBench();
-  if (!only || only === 'http') {
-    // The HTTP benchmark needs the daemon's modules; loaded lazily so the others run without them.
-    const { runHttpBench } = await import('./http-install-bench');
-    await runHttpBench();
-  }
-  if (!only || only === 'compression') {
-    const { runCompressionBench } = await import('./compression-bench');
-    await runCompressionBench();
-  }
-  if (!only || only === 'adaptive') {
-    const { runAdaptiveBench } = await import('./adaptive-bench');
-    await runAdaptiveBench();
-  }
-  if (!only || only === 'site') {
-    const { runSiteReplicationBench } = await import('./site-replication-bench');
-    await runSiteReplicationBench();
-  }
-  if (!only || only === 'serial') {
-    const { runSerialBench } = await import('./serial-bench');
-    await runSerialBench();
-  }
-  if (!only || only === 'site-scale') {
-    const { runSiteScaleBench } = await import('./site-scale-bench');
-    await runSiteScaleBench();
-  }
+  if (only && !(only in BENCHES)) throw new Error(`no benchmark "${only}"; the benchmarks: ${Object.keys(BENCHES).join(', ')}`);
+  for (const [name, run] of Object.entries(BENCHES)) if (!only || only === name) await run();
 }
 
 main().catch((e) => {
-  console.error(e);
+  console.error(e instanceof Error ? e.message : e);
   process.exitCode = 1;
 });
