@@ -30,6 +30,8 @@ export interface GuestAbu {
 export interface GuestInstallOptions {
   activate?: boolean;
   acceptIrreversible?: boolean;
+  /** false: write every chunk (HTTP `adaptive=false`; the console has no such word, its installs stay adaptive). */
+  adaptive?: boolean;
 }
 
 let hasServe: boolean | null = null;

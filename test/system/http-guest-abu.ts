@@ -69,6 +69,7 @@ export class HttpGuestAbu implements GuestAbu {
     const params = new URLSearchParams();
     if (options.activate === false) params.set('activate', 'false');
     if (options.acceptIrreversible) params.set('acceptIrreversible', 'true');
+    if (options.adaptive === false) params.set('adaptive', 'false');
     const query = params.size ? `?${params}` : '';
     return send(this.app, 'POST', `/api/install${query}`, fs.createReadStream(bundle), 'application/octet-stream');
   }
