@@ -90,13 +90,24 @@ async function pullFromSource(i: number, sha: string, size: number): Promise<num
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 499);
   const ports: number[] = [];
+  // The coordinator's port is reserved but not yet bound: the kernel may hand it out again here.
+  const reserved = Number(new URL(COORDINATOR_URL).port);
+  const held: http.Server[] = [];
   for (let i = 0; i < count; i++) {
     members.push(new Map());
     const server = http.createServer((req, res) => handle(i, req, res));
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    ports.push((server.address() as AddressInfo).port);
+    const port = (server.address() as AddressInfo).port;
+    if (port === reserved) {
+      held.push(server);
+      i--;
+      members.pop();
+      continue;
+    }
+    ports.push(port);
   }
+  for (const server of held) server.close();
   process.stdout.write(JSON.stringify({ ports }) + '\n');
   process.on('SIGTERM', () => process.exit(0));
 }

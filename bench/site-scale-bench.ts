@@ -29,15 +29,18 @@ export async function runSiteScaleBench(): Promise<void> {
     const api = await configure(sim.configPath, port, ports, bundleMiB);
     coordinator = (await startChild(process.execPath, [ABU, 'serve', '--config', sim.configPath, '--json'], path.join(dir, 'serve.log'))).child;
     const { sha256: sha } = await digestFile(sim.bundles[0]);
+    await call(api, 'GET', '/api/site/status');
+    const idleMiB = await peakRssMiB(coordinator.pid!);
     const t0 = performance.now();
     await upload(api, '/api/site/bundles', sim.bundles[0]);
     const replicated = await waitReplicated(api, sha, t0);
+    const replicatedMiB = await peakRssMiB(coordinator.pid!);
     const bundles = await latency(api, '/api/site/bundles', 200);
     const status = await latency(api, '/api/site/status', 20);
     const rollout = await latency(api, '/api/cluster/rollout', 200);
     const rss = await peakRssMiB(coordinator.pid!);
     console.log(`\nSite scale: one coordinator, ${members} members (${members - 1} played by the member simulator, one process), ${members / PER_DATA_CENTER} data centers`);
-    console.log(`replication of a ${bundleMiB} MiB bundle to ${members}/${members}: ${replicated.toFixed(2)} s; coordinator peak RSS ${rss.toFixed(0)} MiB`);
+    console.log(`replication of a ${bundleMiB} MiB bundle to ${members}/${members}: ${replicated.toFixed(2)} s; coordinator peak RSS ${idleMiB.toFixed(0)} MiB before the upload (one status round), ${replicatedMiB.toFixed(0)} MiB after the replication, ${rss.toFixed(0)} MiB after the status calls`);
     console.log('status API                         calls  p50 ms   p95 ms');
     for (const [route, t] of [['GET /api/site/bundles (n/m)', bundles], ['GET /api/site/status (asks all)', status], ['GET /api/cluster/rollout', rollout]] as const) {
       console.log(`${route.padEnd(35)}${String(t.length).padEnd(7)}${percentile(t, 50).toFixed(1).padEnd(9)}${percentile(t, 95).toFixed(1)}`);

@@ -43,7 +43,7 @@ export interface SiteConfig {
   members: SiteMember[];
   /** Most bytes the bundle store (complete and partial replicas) may hold. */
   bundleBudgetBytes: number;
-  replication: { maxBytesPerSecond: number | null; retryBaseMs: number; retryMaxMs: number; maxAttempts: number };
+  replication: { maxBytesPerSecond: number | null; retryBaseMs: number; retryMaxMs: number; maxAttempts: number; maxParallel: number };
   /** resendRebootSeconds: a member still up with its activation pending this long after its reboot was asked gets asked again. */
   rollout: { maxParallel: number; rebootTimeoutSeconds: number; pollMs: number; resendRebootSeconds: number };
   coordination: CoordinationConfig;
@@ -76,6 +76,7 @@ export function parseSiteConfig(section: Raw, abs: (p: string) => string, applia
       retryBaseMs: int(raw.replication?.retryBaseMs ?? 500, 10, 600_000, 'site.replication.retryBaseMs'),
       retryMaxMs: int(raw.replication?.retryMaxMs ?? 30_000, 10, 3_600_000, 'site.replication.retryMaxMs'),
       maxAttempts: int(raw.replication?.maxAttempts ?? 50, 1, 100_000, 'site.replication.maxAttempts'),
+      maxParallel: int(raw.replication?.maxParallel ?? 32, 1, 10_000, 'site.replication.maxParallel'),
     },
     rollout: {
       maxParallel: int(raw.rollout?.maxParallel ?? 2, 1, 1000, 'site.rollout.maxParallel'),

@@ -1,7 +1,9 @@
 // The coordinator's replication: every member pulls at once, a data center's primary from the coordinator and the
 // others from that primary while it still receives, so the hops overlap and each byte crosses between data centers once.
+import { setMaxListeners } from 'node:events';
 import { AbuError } from '../core/errors';
 import type { MemberClientFactory, PullResult } from './member-client';
+import { PullGate } from './pull-gate';
 import type { ReplicaMeta, ReplicaStore } from './replica-store';
 import { newRecord, summarize, type BundleReplication, type MemberReplication } from './replication-status';
 import type { Site, SiteMember } from './site';
@@ -16,8 +18,12 @@ interface Job {
 
 export class Replicator {
   private readonly jobs = new Map<string, Job>();
+  /** Pulls in progress at once (site.replication.maxParallel), across every bundle. */
+  private readonly gate: PullGate;
 
-  constructor(private readonly site: Site, private readonly store: ReplicaStore, private readonly clientOf: MemberClientFactory) {}
+  constructor(private readonly site: Site, private readonly store: ReplicaStore, private readonly clientOf: MemberClientFactory) {
+    this.gate = new PullGate(site.config.replication.maxParallel);
+  }
 
   /** Picks up every stored bundle (a restarted coordinator carries on where members stand). */
   async start(): Promise<void> {
@@ -33,13 +39,15 @@ export class Replicator {
     let job = this.jobs.get(meta.sha256);
     if (!job) {
       job = { meta, records: new Map(), controller: new AbortController(), running: null };
+      setMaxListeners(0, job.controller.signal); // one listener per member waiting at the gate or in a backoff
       for (const m of this.site.members) job.records.set(m.name, newRecord(m.name, m.dataCenter, (this.site.sourceOf(m) ?? m).name, meta.size));
       this.jobs.set(meta.sha256, job);
     }
     if (job.running) return;
     const current = job;
-    // All pulls start now: a member whose source has not begun receiving is served once it has (replica-follow.ts).
-    const pending = this.site.members.filter((m) => current.records.get(m.name)!.state !== 'verified');
+    // Sources first, so a member admitted by the gate finds its source receiving (replica-follow.ts serves it
+    // what has arrived) and no place is held by a member waiting for a source still queued behind it.
+    const pending = this.site.members.filter((m) => current.records.get(m.name)!.state !== 'verified').sort((a, b) => this.hops(a) - this.hops(b));
     job.running = Promise.all(pending.map((m) => this.ensure(current, m))).then(() => undefined).finally(() => (current.running = null));
   }
 
@@ -96,7 +104,7 @@ export class Replicator {
     const { retryBaseMs, retryMaxMs, maxAttempts } = this.site.config.replication;
     for (let attempt = 1; !job.controller.signal.aborted; attempt++) {
       try {
-        const done = await this.attempt(job, m, rec);
+        const done = await this.admitted(job, () => this.attempt(job, m, rec));
         if (done.state.state === 'verified') return this.verified(rec);
         throw new Error(`the member holds ${done.state.have} of ${job.meta.size} bytes after the transfer`);
       } catch (e) {
@@ -107,6 +115,23 @@ export class Replicator {
         await sleep(Math.min(retryMaxMs, retryBaseMs * 2 ** (attempt - 1)), job.controller.signal);
       }
     }
+  }
+
+  /** Runs one attempt while holding a place at the gate (given back during a retry's backoff). */
+  private async admitted<T>(job: Job, run: () => Promise<T>): Promise<T> {
+    const leave = await this.gate.enter(job.controller.signal);
+    try {
+      return await run();
+    } finally {
+      leave();
+    }
+  }
+
+  /** How many transfers away from the coordinator's upload a member's copy is (0 for the coordinator). */
+  private hops(m: SiteMember): number {
+    let n = 0;
+    for (let s = this.site.sourceOf(m); s && n < this.site.members.length; s = this.site.sourceOf(s)) n++;
+    return n;
   }
 
   /** One pull by the member; progress is what the member says it holds, polled while it fetches. */
@@ -154,10 +179,14 @@ export class Replicator {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(t);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

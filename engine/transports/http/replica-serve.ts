@@ -5,12 +5,15 @@ import { faultPoint } from '../../core/fault-point';
 import { RateLimit } from '../../cluster/rate-limit';
 import { REASON_TRAILER, STATE_TRAILER } from '../../cluster/replica-fetch-response';
 import type { ReplicaStore } from '../../cluster/replica-store';
+import { ServeBudget } from './serve-budget';
 
 /** How long a fetch waits for a replica that has not begun arriving here (this member's own fetch is starting). */
 const APPEAR_WITHIN_MS = 30_000;
 const PIECE_BYTES = 1024 * 1024;
 /** Bytes queued on the socket before the next read waits: reading the next piece overlaps sending this one. */
 const QUEUED_BYTES = 4 * 1024 * 1024;
+/** Every fetch this process serves shares one budget (piece size and queued bytes). */
+const budget = new ServeBudget();
 
 /**
  * Chunked 206 response: the bytes held now, then more as they arrive, ended with a trailer carrying this member's
@@ -22,7 +25,12 @@ export async function serveReplica(req: FastifyRequest<{ Params: { sha: string }
   const stop = new AbortController();
   reply.raw.once('close', () => stop.abort(new AbuError('ABU_ERR_CANCELLED', `${caller} closed the fetch`)));
   const pace = new RateLimit(maxBytesPerSecond);
-  const followed = await store.follow(req.params.sha, offset, { appearWithinMs: APPEAR_WITHIN_MS, pieceBytes: pace.pieceBytes(PIECE_BYTES), signal: stop.signal });
+  const leave = budget.enter();
+  reply.raw.once('close', leave);
+  const followed = await store.follow(req.params.sha, offset, { appearWithinMs: APPEAR_WITHIN_MS, pieceBytes: pace.pieceBytes(budget.share(PIECE_BYTES)), signal: stop.signal }).catch((e: unknown) => {
+    leave();
+    throw e;
+  });
   reply.hijack();
   const res = reply.raw;
   res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-range': `bytes ${offset}-${followed.size - 1}/${followed.size}`, trailer: `${STATE_TRAILER}, ${REASON_TRAILER}` });
@@ -31,13 +39,15 @@ export async function serveReplica(req: FastifyRequest<{ Params: { sha: string }
       await pace.take(piece.length);
       res.write(piece);
       faultPoint('replication.send-mid-transfer');
-      if (res.writableLength > QUEUED_BYTES) await drained(res, stop.signal);
+      if (res.writableLength > budget.share(QUEUED_BYTES)) await drained(res, stop.signal);
     }
     res.addTrailers({ [STATE_TRAILER]: 'verified' });
   } catch (e) {
     if (stop.signal.aborted) return void res.destroy();
     if (!isAbuError(e, 'ABU_ERR_SITE_SOURCE_DISCARDED')) return void res.destroy(e as Error);
     res.addTrailers({ [STATE_TRAILER]: 'discarded', [REASON_TRAILER]: encodeURIComponent((e as Error).message) });
+  } finally {
+    leave();
   }
   res.end();
 }
