@@ -156,40 +156,40 @@ describe('serial console over a pty pair', function () {
     assert.ok(result.lines.includes('slot A is tried on the next boot'), result.lines.join('\n'));
   });
 
-  it('one block at a time (window 1, as older pushers send): NAKs a corrupted block and installs after the retransmit', async () => {
+  it('base64 D lines one block at a time (window 1, as older pushers send): NAKs a corrupted block and installs after the retransmit', async () => {
     // An ack timeout longer than the test's: only a NAK can trigger the resend, so passing proves the NAK path.
-    const result = await pushBundle(damageFirstSend(pty.host, [3]), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 1 });
+    const result = await pushBundle(damageFirstSend(pty.host, [3]), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 1, frames: 'base64' });
     assert.equal(result.window, 1);
     assert.equal(result.retransmits, 1);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
-  it('with 8 blocks in flight, resends only the corrupted blocks', async () => {
+  it('base64 D lines, 8 blocks in flight, resends only the corrupted blocks', async () => {
     const damaged = [3, 5, 6, 20, 21, 22];
-    const result = await pushBundle(damageFirstSend(pty.host, damaged), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+    const result = await pushBundle(damageFirstSend(pty.host, damaged), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8, frames: 'base64' });
     // Go-back-N would resend every block behind a damaged one; selective repeat sends each damaged block once more.
     assert.equal(result.window, 8);
     assert.equal(result.retransmits, damaged.length);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
-  it('with 8 blocks in flight, resends a block lost on the line when the device names the gap', async () => {
+  it('base64 D lines, 8 blocks in flight, resends a block lost on the line when the device names the gap', async () => {
     // The ack timeout is longer than the test's, so only the device's `NAK <seq> missing` can bring the block back.
-    const result = await pushBundle(damageFirstSend(pty.host, [4, 30], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+    const result = await pushBundle(damageFirstSend(pty.host, [4, 30], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8, frames: 'base64' });
     assert.equal(result.window, 8);
     assert.equal(result.retransmits, 2);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
-  it('with 8 blocks in flight, takes the device\'s ERR to a block whose D was garbled as a lost block, not the end', async () => {
-    const result = await pushBundle(damageFirstSend(pty.host, [7], 'unmark'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+  it('base64 D lines, 8 blocks in flight, takes the device\'s ERR to a block whose D was garbled as a lost block, not the end', async () => {
+    const result = await pushBundle(damageFirstSend(pty.host, [7], 'unmark'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8, frames: 'base64' });
     assert.equal(result.retransmits, 1);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
-  it('with 8 blocks in flight, resends a lost last block after the ack timeout', async () => {
+  it('base64 D lines, 8 blocks in flight, resends a lost last block after the ack timeout', async () => {
     const blocks = Math.ceil((await fs.stat(fx.sim.bundles[0])).size / BLOCK_BYTES);
-    const result = await pushBundle(damageFirstSend(pty.host, [blocks - 1], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 1500, window: 8 });
+    const result = await pushBundle(damageFirstSend(pty.host, [blocks - 1], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 1500, window: 8, frames: 'base64' });
     assert.equal(result.retransmits, 1);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
