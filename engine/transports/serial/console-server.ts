@@ -197,7 +197,7 @@ export class ConsoleServer {
   private finishUpload(upload: SerialUpload, result: string[] | AbuError): void {
     if (this.upload !== upload) return;
     this.upload = null;
-    this.splitter.frames = false;
+    this.splitter.framesUntilNextLine();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.unsubscribe?.();
     this.unsubscribe = null;

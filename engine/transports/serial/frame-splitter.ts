@@ -10,14 +10,16 @@ export type ConsoleItem = LineItem | { frame: Buffer };
  * and the next 0x00 closes it; bytes outside frames are text lines (END, cancel). A doubled 0x00 (one frame's end,
  * the next one's start) opens the next frame, so a lost delimiter costs one frame and the stream falls back into
  * step at the next pair. A partial text line when a frame opens is noise (a frame that lost its opening 0x00)
- * and is dropped; a frame longer than MAX_FRAME_BYTES is dropped and reported, and its block is NAKed by the gap.
+ * and is dropped; a frame longer than MAX_FRAME_BYTES is reported and the rest of it read as noise; its block is
+ * NAKed by the gap. After a binary upload, frames are still split until the next text line, so frames the host
+ * had on the wire when the upload ended get one answer each instead of one per line break inside them.
  */
 export class ConsoleSplitter {
   private framesOn = false;
+  private untilLine = false;
   private inFrame = false;
   private parts: Buffer[] = [];
   private length = 0;
-  private overflowing = false;
 
   constructor(private readonly lines: LineSplitter, private readonly maxFrame = MAX_FRAME_BYTES) {}
 
@@ -25,37 +27,44 @@ export class ConsoleSplitter {
     return this.lines.holdsPartialLine || this.inFrame;
   }
 
-  /** Turns frame splitting on (a binary upload began) or off (it ended; a frame already open is finished first). */
+  /** Turns frame splitting on (a binary upload began) or off at once. */
   set frames(on: boolean) {
     if (on && !this.framesOn) this.inFrame = false;
     this.framesOn = on;
+    this.untilLine = false;
+  }
+
+  /** A binary upload ended: frames are split until the host sends a text line (its next command). */
+  framesUntilNextLine(): void {
+    if (this.framesOn) this.untilLine = true;
   }
 
   push(bytes: Buffer): ConsoleItem[] {
-    if (!this.framesOn && !this.inFrame) return this.lines.push(bytes);
     const out: ConsoleItem[] = [];
     let start = 0;
-    for (let i = bytes.indexOf(0); i >= 0; i = bytes.indexOf(0, start)) {
-      this.feed(bytes.subarray(start, i), out);
+    for (;;) {
+      if (!this.framesOn && !this.inFrame) return out.concat(this.lines.push(bytes.subarray(start)));
+      const i = bytes.indexOf(0, start);
+      this.feed(bytes.subarray(start, i < 0 ? bytes.length : i), out);
+      if (i < 0) return out;
       this.delimiter(out);
       start = i + 1;
-      if (!this.framesOn && !this.inFrame) return out.concat(this.lines.push(bytes.subarray(start)));
     }
-    this.feed(bytes.subarray(start), out);
-    return out;
   }
 
   private feed(piece: Buffer, out: ConsoleItem[]): void {
     if (piece.length === 0) return;
     if (!this.inFrame) {
-      out.push(...this.lines.push(piece));
+      const items = this.lines.push(piece);
+      out.push(...items);
+      if (this.untilLine && items.some((item) => 'line' in item)) this.frames = false;
       return;
     }
-    if (this.overflowing) return;
     if (this.length + piece.length > this.maxFrame) {
-      this.overflowing = true;
+      out.push({ error: new AbuError('ABU_ERR_SERIAL_LINE_TOO_LONG', `frame longer than ${this.maxFrame} bytes discarded`) });
       this.parts = [];
       this.length = 0;
+      this.inFrame = false;
       return;
     }
     this.parts.push(Buffer.from(piece)); // a copy: the port may reuse its read buffer
@@ -68,12 +77,10 @@ export class ConsoleSplitter {
       this.inFrame = true;
       return;
     }
-    if (this.length === 0 && !this.overflowing) return; // a doubled 0x00: the next frame starts here
-    if (this.overflowing) out.push({ error: new AbuError('ABU_ERR_SERIAL_LINE_TOO_LONG', `frame longer than ${this.maxFrame} bytes discarded`) });
-    else out.push({ frame: Buffer.concat(this.parts, this.length) });
+    if (this.length === 0) return; // a doubled 0x00: the next frame starts here
+    out.push({ frame: Buffer.concat(this.parts, this.length) });
     this.parts = [];
     this.length = 0;
-    this.overflowing = false;
     this.inFrame = false;
   }
 }

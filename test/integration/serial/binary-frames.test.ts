@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Duplex } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import type { SerialPort } from 'serialport';
-import { BINARY_BLOCK_BYTES, MAX_FRAME_BYTES } from '../../../engine/transports/serial/binary-frame';
+import { BINARY_BLOCK_BYTES, MAX_FRAME_BYTES, encodeFrame } from '../../../engine/transports/serial/binary-frame';
 import { cobsDecode } from '../../../engine/transports/serial/cobs';
 import { ConsoleServer } from '../../../engine/transports/serial/console-server';
-import { pushBundle } from '../../../engine/transports/serial/push-client';
+import { LineReader, pushBundle } from '../../../engine/transports/serial/push-client';
 import { simFixture, slotBytes, type SimFixture } from '../../helpers/sim-fixture';
 import { tempDir } from '../../helpers/bundle-fixtures';
 import { haveSocat, ptyPair, type PtyPair } from './pty-pair';
@@ -117,5 +117,40 @@ describe('binary block frames over a pty pair', function () {
     assert.match(asked[0], / window=8 frames=binary$/);
     assert.match(asked[1], /[0-9a-f] window=8$/);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
+  });
+});
+
+describe('a binary upload that ends early, over a PassThrough pair', function () {
+  this.timeout(20_000);
+
+  it('answers a frame still arriving after the upload failed once, as a late block, and then reads commands again', async () => {
+    const fx = await simFixture();
+    const toDevice = new PassThrough();
+    const fromDevice = new PassThrough();
+    const server = new ConsoleServer(fx.engine, Duplex.from({ readable: toDevice, writable: fromDevice }));
+    const reader = new LineReader(fromDevice);
+    server.start();
+    try {
+      toDevice.write(`install 100 ${'ab'.repeat(32)} window=4 frames=binary\n`);
+      assert.equal(await reader.next(5000), `READY ${BINARY_BLOCK_BYTES} 4 binary`);
+      // The engine's PROGRESS lines may come before the answer.
+      const answer = async () => { let l = await reader.next(5000); while (l.startsWith('PROGRESS ')) l = await reader.next(5000); return l; };
+      toDevice.write(encodeFrame(0, Buffer.alloc(200, 0x0a)));
+      assert.match(await answer(), /^ERR ABU_ERR_SERIAL_BLOCK .*past the announced 100 bytes/);
+      // Frame 1 was on the wire when the device gave up: one answer for the whole frame, not one per 0x0a inside it.
+      toDevice.write(encodeFrame(1, Buffer.alloc(200, 0x0a)));
+      assert.match(await answer(), /^ERR ABU_ERR_SERIAL_BLOCK no upload is running: a late binary frame/);
+      toDevice.write('status\n');
+      const status: string[] = [];
+      for (let l = await answer(); l !== 'OK'; l = await answer()) status.push(l);
+      assert.ok(status.includes('booted A'), status.join('\n'));
+      // The text line ended frame splitting: a 0x00 is garbage in a command line again.
+      toDevice.write(Buffer.from([0x73, 0, 0x0a]));
+      assert.match(await answer(), /^ERR ABU_ERR_SERIAL_GARBAGE /);
+    } finally {
+      await server.stop();
+      reader.close();
+      await fx.cleanup();
+    }
   });
 });

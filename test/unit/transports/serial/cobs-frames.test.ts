@@ -108,7 +108,7 @@ describe('device splitter with frames on', () => {
     assert.deepEqual(run(framesOn(), [lostOpen]), [frameOf(a), frameOf(c)]);
   });
 
-  it('drops noise before a frame, and a frame longer than the bound, reporting the latter once', () => {
+  it('drops noise before a frame, and a frame longer than the bound, reporting the latter once and reading the rest as noise', () => {
     assert.deepEqual(run(framesOn(), [Buffer.from('noi'), a, Buffer.from('END\n')]), [frameOf(a), { line: 'END' }]);
     const long = Buffer.concat([Buffer.of(0), Buffer.alloc(MAX_FRAME_BYTES + 1, 0x41), Buffer.of(0)]);
     assert.deepEqual(run(framesOn(), [long, b]), [{ error: 'ABU_ERR_SERIAL_LINE_TOO_LONG' }, frameOf(b)]);
@@ -121,5 +121,11 @@ describe('device splitter with frames on', () => {
     assert.deepEqual(run(s, [a.subarray(0, 4)]), []);
     s.frames = false;
     assert.deepEqual(run(s, [a.subarray(4), Buffer.from('status\n')]), [frameOf(a), { line: 'status' }]);
+  });
+
+  it('after an upload, splits frames until the next text line, then is the line splitter again', () => {
+    const s = framesOn();
+    s.framesUntilNextLine();
+    assert.deepEqual(run(s, [b, c, Buffer.from('status\n'), Buffer.from([0x73, 0, 0x0a])]), [frameOf(b), frameOf(c), { line: 'status' }, { error: 'ABU_ERR_SERIAL_GARBAGE' }]);
   });
 });
