@@ -9,8 +9,7 @@ import { cobsDecode } from '../../../engine/transports/serial/cobs';
 import { ConsoleServer } from '../../../engine/transports/serial/console-server';
 import { LineReader, pushBundle } from '../../../engine/transports/serial/push-client';
 import { simFixture, slotBytes, type SimFixture } from '../../helpers/sim-fixture';
-import { tempDir } from '../../helpers/bundle-fixtures';
-import { haveSocat, ptyPair, type PtyPair } from './pty-pair';
+import { haveSocat, simOnPty, type PtyPair, type SimOnPty } from './pty-pair';
 
 type Damage = 'flip' | 'lose-bytes' | 'drop' | 'lose-closing-zero' | 'split-by-zero' | 'too-long';
 
@@ -46,23 +45,20 @@ describe('binary block frames over a pty pair', function () {
   this.timeout(30_000);
   let fx: SimFixture;
   let pty: PtyPair;
-  let server: ConsoleServer;
-  let cleanDir: () => Promise<void>;
+  let server: ConsoleServer | null = null;
+  let setup: SimOnPty | null = null;
 
   beforeEach(async function () {
     if (!haveSocat()) this.skip(); // the pty pair needs socat (apt-get install socat; CI has it)
-    fx = await simFixture();
-    const t = await tempDir('abu-pty-');
-    cleanDir = t.cleanup;
-    pty = await ptyPair(t.dir);
+    setup = await simOnPty();
+    ({ fx, pty } = setup);
   });
 
   afterEach(async function () {
-    if (!pty) return;
     await server?.stop();
-    await pty.close();
-    await fx.cleanup();
-    await cleanDir();
+    server = null;
+    await setup?.close();
+    setup = null;
   });
 
   it('both ends are raw: every byte value, XON/XOFF, ^C and CR included, passes the pty untouched', async () => {

@@ -14,7 +14,7 @@ import { ConsoleServer } from '../../../engine/transports/serial/console-server'
 import { pushBundle } from '../../../engine/transports/serial/push-client';
 import { simFixture, slotHash, type SimFixture } from '../../helpers/sim-fixture';
 import { tempDir } from '../../helpers/bundle-fixtures';
-import { HostConsole, haveSocat, ptyPair, type PtyPair } from './pty-pair';
+import { HostConsole, haveSocat, ptyPair, simOnPty, type PtyPair, type SimOnPty } from './pty-pair';
 
 /**
  * Passes the host's writes to the port, damaging the first send of each block in `seqs`: `flip` changes one base64
@@ -63,26 +63,23 @@ describe('serial console over a pty pair', function () {
   let pty: PtyPair;
   let server: ConsoleServer;
   let host: HostConsole;
-  let cleanDir: () => Promise<void>;
+  let setup: SimOnPty | null = null;
 
   beforeEach(async function () {
     if (!haveSocat()) this.skip(); // the pty pair needs socat (apt-get install socat; CI has it)
-    fx = await simFixture();
-    const t = await tempDir('abu-pty-');
-    cleanDir = t.cleanup;
-    pty = await ptyPair(t.dir);
+    setup = await simOnPty();
+    ({ fx, pty } = setup);
     server = new ConsoleServer(fx.engine, pty.device);
     server.start();
     host = new HostConsole(pty.host);
   });
 
   afterEach(async function () {
-    if (!pty) return;
+    if (!setup) return;
     await server.stop();
     host.reader.close();
-    await pty.close();
-    await fx.cleanup();
-    await cleanDir();
+    await setup.close();
+    setup = null;
   });
 
   it('answers status with slots, versions, states, booted and primary', async () => {
