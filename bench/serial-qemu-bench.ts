@@ -24,7 +24,7 @@ function smallBundle(images: ImageSet, dir: string): string {
   fs.writeFileSync(image, randomBytes(IMAGE_BYTES));
   const out = path.join(dir, 'small.abu');
   execFileSync(process.execPath, [path.join(REPO, 'bin', 'abu'), 'bundle', 'create', '--product', images.manifest.product,
-    '--version', '1.1.0', '--description', 'serial bench', '--build-time', '1700000000',
+    '--version', '1.1.0', '--predecessor', '1.0.0', '--description', 'serial bench', '--build-time', '1700000000',
     '--key', path.join(images.dir, images.manifest.signingKey), '--image', `rootfs:rootfs:${image}`, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
   return out;
 }

@@ -119,12 +119,14 @@ describe('serial console over a pty pair', function () {
     await new Promise<void>((resolve) => pty.host.close(() => resolve()));
     assert.equal(await consoleCommand.run(['push', '--device', hostPath, fx.sim.bundles[0]], ctx), 0);
     assert.match(out.join(''), /installed 1\.1\.0 into slot B/);
+    assert.match(out.join(''), /^sent .* as binary frames, 0 resent\)$/m);
     const progress = err.join('');
     assert.doesNotMatch(progress, /PROGRESS/, 'no protocol line on the terminal');
     assert.match(progress, /^\rsent .*\n$/s);
     assert.equal(progress.split('\n').length, 2, `one status line, redrawn with CR: ${JSON.stringify(progress.slice(-300))}`);
     assert.match(progress, /device (writing|readback|verifying) \d+%/);
     await assert.rejects(consoleCommand.run(['push', '--device', '/nonexistent/tty', fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_SERIAL_DEVICE'));
+    await assert.rejects(consoleCommand.run(['push', '--device', hostPath, '--frames', 'hex', fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_USAGE'));
   });
 
   it('abu console serves the device end of the line until it is stopped', async () => {

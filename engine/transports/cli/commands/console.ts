@@ -58,7 +58,7 @@ async function push(args: string[], ctx: CliContext): Promise<number> {
       onProgress: values.json ? undefined : (p) => line.update(p),
     }).finally(() => line.end());
     if (values.json) ctx.stdout.write(JSON.stringify(result) + '\n');
-    else ctx.stdout.write([...result.lines, `sent ${humanBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${humanBytes(result.bytes / Math.max(result.seconds, 0.001))}/s, ${result.retransmits} resent)`].join('\n') + '\n');
+    else ctx.stdout.write([...result.lines, `sent ${humanBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${humanBytes(result.bytes / Math.max(result.seconds, 0.001))}/s as ${result.frames === 'binary' ? 'binary frames' : 'base64 lines'}, ${result.retransmits} resent)`].join('\n') + '\n');
     return 0;
   } finally {
     if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
