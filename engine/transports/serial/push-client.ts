@@ -142,16 +142,14 @@ async function announce(io: Duplex, reader: LineReader, install: string, asked: 
   }
 }
 
-/** Answers to noise (the rest of an earlier push's blocks the device refused midway), not to this install. */
-const NOT_OUR_ANSWER = /^ERR ABU_ERR_SERIAL_(BLOCK|GARBAGE|LINE_TOO_LONG) /;
-
 /** Waits for `READY <block> [<window> [binary]]`; the window is 1 when the device names none. */
 async function expectReady(reader: LineReader, o: PushOptions): Promise<Granted> {
   for (;;) {
     const line = await reader.next(o.ackTimeoutMs ?? 10_000);
     const m = /^READY ([0-9]+)(?: ([0-9]+))?( binary)?/.exec(line);
     if (m) return { window: Math.max(1, Number(m[2] ?? 1)), binary: m[3] !== undefined, blockBytes: Number(m[1]) };
-    if (NOT_OUR_ANSWER.test(line)) continue;
+    // Late blocks (D lines or frames) of an earlier push that the device refused midway: not an answer to this install.
+    if (line.startsWith('ERR ABU_ERR_SERIAL_BLOCK ')) continue;
     if (line.startsWith('ERR ')) throw deviceError(line);
   }
 }

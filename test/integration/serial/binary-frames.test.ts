@@ -9,6 +9,8 @@ import { cobsDecode } from '../../../engine/transports/serial/cobs';
 import { ConsoleServer } from '../../../engine/transports/serial/console-server';
 import { LineReader, pushBundle } from '../../../engine/transports/serial/push-client';
 import { simFixture, slotBytes, type SimFixture } from '../../helpers/sim-fixture';
+import { tempDir } from '../../helpers/bundle-fixtures';
+import { isAbuError } from '../../../engine/core/errors';
 import { haveSocat, simOnPty, type PtyPair, type SimOnPty } from './pty-pair';
 
 type Damage = 'flip' | 'lose-bytes' | 'drop' | 'lose-closing-zero' | 'split-by-zero' | 'too-long';
@@ -147,6 +149,28 @@ describe('a binary upload that ends early, over a PassThrough pair', function ()
       await server.stop();
       reader.close();
       await fx.cleanup();
+    }
+  });
+});
+
+describe('a device that grants other block sizes', () => {
+  it('is refused before any block is sent, naming the size it asked for', async () => {
+    // A mock device (no such abu exists yet): it grants binary frames of 8 KiB; this host sends 4 KiB frames.
+    const toDevice = new PassThrough();
+    const fromDevice = new PassThrough();
+    const sent: Buffer[] = [];
+    toDevice.on('data', (b: Buffer) => {
+      sent.push(b);
+      if (b.includes('install ')) fromDevice.write('READY 8192 8 binary\r\n');
+    });
+    const { dir, cleanup } = await tempDir('abu-bigblock-');
+    try {
+      const file = path.join(dir, 'bundle');
+      await fs.writeFile(file, Buffer.alloc(3 * BINARY_BLOCK_BYTES, 7));
+      await assert.rejects(pushBundle(Duplex.from({ readable: fromDevice, writable: toDevice }), file), (e) => isAbuError(e, 'ABU_ERR_SERIAL_BLOCK') && /8192-byte blocks/.test(e.message));
+      assert.equal(Buffer.concat(sent).includes(0), false, 'no frame was sent');
+    } finally {
+      await cleanup();
     }
   });
 });
