@@ -8,6 +8,8 @@ import { installOptions } from '../../engine/transports/http/routes-install';
 import { contentRange } from '../../engine/transports/http/routes-site-peer';
 import { parseLimit } from '../../engine/transports/http/routes-status';
 import { decodeBlock, echoBytes, LineSplitter, parseCommand, parseInstallArgs } from '../../engine/transports/serial/console-protocol';
+import { MAX_FRAME_BYTES, decodeFrame } from '../../engine/transports/serial/binary-frame';
+import { ConsoleSplitter } from '../../engine/transports/serial/frame-splitter';
 import { PropertyViolation, typed, type FuzzTarget } from './property';
 
 const ENGINE = path.resolve(__dirname, '..', '..', 'engine');
@@ -35,10 +37,25 @@ function consoleLines(input: Buffer): string[] {
   return lines;
 }
 
+/** The same bytes as a binary upload sees them: frames bounded and free of 0x00, lines text only, every frame typed. */
+function binaryUpload(input: Buffer): void {
+  const splitter = new ConsoleSplitter(new LineSplitter());
+  splitter.frames = true;
+  const step = 1 + ((input[0] ?? 0) >> 1);
+  for (let i = 1; i < input.length; i += step) {
+    for (const item of splitter.push(input.subarray(i, i + step))) {
+      if ('frame' in item) {
+        if (item.frame.includes(0) || item.frame.length > MAX_FRAME_BYTES) throw new PropertyViolation(`ConsoleSplitter handed out a frame of ${item.frame.length} bytes holding 0x00 or too long`);
+        typed('decodeFrame', () => decodeFrame(item.frame));
+      } else if ('line' in item && /[^\x09\x20-\x7e]/.test(item.line)) throw new PropertyViolation(`ConsoleSplitter let a non-text byte into a line: ${JSON.stringify(item.line)}`);
+    }
+  }
+}
+
 export const serialConsoleTarget: FuzzTarget = {
   name: 'serial_console',
-  files: [path.join(ENGINE, 'transports', 'serial', 'console-protocol.js')],
-  tokens: ['D ', 'END', 'install ', 'status', 'activate', 'mark-good', 'history', ' ', '\t', '\r', '\n', '\r\n', '\x7f', '\b', '=', '==', 'aGVsbG8=', '3610a686', '0', '4096', 'f'.repeat(64), 'accept-irreversible'],
+  files: ['console-protocol.js', 'frame-splitter.js', 'binary-frame.js', 'cobs.js'].map((f) => path.join(ENGINE, 'transports', 'serial', f)),
+  tokens: ['D ', 'END', 'install ', 'status', 'activate', 'mark-good', 'history', ' ', '\t', '\r', '\n', '\r\n', '\x7f', '\b', '=', '==', 'aGVsbG8=', '3610a686', '0', '4096', 'f'.repeat(64), 'accept-irreversible', 'frames=binary', '\x00', '\x00\x00', '\x01', '\xff'],
   run(input) {
     echoBytes(input);
     for (const line of consoleLines(input)) {
@@ -49,6 +66,7 @@ export const serialConsoleTarget: FuzzTarget = {
       });
       typed('decodeBlock', () => decodeBlock(line));
     }
+    binaryUpload(input);
   },
 };
 

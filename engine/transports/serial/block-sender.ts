@@ -2,8 +2,13 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { AbuError } from '../../core/errors';
-import { BLOCK_BYTES, encodeBlock } from './console-protocol';
 import { deviceError, type LineReader, type PushOptions } from './push-client';
+
+/** How blocks go on the wire: D lines of base64 (console-protocol.ts) or binary frames (binary-frame.ts). */
+export interface BlockCodec {
+  blockBytes: number;
+  encode(seq: number, data: Buffer): string | Buffer;
+}
 
 /**
  * Selective repeat over the console's line protocol. The device answers every block by number (`OK <seq>`,
@@ -17,14 +22,14 @@ export class BlockSender {
   private nextToSend = 0;
   private readonly acked = new Set<number>();
   private readonly sends = new Map<number, number>();
-  private readonly lines = new Map<number, string>();
+  private readonly encoded = new Map<number, string | Buffer>();
   retransmits = 0;
   /** When the line last moved this upload on (a send or a new answer): PROGRESS lines alone must not hold off a resend. */
   private lastMove = Date.now();
 
   constructor(private readonly io: Duplex, private readonly reader: LineReader, private readonly fh: FileHandle,
-    private readonly size: number, private readonly window: number, private readonly o: PushOptions) {
-    this.count = Math.ceil(size / BLOCK_BYTES);
+    private readonly size: number, private readonly window: number, private readonly codec: BlockCodec, private readonly o: PushOptions) {
+    this.count = Math.ceil(size / codec.blockBytes);
   }
 
   /** Resolves when the device acknowledged every block. */
@@ -52,10 +57,10 @@ export class BlockSender {
     if (seq < this.base || seq >= this.nextToSend || this.acked.has(seq)) return; // a late answer to a resend
     if (m[1] === 'NAK') return this.send(seq);
     this.acked.add(seq);
-    this.lines.delete(seq);
+    this.encoded.delete(seq);
     this.lastMove = Date.now();
     while (this.acked.delete(this.base)) this.base++;
-    this.o.onProgress?.({ sent: Math.min(this.base * BLOCK_BYTES, this.size), total: this.size });
+    this.o.onProgress?.({ sent: Math.min(this.base * this.codec.blockBytes, this.size), total: this.size });
   }
 
   /**
@@ -73,18 +78,19 @@ export class BlockSender {
     this.sends.set(seq, sent + 1);
     this.lastMove = Date.now();
     if (sent > 0) this.retransmits++;
-    let line = this.lines.get(seq);
-    if (line === undefined) {
-      line = await this.encode(seq);
-      this.lines.set(seq, line);
+    let block = this.encoded.get(seq);
+    if (block === undefined) {
+      block = await this.encode(seq);
+      this.encoded.set(seq, block);
     }
-    this.io.write(`${line}\n`);
+    // One write per block, so a block is never interleaved with anything else the host writes.
+    this.io.write(block);
   }
 
-  private async encode(seq: number): Promise<string> {
-    const at = seq * BLOCK_BYTES;
-    const buf = Buffer.alloc(Math.min(BLOCK_BYTES, this.size - at));
+  private async encode(seq: number): Promise<string | Buffer> {
+    const at = seq * this.codec.blockBytes;
+    const buf = Buffer.alloc(Math.min(this.codec.blockBytes, this.size - at));
     const { bytesRead } = await this.fh.read(buf, 0, buf.length, at);
-    return encodeBlock(seq, buf.subarray(0, bytesRead));
+    return this.codec.encode(seq, buf.subarray(0, bytesRead));
   }
 }

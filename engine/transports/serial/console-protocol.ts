@@ -26,6 +26,14 @@ export class LineSplitter {
 
   constructor(private readonly max = MAX_LINE, private readonly editing = false) {}
 
+  /** Drops a partial line: a binary frame opens, so what came before it was noise. */
+  reset(): void {
+    this.parts = [];
+    this.length = 0;
+    this.overflowing = false;
+    this.afterCR = false;
+  }
+
   /** True while part of a line has arrived but not its end (an operator is typing). */
   get holdsPartialLine(): boolean {
     return this.length > 0 || this.overflowing;
@@ -117,7 +125,7 @@ export interface ConsoleCommand {
 
 const ARITY: Record<string, [number, number]> = {
   help: [0, 0], status: [0, 0], history: [0, 1], activate: [0, 2], 'mark-good': [0, 1], 'mark-bad': [0, 1],
-  reboot: [0, 0], install: [2, 5], cancel: [0, 0],
+  reboot: [0, 0], install: [2, 6], cancel: [0, 0],
 };
 
 /** Parses a command line; unknown verbs and wrong argument counts are ABU_ERR_USAGE. Empty lines give null. */
@@ -147,19 +155,24 @@ export function parseInstallArgs(args: string[]): InstallAnnounce {
 }
 
 /**
- * Splits `window=N` off the words after `install SIZE SHA256`: the blocks the host will keep in flight, capped at
- * MAX_WINDOW. A host that names none sends stop-and-wait, as pushers before the window did.
+ * Splits the transfer words off the words after `install SIZE SHA256`: `window=N`, the blocks the host will keep in
+ * flight (capped at MAX_WINDOW; a host that names none sends stop-and-wait, as pushers before the window did), and
+ * `frames=binary` (COBS frames, binary-frame.ts) or `frames=base64` (D lines, the default).
  */
-export function takeWindowWord(words: string[]): { window: number; rest: string[] } {
+export function takeTransferWords(words: string[]): { window: number; binary: boolean; rest: string[] } {
   let window = 1;
+  let binary = false;
   const rest: string[] = [];
   for (const w of words) {
     const m = /^window=([0-9]{1,6})$/.exec(w);
-    if (!m) rest.push(w);
+    const f = /^frames=(.*)$/.exec(w);
+    if (f && f[1] !== 'binary' && f[1] !== 'base64') throw new AbuError('ABU_ERR_USAGE', `install frames= takes binary or base64, not "${clip(f[1])}"`);
+    if (f) binary = f[1] === 'binary';
+    else if (!m) rest.push(w);
     else if (Number(m[1]) < 1) throw new AbuError('ABU_ERR_USAGE', `install window=N needs N of at least 1, not "${clip(w)}"`);
     else window = Math.min(Number(m[1]), MAX_WINDOW);
   }
-  return { window, rest };
+  return { window, binary, rest };
 }
 
 export interface DataBlock {
@@ -214,8 +227,9 @@ export const HELP_TEXT = [
   'mark-good [SLOT]         confirm a slot (default: booted)',
   'mark-bad [SLOT]          mark a slot bad (default: booted)',
   'reboot                   restart the appliance',
-  'install SIZE SHA256HEX [accept-irreversible] [no-activate] [window=N]',
+  'install SIZE SHA256HEX [accept-irreversible] [no-activate] [window=N] [frames=binary]',
   '                         upload a bundle: READY, then "D <seq> <base64> <crc32>" lines answered OK/NAK <seq>, then END;',
-  `                         window=N: up to N (at most ${MAX_WINDOW}) blocks in flight, READY names the window granted`,
+  `                         window=N: up to N (at most ${MAX_WINDOW}) blocks in flight, READY names the window granted;`,
+  '                         frames=binary: blocks as 0x00-delimited COBS frames of 4 KiB instead (READY ends in "binary")',
   'cancel                   stop a running upload; nothing is activated',
 ];

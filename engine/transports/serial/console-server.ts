@@ -5,7 +5,9 @@ import type { ProgressEvent } from '../../core/progress';
 import type { Engine } from '../../facade';
 import { CHANGING_VERBS, installOptions, runCommand } from './console-commands';
 import { formatInstalled } from './console-format';
-import { BLOCK_BYTES, LineSplitter, MAX_LINE, MAX_WINDOW, PROMPT, echoBytes, errLine, oneLine, parseCommand, parseInstallArgs, takeWindowWord, type LineItem } from './console-protocol';
+import { BINARY_BLOCK_BYTES, FRAMES_BINARY } from './binary-frame';
+import { BLOCK_BYTES, LineSplitter, MAX_LINE, MAX_WINDOW, PROMPT, echoBytes, errLine, oneLine, parseCommand, parseInstallArgs, takeTransferWords } from './console-protocol';
+import { ConsoleSplitter, type ConsoleItem } from './frame-splitter';
 import { SerialUpload } from './serial-upload';
 
 export interface ConsoleServerOptions {
@@ -28,8 +30,8 @@ const MAX_QUEUED = 2 * MAX_WINDOW;
 const PROGRESS_EVERY_MS = 500;
 
 export class ConsoleServer {
-  private readonly splitter: LineSplitter;
-  private readonly queue: LineItem[] = [];
+  private readonly splitter: ConsoleSplitter;
+  private readonly queue: ConsoleItem[] = [];
   private pumping = false;
   private upload: SerialUpload | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -42,7 +44,7 @@ export class ConsoleServer {
   private readonly onError = () => this.upload?.cancel();
 
   constructor(private readonly engine: Engine, private readonly io: Duplex, private readonly o: ConsoleServerOptions = {}) {
-    this.splitter = new LineSplitter(MAX_LINE, o.echo === true);
+    this.splitter = new ConsoleSplitter(new LineSplitter(MAX_LINE, o.echo === true));
   }
 
   start(): void {
@@ -112,7 +114,7 @@ export class ConsoleServer {
     }
   }
 
-  private async handle(item: LineItem): Promise<void> {
+  private async handle(item: ConsoleItem): Promise<void> {
     if (this.upload) {
       try {
         await this.handleUploadLine(item, this.upload);
@@ -138,8 +140,10 @@ export class ConsoleServer {
     this.write(PROMPT);
   }
 
-  private async handleCommand(item: LineItem): Promise<void> {
+  private async handleCommand(item: ConsoleItem): Promise<void> {
     if ('error' in item) throw item.error;
+    // A frame of an upload that ended (failed while the host was still sending): no command, and said once.
+    if ('frame' in item) throw new AbuError('ABU_ERR_SERIAL_BLOCK', 'no upload is running: a late binary frame of an ended upload was dropped');
     const cmd = parseCommand(item.line);
     if (!cmd) return this.write(PROMPT);
     if (cmd.verb === 'install') return this.beginUpload(cmd.args);
@@ -157,7 +161,7 @@ export class ConsoleServer {
 
   private async beginUpload(args: string[]): Promise<void> {
     const announce = parseInstallArgs(args);
-    const { window, rest } = takeWindowWord(args.slice(2));
+    const { window, binary, rest } = takeTransferWords(args.slice(2));
     const upload = new SerialUpload(this.engine, announce, installOptions(rest), window);
     await upload.started();
     this.upload = upload;
@@ -166,17 +170,20 @@ export class ConsoleServer {
     this.touch();
     void upload.result.then((r) => this.finishUpload(upload, formatInstalled(r)), (e) => this.finishUpload(upload, upload.explain(e)));
     // A host that asked for no window gets the READY it always got; one that did learns the window granted.
-    this.say(window > 1 || rest.length < args.length - 2 ? `READY ${BLOCK_BYTES} ${window}` : `READY ${BLOCK_BYTES}`);
+    // Frames are split from here on: the host sends none before it reads READY.
+    this.splitter.frames = binary;
+    if (binary) this.say(`READY ${BINARY_BLOCK_BYTES} ${window} ${FRAMES_BINARY}`);
+    else this.say(window > 1 || rest.length < args.length - 2 ? `READY ${BLOCK_BYTES} ${window}` : `READY ${BLOCK_BYTES}`);
   }
 
-  private async handleUploadLine(item: LineItem, upload: SerialUpload): Promise<void> {
+  private async handleUploadLine(item: ConsoleItem, upload: SerialUpload): Promise<void> {
     this.touch();
     if ('error' in item) return this.say(`NAK - ${item.error.code}`);
-    const line = item.line.trim();
+    const line = 'frame' in item ? null : item.line.trim();
     if (line === '') return;
     if (line === 'cancel') return upload.cancel(); // queued behind the install line that started the upload
-    if (line.startsWith('D ')) {
-      const reply = await upload.block(line);
+    if (line === null || line.startsWith('D ')) {
+      const reply = await upload.block('frame' in item ? item.frame : item.line.trim());
       if (this.upload === upload) this.say(...reply);
       this.touch(); // the wait for the disk to drain is not the host's silence
     } else if (line === 'END') {
@@ -190,6 +197,7 @@ export class ConsoleServer {
   private finishUpload(upload: SerialUpload, result: string[] | AbuError): void {
     if (this.upload !== upload) return;
     this.upload = null;
+    this.splitter.framesUntilNextLine();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.unsubscribe?.();
     this.unsubscribe = null;

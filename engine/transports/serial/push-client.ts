@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
 import { AbuError, isAbuError, type AbuErrorCode } from '../../core/errors';
-import { LineSplitter, PROMPT } from './console-protocol';
-import { BlockSender } from './block-sender';
+import { BINARY_BLOCK_BYTES, FRAMES_BINARY, encodeFrame } from './binary-frame';
+import { BLOCK_BYTES, LineSplitter, PROMPT, encodeBlock } from './console-protocol';
+import { BlockSender, type BlockCodec } from './block-sender';
 import type { PushProgressEvent } from './push-progress';
 
 /** At 115200 baud 8 blocks are ~2.9 s of line: enough to cover a USB adapter's latency and a slow disk's pauses. */
@@ -15,6 +16,11 @@ export interface PushOptions {
   ackTimeoutMs?: number;
   /** Blocks in flight before waiting for answers (default 8; the device may grant fewer; 1: stop-and-wait). */
   window?: number;
+  /**
+   * `binary` (the default): ask for COBS frames of 4 KiB, ~99 % of the line carries bundle bytes; a device that does not
+   * know them refuses the word and gets base64 D lines (3 KiB of bundle in 4 KiB of text). `base64`: never ask.
+   */
+  frames?: 'binary' | 'base64';
   /** Sends of one block before giving up (default 8). */
   attempts?: number;
   /** Longest silence after END while the device verifies and writes (default 120 s; PROGRESS lines reset it). */
@@ -35,6 +41,8 @@ export interface PushResult {
   retransmits: number;
   /** Blocks kept in flight: the smaller of the window asked for and the one the device granted. */
   window: number;
+  /** How the blocks went: binary frames when the device granted them, else base64 D lines. */
+  frames: 'binary' | 'base64';
   /** The device's answer lines before its final OK. */
   lines: string[];
 }
@@ -97,50 +105,64 @@ export async function pushBundle(io: Duplex, file: string, o: PushOptions = {}):
   const started = Date.now();
   try {
     const asked = Math.max(1, Math.floor(o.window ?? DEFAULT_WINDOW));
-    const window = await announce(io, reader, `install ${size} ${sha}`, asked, o);
-    const retransmits = await sendBlocks(io, reader, file, size, window, o);
+    const granted = await announce(io, reader, `install ${size} ${sha}`, asked, o);
+    const retransmits = await sendBlocks(io, reader, file, size, granted, o);
     io.write('END\n');
     const lines = await awaitResult(reader, o, size);
-    return { bytes: size, seconds: (Date.now() - started) / 1000, retransmits, window, lines };
+    return { bytes: size, seconds: (Date.now() - started) / 1000, retransmits, window: granted.window, frames: granted.binary ? 'binary' : 'base64', lines };
   } finally {
     reader.close();
   }
 }
 
+interface Granted {
+  window: number;
+  binary: boolean;
+  blockBytes: number;
+}
+
 /**
- * Sends the install line and returns the window granted. A device from before the window refuses the `window=N`
- * word with ABU_ERR_USAGE: the install is then announced again without it, one block at a time.
+ * Sends the install line and returns what the device granted. A device that does not know a transfer word refuses
+ * it with ABU_ERR_USAGE: the install is announced again without `frames=binary` (a device from before binary
+ * frames), then without `window=N` (one from before the window), so older devices keep working.
  */
-async function announce(io: Duplex, reader: LineReader, install: string, asked: number, o: PushOptions): Promise<number> {
+async function announce(io: Duplex, reader: LineReader, install: string, asked: number, o: PushOptions): Promise<Granted> {
   const words = [o.acceptIrreversible ? ' accept-irreversible' : '', o.noActivate ? ' no-activate' : ''].join('');
-  // The leading newline ends whatever half line (noise, a typed word) the device holds, so install starts clean.
-  io.write(`\n${install}${words}${asked > 1 ? ` window=${asked}` : ''}\n`);
-  try {
-    return Math.min(asked, await expectReady(reader, o));
-  } catch (e) {
-    if (asked === 1 || !isAbuError(e, 'ABU_ERR_USAGE')) throw e;
-    io.write(`${install}${words}\n`);
-    await expectReady(reader, o);
-    return 1;
+  const windowWord = asked > 1 ? ` window=${asked}` : '';
+  const tries = [...(o.frames === 'base64' ? [] : [`${windowWord} frames=${FRAMES_BINARY}`]), windowWord, ...(asked > 1 ? [''] : [])];
+  for (let i = 0; ; i++) {
+    // The leading newline ends whatever half line (noise, a typed word) the device holds, so install starts clean.
+    io.write(`\n${install}${words}${tries[i]}\n`);
+    try {
+      const ready = await expectReady(reader, o);
+      return { ...ready, window: Math.min(asked, ready.window) };
+    } catch (e) {
+      if (i === tries.length - 1 || !isAbuError(e, 'ABU_ERR_USAGE')) throw e;
+    }
   }
 }
 
-/** Waits for `READY <block> [<window>]`; returns the window the device granted (1 when it names none). */
-async function expectReady(reader: LineReader, o: PushOptions): Promise<number> {
+/** Waits for `READY <block> [<window> [binary]]`; the window is 1 when the device names none. */
+async function expectReady(reader: LineReader, o: PushOptions): Promise<Granted> {
   for (;;) {
     const line = await reader.next(o.ackTimeoutMs ?? 10_000);
-    const m = /^READY [0-9]+(?: ([0-9]+))?/.exec(line);
-    if (m) return Math.max(1, Number(m[1] ?? 1));
-    // Late blocks of an earlier push that the device refused midway: not an answer to this install.
+    const m = /^READY ([0-9]+)(?: ([0-9]+))?( binary)?/.exec(line);
+    if (m) return { window: Math.max(1, Number(m[2] ?? 1)), binary: m[3] !== undefined, blockBytes: Number(m[1]) };
+    // Late blocks (D lines or frames) of an earlier push that the device refused midway: not an answer to this install.
     if (line.startsWith('ERR ABU_ERR_SERIAL_BLOCK ')) continue;
     if (line.startsWith('ERR ')) throw deviceError(line);
   }
 }
 
-async function sendBlocks(io: Duplex, reader: LineReader, file: string, size: number, window: number, o: PushOptions): Promise<number> {
+const BASE64_CODEC: BlockCodec = { blockBytes: BLOCK_BYTES, encode: (seq, data) => `${encodeBlock(seq, data)}\n` };
+const BINARY_CODEC: BlockCodec = { blockBytes: BINARY_BLOCK_BYTES, encode: encodeFrame };
+
+async function sendBlocks(io: Duplex, reader: LineReader, file: string, size: number, granted: Granted, o: PushOptions): Promise<number> {
+  const codec = granted.binary ? BINARY_CODEC : BASE64_CODEC;
+  if (granted.blockBytes !== codec.blockBytes) throw new AbuError('ABU_ERR_SERIAL_BLOCK', `the device asks for ${granted.blockBytes}-byte blocks; this host sends ${codec.blockBytes}`);
   const fh = await fs.open(file, 'r');
   try {
-    const sender = new BlockSender(io, reader, fh, size, window, o);
+    const sender = new BlockSender(io, reader, fh, size, granted.window, codec, o);
     await sender.run();
     return sender.retransmits;
   } finally {

@@ -5,7 +5,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import { AbuError, isAbuError } from '../../core/errors';
 import type { Engine, InstallOptions, InstallResult } from '../../facade';
 import { StreamSource } from '../../sources/stream-source';
-import { decodeBlock, type InstallAnnounce } from './console-protocol';
+import { decodeFrame } from './binary-frame';
+import { decodeBlock, type DataBlock, type InstallAnnounce } from './console-protocol';
 
 /** Bytes buffered between the serial line and the installer: a few blocks, so memory stays flat. */
 const PIPE_BYTES = 256 * 1024;
@@ -64,16 +65,16 @@ export class SerialUpload {
   }
 
   /**
-   * Handles a D line; the answer lines are `OK <seq>` once the bytes are in the pipe or held within the window
+   * Handles a block, a D line or a binary frame (binary-frame.ts); the answer lines are `OK <seq>` once the bytes are in the pipe or held within the window
    * (so a slow disk slows the sender), `NAK <seq> <reason>` for a block to send again, and `NAK <seq> missing`
    * for a gap before a later block (a serial line keeps order, so a gap is a block lost on the way). Throws only
    * when the upload cannot go on.
    */
-  async block(line: string): Promise<string[]> {
+  async block(line: string | Buffer): Promise<string[]> {
     let seq: number;
     let data: Buffer;
     try {
-      ({ seq, data } = decodeBlock(line));
+      ({ seq, data } = decode(line));
     } catch (e) {
       const d = isAbuError(e) ? e.details : {};
       if (typeof d.seq === 'number' && d.seq >= this.nextSeq && d.seq < this.nextSeq + this.window) this.naked.add(d.seq);
@@ -158,4 +159,8 @@ export class SerialUpload {
     this.abort.abort(new AbuError('ABU_ERR_CANCELLED', 'upload cancelled from the serial console'));
     this.fail(new AbuError('ABU_ERR_CANCELLED', 'upload cancelled from the serial console; nothing was activated'));
   }
+}
+
+function decode(block: string | Buffer): DataBlock {
+  return typeof block === 'string' ? decodeBlock(block) : decodeFrame(block);
 }

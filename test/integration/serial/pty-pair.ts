@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import type { SerialPort } from 'serialport';
 import { openSerialPort } from '../../../engine/transports/serial/serial-port';
 import { LineReader } from '../../../engine/transports/serial/push-client';
+import { tempDir } from '../../helpers/bundle-fixtures';
+import { simFixture, type SimFixture } from '../../helpers/sim-fixture';
 
 export interface PtyPair {
   device: SerialPort;
@@ -68,4 +70,19 @@ export class HostConsole {
       if (l === 'OK' || l.startsWith('ERR ')) return lines;
     }
   }
+}
+
+export interface SimOnPty {
+  fx: SimFixture;
+  pty: PtyPair;
+  /** Closes the ports and socat, then removes the appliance and the pty folder. */
+  close: () => Promise<void>;
+}
+
+/** A small simulated appliance and a pty pair to reach it on: what every pty test starts from. */
+export async function simOnPty(): Promise<SimOnPty> {
+  const fx = await simFixture();
+  const t = await tempDir('abu-pty-');
+  const pty = await ptyPair(t.dir);
+  return { fx, pty, close: async () => { await pty.close(); await fx.cleanup(); await t.cleanup(); } };
 }

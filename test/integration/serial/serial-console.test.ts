@@ -14,7 +14,7 @@ import { ConsoleServer } from '../../../engine/transports/serial/console-server'
 import { pushBundle } from '../../../engine/transports/serial/push-client';
 import { simFixture, slotHash, type SimFixture } from '../../helpers/sim-fixture';
 import { tempDir } from '../../helpers/bundle-fixtures';
-import { HostConsole, haveSocat, ptyPair, type PtyPair } from './pty-pair';
+import { HostConsole, haveSocat, ptyPair, simOnPty, type PtyPair, type SimOnPty } from './pty-pair';
 
 /**
  * Passes the host's writes to the port, damaging the first send of each block in `seqs`: `flip` changes one base64
@@ -63,26 +63,23 @@ describe('serial console over a pty pair', function () {
   let pty: PtyPair;
   let server: ConsoleServer;
   let host: HostConsole;
-  let cleanDir: () => Promise<void>;
+  let setup: SimOnPty | null = null;
 
   beforeEach(async function () {
     if (!haveSocat()) this.skip(); // the pty pair needs socat (apt-get install socat; CI has it)
-    fx = await simFixture();
-    const t = await tempDir('abu-pty-');
-    cleanDir = t.cleanup;
-    pty = await ptyPair(t.dir);
+    setup = await simOnPty();
+    ({ fx, pty } = setup);
     server = new ConsoleServer(fx.engine, pty.device);
     server.start();
     host = new HostConsole(pty.host);
   });
 
   afterEach(async function () {
-    if (!pty) return;
+    if (!setup) return;
     await server.stop();
     host.reader.close();
-    await pty.close();
-    await fx.cleanup();
-    await cleanDir();
+    await setup.close();
+    setup = null;
   });
 
   it('answers status with slots, versions, states, booted and primary', async () => {
@@ -122,12 +119,14 @@ describe('serial console over a pty pair', function () {
     await new Promise<void>((resolve) => pty.host.close(() => resolve()));
     assert.equal(await consoleCommand.run(['push', '--device', hostPath, fx.sim.bundles[0]], ctx), 0);
     assert.match(out.join(''), /installed 1\.1\.0 into slot B/);
+    assert.match(out.join(''), /^sent .* as binary frames, 0 resent\)$/m);
     const progress = err.join('');
     assert.doesNotMatch(progress, /PROGRESS/, 'no protocol line on the terminal');
     assert.match(progress, /^\rsent .*\n$/s);
     assert.equal(progress.split('\n').length, 2, `one status line, redrawn with CR: ${JSON.stringify(progress.slice(-300))}`);
     assert.match(progress, /device (writing|readback|verifying) \d+%/);
     await assert.rejects(consoleCommand.run(['push', '--device', '/nonexistent/tty', fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_SERIAL_DEVICE'));
+    await assert.rejects(consoleCommand.run(['push', '--device', hostPath, '--frames', 'hex', fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_USAGE'));
   });
 
   it('abu console serves the device end of the line until it is stopped', async () => {
@@ -156,40 +155,40 @@ describe('serial console over a pty pair', function () {
     assert.ok(result.lines.includes('slot A is tried on the next boot'), result.lines.join('\n'));
   });
 
-  it('one block at a time (window 1, as older pushers send): NAKs a corrupted block and installs after the retransmit', async () => {
+  it('base64 D lines one block at a time (window 1, as older pushers send): NAKs a corrupted block and installs after the retransmit', async () => {
     // An ack timeout longer than the test's: only a NAK can trigger the resend, so passing proves the NAK path.
-    const result = await pushBundle(damageFirstSend(pty.host, [3]), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 1 });
+    const result = await pushBundle(damageFirstSend(pty.host, [3]), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 1, frames: 'base64' });
     assert.equal(result.window, 1);
     assert.equal(result.retransmits, 1);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
-  it('with 8 blocks in flight, resends only the corrupted blocks', async () => {
+  it('base64 D lines, 8 blocks in flight, resends only the corrupted blocks', async () => {
     const damaged = [3, 5, 6, 20, 21, 22];
-    const result = await pushBundle(damageFirstSend(pty.host, damaged), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+    const result = await pushBundle(damageFirstSend(pty.host, damaged), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8, frames: 'base64' });
     // Go-back-N would resend every block behind a damaged one; selective repeat sends each damaged block once more.
     assert.equal(result.window, 8);
     assert.equal(result.retransmits, damaged.length);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
-  it('with 8 blocks in flight, resends a block lost on the line when the device names the gap', async () => {
+  it('base64 D lines, 8 blocks in flight, resends a block lost on the line when the device names the gap', async () => {
     // The ack timeout is longer than the test's, so only the device's `NAK <seq> missing` can bring the block back.
-    const result = await pushBundle(damageFirstSend(pty.host, [4, 30], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+    const result = await pushBundle(damageFirstSend(pty.host, [4, 30], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8, frames: 'base64' });
     assert.equal(result.window, 8);
     assert.equal(result.retransmits, 2);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
-  it('with 8 blocks in flight, takes the device\'s ERR to a block whose D was garbled as a lost block, not the end', async () => {
-    const result = await pushBundle(damageFirstSend(pty.host, [7], 'unmark'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8 });
+  it('base64 D lines, 8 blocks in flight, takes the device\'s ERR to a block whose D was garbled as a lost block, not the end', async () => {
+    const result = await pushBundle(damageFirstSend(pty.host, [7], 'unmark'), fx.sim.bundles[0], { ackTimeoutMs: 60_000, window: 8, frames: 'base64' });
     assert.equal(result.retransmits, 1);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
-  it('with 8 blocks in flight, resends a lost last block after the ack timeout', async () => {
+  it('base64 D lines, 8 blocks in flight, resends a lost last block after the ack timeout', async () => {
     const blocks = Math.ceil((await fs.stat(fx.sim.bundles[0])).size / BLOCK_BYTES);
-    const result = await pushBundle(damageFirstSend(pty.host, [blocks - 1], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 1500, window: 8 });
+    const result = await pushBundle(damageFirstSend(pty.host, [blocks - 1], 'drop'), fx.sim.bundles[0], { ackTimeoutMs: 1500, window: 8, frames: 'base64' });
     assert.equal(result.retransmits, 1);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });

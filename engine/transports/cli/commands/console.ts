@@ -14,7 +14,7 @@ const DEFAULT_BAUD = 115200;
 export const consoleCommand: Command = {
   name: 'console',
   summary: 'serve the recovery console on a serial line (push: send a bundle to one from the host)',
-  usage: 'abu console --device PATH [--baud N] [--echo] [--config FILE] | abu console push --device PATH [--baud N] [--sha256 HEX] [--accept-irreversible] [--no-activate] [--window N] FILE',
+  usage: 'abu console --device PATH [--baud N] [--echo] [--config FILE] | abu console push --device PATH [--baud N] [--sha256 HEX] [--accept-irreversible] [--no-activate] [--window N] [--frames binary|base64] FILE',
   async run(args, ctx) {
     if (args[0] === 'push') return push(args.slice(1), ctx);
     const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' }, echo: { type: 'boolean' } }, false);
@@ -38,7 +38,7 @@ export const consoleCommand: Command = {
 
 async function push(args: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse(args, {
-    device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' }, 'accept-irreversible': { type: 'boolean' }, 'no-activate': { type: 'boolean' }, window: { type: 'string' },
+    device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' }, 'accept-irreversible': { type: 'boolean' }, 'no-activate': { type: 'boolean' }, window: { type: 'string' }, frames: { type: 'string' },
   });
   if (positionals.length !== 1) throw usage();
   await checkReadableFile(path.resolve(ctx.cwd, positionals[0]));
@@ -51,13 +51,14 @@ async function push(args: string[], ctx: CliContext): Promise<number> {
     const result = await pushBundle(port, path.resolve(ctx.cwd, positionals[0]), {
       ackTimeoutMs,
       window: windowSize(values.window),
+      frames: framesWord(values.frames),
       sha256: typeof values.sha256 === 'string' ? values.sha256.toLowerCase() : undefined,
       acceptIrreversible: values['accept-irreversible'] === true,
       noActivate: values['no-activate'] === true,
       onProgress: values.json ? undefined : (p) => line.update(p),
     }).finally(() => line.end());
     if (values.json) ctx.stdout.write(JSON.stringify(result) + '\n');
-    else ctx.stdout.write([...result.lines, `sent ${humanBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${humanBytes(result.bytes / Math.max(result.seconds, 0.001))}/s, ${result.retransmits} resent)`].join('\n') + '\n');
+    else ctx.stdout.write([...result.lines, `sent ${humanBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${humanBytes(result.bytes / Math.max(result.seconds, 0.001))}/s as ${result.frames === 'binary' ? 'binary frames' : 'base64 lines'}, ${result.retransmits} resent)`].join('\n') + '\n');
     return 0;
   } finally {
     if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
@@ -68,6 +69,13 @@ function windowSize(raw: string | boolean | undefined): number | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !/^[1-9][0-9]{0,2}$/.test(raw)) throw new AbuError('ABU_ERR_USAGE', '--window takes the blocks to keep in flight, 1-999 (1: one at a time)');
   return Number(raw);
+}
+
+/** Binary frames unless the operator asks for base64 (e.g. through a link that is not 8-bit clean). */
+function framesWord(raw: string | boolean | undefined): 'binary' | 'base64' | undefined {
+  if (raw === undefined) return undefined;
+  if (raw !== 'binary' && raw !== 'base64') throw new AbuError('ABU_ERR_USAGE', '--frames takes binary (the default) or base64');
+  return raw;
 }
 
 function device(raw: string | boolean | undefined): string {
