@@ -51,7 +51,7 @@ export async function writeAdaptive(w: AdaptiveWrite): Promise<ChunkCounts> {
 async function writeFromStream(w: AdaptiveWrite, counts: ChunkCounts): Promise<void> {
   let wanted = new Set<number>();
   let k = 0;
-  for await (const image of w.bundle.images({ allocate: (n) => w.pool.take(n), skip: (_e, i) => !wanted.has(i) })) {
+  for await (const image of w.bundle.images({ allocate: (n) => w.pool.take(n), skip: (_e, i) => !wanted.has(i), decompressAhead: w.pool.ahead() })) {
     const local = await keepAndCopy(w, k, counts);
     wanted = new Set(local.fetch);
     await fetchAndCheck(w, k, image.chunks, counts, local.held);
