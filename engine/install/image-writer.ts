@@ -1,4 +1,4 @@
-// Streams one image into its slot: verify each chunk then write (several in flight), sync, read back each chunk's CRC32.
+// Streams one image into its slot: verify each chunk then write (several in flight), sync, read back the CRC32 of every chunk (or of those asked for).
 import { faultPoint } from '../core/fault-point';
 import { VerifyError } from '../../native/block-io';
 import { AbuError, withContext } from '../core/errors';
