@@ -30,12 +30,14 @@ export interface AheadChunk {
 /**
  * Yields the wanted chunks of a zstd image in order, each decompressed (transport CRC32 first) into its buffer.
  * Reads stay sequential; up to `ahead.count` decompressions beyond the yielded chunk run in the threadpool while
- * the consumer writes it, each from its own stored-bytes buffer (a fixed ring: memory stays flat). Before, the next
+ * the consumer writes it, each from its own stored-bytes buffer (a ring of at most count+1, reused: memory stays flat). Before, the next
  * chunk's read and decompression waited for the consumer to ask for it, and a compressed install from a local
  * file ran slower than an uncompressed one. A refused chunk throws when its turn comes, after the ones before it.
  */
 export async function* decompressedAhead(reader: ByteReader, entry: ImageEntry, extents: ChunkExtent[], o: { allocate: (size: number) => Buffer; skip?: (index: number) => boolean; ahead: DecompressAhead }): AsyncGenerator<AheadChunk> {
-  const ring = Array.from({ length: o.ahead.count + 1 }, () => Buffer.allocUnsafeSlow(zstdCompressBound(entry.chunkSize)));
+  // Sized to this image's largest stored chunk and allocated on first use: a slot the look-ahead never reaches costs nothing.
+  const ring = new Array<Buffer | undefined>(o.ahead.count + 1);
+  const storedMax = Math.min(zstdCompressBound(entry.chunkSize), extents.reduce((m, e) => Math.max(m, e.length), 0));
   const queue: Pending[] = [];
   let next = 0;
   let started = 0;
@@ -53,7 +55,8 @@ export async function* decompressedAhead(reader: ByteReader, entry: ImageEntry, 
         const n = Math.min(entry.chunkSize, entry.size - next * entry.chunkSize);
         const data = queue.length === 0 ? o.allocate(n) : o.ahead.tryAllocate(n);
         if (data === null) break;
-        queue.push(await start(reader, entry, next, extents[next], data.subarray(0, n), ring[started++ % ring.length], section, o.ahead));
+        const slot = started++ % ring.length;
+        queue.push(await start(reader, entry, next, extents[next], data.subarray(0, n), (ring[slot] ??= Buffer.allocUnsafeSlow(storedMax)), section, o.ahead));
         next++;
       }
       const head = queue.shift();
