@@ -5,6 +5,7 @@ import type { ByteReader } from './byte-reader';
 import { chunkExtents, storedLength, zstdCompressBound, type ChunkExtent } from './chunk-layout';
 import { checkImageDigest, verifyChunk } from './chunk-verify';
 import { decompressChunk } from './chunk-decompress';
+import { decompressedAhead, type DecompressAhead } from './decompress-ahead';
 import type { ImageEntry, Manifest } from './manifest';
 
 export interface BundleChunk {
@@ -28,6 +29,8 @@ export interface ImagesOptions {
    * Not allowed with verifyChunks (the whole-image digest needs every byte).
    */
   skip?: (image: ImageEntry, index: number) => boolean;
+  /** zstd images (with allocate, without verifyChunks): decompress chunks ahead of the one yielded (decompress-ahead.ts). */
+  decompressAhead?: DecompressAhead;
 }
 
 export class PayloadReader {
@@ -58,6 +61,14 @@ export class PayloadReader {
   private async *chunks(i: number, entry: ImageEntry, options: ImagesOptions): AsyncGenerator<BundleChunk> {
     const whole: Hash | null = options.verifyChunks === true ? createHash('sha256') : null;
     const extents = chunkExtents(entry, this.start);
+    const { decompressAhead: ahead, allocate } = options;
+    if (entry.compression === 'zstd' && whole === null && ahead && allocate) {
+      const skip = options.skip && ((index: number) => options.skip!(entry, index));
+      for await (const { index, data } of decompressedAhead(this.reader, entry, extents, { allocate, skip, ahead })) {
+        yield { image: entry, index, offset: index * entry.chunkSize, data, crc32: entry.chunkCrc32[index], sha256: entry.chunkSha256[index] };
+      }
+      return;
+    }
     for (let index = 0; index < extents.length; index++) {
       if (this.current !== i || this.reader.position !== extents[index].offset) {
         throw new AbuError('ABU_ERR_INTERNAL', `chunks of image ${entry.name} read after the bundle moved past them`);

@@ -37,7 +37,7 @@ export interface AdaptiveWrite {
 /**
  * Writes every image of the plan adaptively and returns the bytes fetched, copied and skipped. Every chunk of the
  * image is checked against its signed SHA-256 in this run (kept ones as read from the target, written ones before
- * the write); the read-back then checks every chunk on the medium by CRC32 (image-writer.ts, as a full install).
+ * the write); the read-back then checks on the medium by CRC32 the chunks this run wrote (see readBackChunks).
  */
 export async function writeAdaptive(w: AdaptiveWrite): Promise<ChunkCounts> {
   const counts: ChunkCounts = { fetched: 0, copied: 0, skipped: 0 };
@@ -51,9 +51,10 @@ export async function writeAdaptive(w: AdaptiveWrite): Promise<ChunkCounts> {
 async function writeFromStream(w: AdaptiveWrite, counts: ChunkCounts): Promise<void> {
   let wanted = new Set<number>();
   let k = 0;
-  for await (const image of w.bundle.images({ allocate: (n) => w.pool.take(n), skip: (_e, i) => !wanted.has(i) })) {
-    wanted = new Set(await keepAndCopy(w, k, counts));
-    await fetchAndCheck(w, k, image.chunks, counts);
+  for await (const image of w.bundle.images({ allocate: (n) => w.pool.take(n), skip: (_e, i) => !wanted.has(i), decompressAhead: w.pool.ahead() })) {
+    const local = await keepAndCopy(w, k, counts);
+    wanted = new Set(local.fetch);
+    await fetchAndCheck(w, k, image.chunks, counts, local.held);
     k++;
   }
   if (k !== w.plan.images.length) throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle delivered ${k} of ${w.plan.images.length} images`);
@@ -64,8 +65,8 @@ async function writeFromStream(w: AdaptiveWrite, counts: ChunkCounts): Promise<v
 async function writeWithRanges(w: AdaptiveWrite, ranges: RangeReader, counts: ChunkCounts): Promise<void> {
   for (let k = 0; k < w.plan.images.length; k++) {
     const entry = w.plan.images[k].entry;
-    const fetch = await keepAndCopy(w, k, counts);
-    await fetchAndCheck(w, k, rangeChunks(entry, fetch, chunkExtents(entry, w.bundle.payloadStart), ranges, w.pool), counts);
+    const { fetch, held } = await keepAndCopy(w, k, counts);
+    await fetchAndCheck(w, k, rangeChunks(entry, fetch, chunkExtents(entry, w.bundle.payloadStart), ranges, w.pool), counts, held);
   }
   const last = w.bundle.manifest.images[w.bundle.manifest.images.length - 1];
   const end = w.bundle.payloadStart + last.offset + storedLength(last);
@@ -78,9 +79,9 @@ async function writeWithRanges(w: AdaptiveWrite, ranges: RangeReader, counts: Ch
 /**
  * Scans the slots (keeping the target's chunks, copying the booted slot's same-position ones), then copies chunks
  * found at other positions of the booted slot (each read, checked against its signed CRC32 and SHA-256 in a worker,
- * then written); returns the chunks left to fetch.
+ * then written); returns the chunks left to fetch and the ones the target already held (verified, not written).
  */
-async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Promise<number[]> {
+async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Promise<{ fetch: number[]; held: boolean[] }> {
   const entry = w.plan.images[k].entry;
   const target = w.targets[k];
   const booted = w.booted[k];
@@ -107,7 +108,7 @@ async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Pr
   fetch.sort((a, b) => a - b);
   const kept = scan.targetHolds.filter(Boolean).length;
   w.log(`image "${entry.name}": ${kept} of ${actions.length} chunks already in slot ${target.target.slot}, ${written.length} copied from slot ${booted?.target.slot ?? '-'}, ${fetch.length} to fetch`);
-  return fetch;
+  return { fetch, held: scan.targetHolds };
 }
 
 /** True when one of the booted-slot candidates held chunk i (verified, then written); false: it must be fetched. */
@@ -119,14 +120,34 @@ async function copyFrom(entry: ImageEntry, i: number, from: number[], booted: Sl
   return false;
 }
 
-/** Fetches the chunks the appliance lacks (verified, then written), syncs, and reads the image back (CRC32 per chunk). */
-async function fetchAndCheck(w: AdaptiveWrite, k: number, chunks: AsyncIterable<BundleChunk>, counts: ChunkCounts): Promise<void> {
+/** Fetches the chunks the appliance lacks (verified, then written), syncs, and reads back what this run wrote (CRC32 per chunk). */
+async function fetchAndCheck(w: AdaptiveWrite, k: number, chunks: AsyncIterable<BundleChunk>, counts: ChunkCounts, held: boolean[]): Promise<void> {
   const entry = w.plan.images[k].entry;
   const target = w.targets[k];
   w.meter.phase('writing', entry.name);
-  const o = { pool: w.pool, meter: w.meter, readBack: w.readBack, signal: w.signal };
-  // The full install's own tail: the writes, the sync, and the read-back of every chunk (kept ones too) by CRC32.
-  await writeImage(entry, counted(chunks, counts), target, o);
+  const only = readBackChunks(entry, target, held);
+  // The full install's own tail: the writes, the sync, and the read-back by CRC32 (of the chunks written, or all).
+  await writeImage(entry, counted(chunks, counts), target, { pool: w.pool, meter: w.meter, readBack: w.readBack, readBackChunks: only, signal: w.signal });
+  if (!w.readBack) return;
+  const n = held.length;
+  if (only) w.log(`image "${entry.name}": read back ${only.length} of ${n} chunks by CRC32; ${n - only.length} kept chunks verified in place by SHA-256`);
+  else w.log(`image "${entry.name}": read back all ${n} chunks by CRC32 (slot ${target.target.slot} is not open with O_DIRECT: its scan may have read the page cache)`);
+}
+
+/** The largest logical sector size: an O_DIRECT read aligned to it never goes through the page cache. */
+const DIRECT_ALIGN = 4096;
+
+/**
+ * The chunks to read back, or undefined for all of them. A kept chunk was read from the medium (O_DIRECT) and
+ * matched its signed SHA-256 (stronger than the read-back's CRC32) in this run, and nothing has written it since
+ * (the appliance lock): only the chunks this run wrote need the read-back. Not so without O_DIRECT (the scan may
+ * have read the page cache: every chunk is read back), nor for a kept chunk whose sub-sector part went through
+ * the page cache (an unaligned last chunk: read back too).
+ */
+function readBackChunks(entry: ImageEntry, target: SlotHandle, held: boolean[]): number[] | undefined {
+  if (!target.direct) return undefined;
+  const fromMedium = (i: number) => (target.target.offset + i * entry.chunkSize) % DIRECT_ALIGN === 0 && chunkLength(entry, i) % DIRECT_ALIGN === 0;
+  return held.flatMap((h, i) => (h && fromMedium(i) ? [] : [i]));
 }
 
 /**

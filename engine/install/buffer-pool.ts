@@ -40,6 +40,19 @@ export class BufferPool {
     return buf.subarray(0, size);
   }
 
+  /** A buffer like take(), or null when none is free (a reader working ahead only while a buffer is spare). */
+  tryTake(size: number): Buffer | null {
+    return this.free.length > 0 ? this.take(size) : null;
+  }
+
+  /**
+   * zstd chunks decompressed ahead of the writer in this pool's spare buffers: up to count-1 of them, as many as
+   * the writer's chunks in flight leave free (see payload-reader.ts).
+   */
+  ahead(): { count: number; tryAllocate: (size: number) => Buffer | null; release: (buf: Buffer) => void } {
+    return { count: this.count - 1, tryAllocate: (n) => this.tryTake(n), release: (b) => this.give(b) };
+  }
+
   /** Return a buffer obtained from take(); its full-size backing view goes back to the pool. */
   give(view: Buffer): void {
     this.free.push(Buffer.from(view.buffer, view.byteOffset, this.bufferSize));

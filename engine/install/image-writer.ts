@@ -1,4 +1,4 @@
-// Streams one image into its slot: verify each chunk then write (several in flight), sync, read back each chunk's CRC32.
+// Streams one image into its slot: verify each chunk then write (several in flight), sync, read back the CRC32 of every chunk (or of those asked for).
 import { faultPoint } from '../core/fault-point';
 import { VerifyError } from '../../native/block-io';
 import { AbuError, withContext } from '../core/errors';
@@ -14,6 +14,11 @@ export interface ImageWriteOptions {
   meter: ProgressMeter;
   /** Re-read the slot from the medium (O_DIRECT) and check every chunk's signed CRC32 there (default on). */
   readBack: boolean;
+  /**
+   * Only these chunks (ascending) are read back: the ones this run wrote, when an adaptive install checked the
+   * others on the medium by SHA-256 (O_DIRECT) in this same run. Absent: every chunk of the image.
+   */
+  readBackChunks?: readonly number[];
   signal?: AbortSignal;
 }
 
@@ -92,9 +97,15 @@ function chunkError(e: unknown, chunk: BundleChunk, slot: SlotHandle): AbuError 
   return withContext(`writing ${where} to slot ${slot.target.slot} (${slot.target.device})`, e, 'ABU_ERR_IO');
 }
 
-/** Every write has completed and the pool is idle: the read-back uses its buffers. */
+/**
+ * Every write has completed and the pool is idle: the read-back uses its buffers. A partial read-back counts
+ * against the bytes it reads, then leaves the meter where a whole-image one would (this image's bytes done).
+ */
 async function readBack(entry: ImageEntry, slot: SlotHandle, o: ImageWriteOptions): Promise<number | null> {
-  o.meter.reset();
+  const check = new ReadBack(entry, slot, o.pool, (n) => o.meter.add(n, 'readback', entry.name), o.signal, o.readBackChunks);
+  o.meter.reset(o.readBackChunks ? check.bytes : undefined);
   o.meter.phase('readback', entry.name);
-  return new ReadBack(entry, slot, o.pool, (n) => o.meter.add(n, 'readback', entry.name), o.signal).firstBadChunk();
+  const badChunk = await check.firstBadChunk();
+  if (o.readBackChunks) o.meter.reset(undefined, entry.size);
+  return badChunk;
 }

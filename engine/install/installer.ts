@@ -167,7 +167,7 @@ async function writeImages(deps: InstallDeps, req: InstallRequest, src: { bundle
   if (req.adaptive) return installAdaptive(deps, { op: req.op, ...src, bundleSize: req.source.sizeHint, plan, targets: handles, readBack: deps.config.install.readBack, pool, meter, signal: req.signal });
   meter.phase('writing');
   let index = 0;
-  for await (const image of bundle.images({ allocate: (n) => pool.take(n) })) {
+  for await (const image of bundle.images({ allocate: (n) => pool.take(n), decompressAhead: pool.ahead() })) {
     const planned = plan.images[index];
     const handle = handles[index++];
     if (!handle.direct) deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'warn', message: `O_DIRECT refused on ${planned.target.device} (${handle.directFallbackReason}); writing through the page cache`, time: new Date().toISOString() });

@@ -6,8 +6,11 @@ export class ProgressMeter {
   private lastEmit = 0;
   private window: { t: number; bytes: number }[] = [];
   private counts: TransferCounts | undefined;
+  private total: number;
 
-  constructor(private readonly sink: EventSink, private readonly op: string, private readonly total: number) {}
+  constructor(private readonly sink: EventSink, private readonly op: string, private readonly planTotal: number) {
+    this.total = planTotal;
+  }
 
   phase(phase: Phase, image?: string): void {
     this.emit(phase, image, true);
@@ -23,8 +26,10 @@ export class ProgressMeter {
     this.counts = counts;
   }
 
-  reset(): void {
-    this.done = 0;
+  /** Starts counting again from `done` towards `total` (the plan's bytes by default; a partial read-back counts its own). */
+  reset(total = this.planTotal, done = 0): void {
+    this.total = total;
+    this.done = done;
     this.window = [];
   }
 

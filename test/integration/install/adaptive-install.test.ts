@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { isAbuError } from '../../../engine/core/errors';
 import type { ProgressEvent } from '../../../engine/core/progress';
+import type { InstallResult } from '../../../engine/facade';
 import type { SlotHandle, SlotStore, SlotTarget } from '../../../engine/slots/slot-store';
 import { FileSource } from '../../../engine/sources/file-source';
 import { CHUNK, crcTwin, factoryImage, firstImageLayout, simBundle, withChangedChunks, withCompressibleChanges, writeSlot } from '../../helpers/adaptive-fixtures';
@@ -109,24 +110,57 @@ describe('adaptive install on the simulated appliance', function () {
     assert.equal((await slotB()).image, 'incomplete');
   });
 
-  it('reads back the chunks it kept too: a kept chunk changed after the scan (a writer outside abu) is caught', async () => {
+  it('reads back only the chunks it wrote when the target is open with O_DIRECT: kept chunks are not read again', async () => {
+    const before = withChangedChunks(await factoryImage(f.sim), [2]);
+    await f.engine.install(new FileSource(await simBundle(f.sim, before)), { activate: false });
+    const image = withChangedChunks(before, [5, 30]);
+    const tap = new WriteTap();
+    const events: ProgressEvent[] = [];
+    const logs: string[] = [];
+    f.engine.subscribe({ progress: (e) => events.push(e), log: (l) => logs.push(l.message) });
+    const result = await withSlots(f, (real) => tap.store(real), new FileSource(await simBundle(f.sim, image)));
+    assert.equal(tap.direct, true, 'the simulated slot is open with O_DIRECT (else this test proves nothing)');
+    assert.deepEqual((result as InstallResult).transfer, { fetched: 2 * CHUNK, copied: 0, skipped: image.length - 2 * CHUNK });
+    assert.equal(tap.bytesReadAfterSync, 2 * CHUNK, 'only the two fetched chunks are read back');
+    const readback = events.filter((e) => e.phase === 'readback');
+    assert.deepEqual([readback.at(-1)!.bytesDone, readback.at(-1)!.bytesTotal], [2 * CHUNK, 2 * CHUNK], 'the meter counts the bytes read back');
+    assert.ok(logs.includes('image "rootfs": read back 2 of 48 chunks by CRC32; 46 kept chunks verified in place by SHA-256'), logs.join('\n'));
+    assert.ok((await slotBytes(f.sim, 'B', image.length)).equals(image));
+    assert.equal((await slotB()).image, 'verified');
+  });
+
+  // Chunk 7 is copied in place from A (B held another chunk 7), chunk 12 is fetched; every other chunk is kept.
+  for (const [lost, how] of [[7, 'copied from the booted slot'], [12, 'fetched']] as const) {
+    it(`still reads back a chunk it ${how}: a write the medium lost among kept chunks fails with ABU_ERR_READBACK, nothing activated`, async () => {
+      const factory = await factoryImage(f.sim);
+      const before = withChangedChunks(factory, [2, 7]);
+      await f.engine.install(new FileSource(await simBundle(f.sim, before)), { activate: false });
+      const image = withChangedChunks(before, [12]);
+      factory.copy(image, 7 * CHUNK, 7 * CHUNK, 8 * CHUNK);
+      const bundle = new FileSource(await simBundle(f.sim, image));
+      await assert.rejects(withSlots(f, (real) => new FaultySlotStore(real, lost * CHUNK, 'lose'), bundle, { activate: true }), (e) => isAbuError(e, 'ABU_ERR_READBACK') && new RegExp(`chunk ${lost} `).test(e.message));
+      const s = await f.engine.status();
+      assert.equal((await slotB()).image, 'incomplete');
+      assert.equal((await slotB()).state, 'bad', 'B is not bootable');
+      assert.equal(s.pending, null, 'nothing was activated');
+    });
+  }
+
+  it('reads back every chunk, kept ones too, when the target fell back to buffered I/O (the scan may have read the page cache)', async () => {
     const image = withChangedChunks(await factoryImage(f.sim), [2]);
     const bundle = await simBundle(f.sim, image);
     await f.engine.install(new FileSource(bundle), { activate: false });
-    // Only the timing is staged: the bytes on disk really change, between abu's sync and its read-back.
-    const changeAfterSync = (real: SlotStore): SlotStore => Object.assign(Object.create(real) as SlotStore, {
-      async openForWrite(target: SlotTarget, booted: string): Promise<SlotHandle> {
-        const handle = await real.openForWrite(target, booted);
-        return Object.assign(Object.create(handle) as SlotHandle, {
-          async datasync() {
-            await handle.datasync();
-            await writeSlot(f.sim, 'B', 40 * CHUNK, Buffer.from('changed behind abu'));
-          },
-        });
-      },
-    });
-    await assert.rejects(withSlots(f, changeAfterSync, new FileSource(bundle)), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 40/.test(e.message));
+    // Staged: the handle says O_DIRECT was refused, and a kept chunk really changes on disk between abu's sync and its read-back.
+    const tap = new WriteTap({ buffered: true, afterSync: () => writeSlot(f.sim, 'B', 40 * CHUNK, Buffer.from('changed behind abu')) });
+    const logs: string[] = [];
+    f.engine.subscribe({ progress: () => undefined, log: (l) => logs.push(l.message) });
+    await assert.rejects(withSlots(f, (real) => tap.store(real), new FileSource(bundle)), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 40/.test(e.message));
+    assert.equal(tap.bytesReadAfterSync, image.length, 'the whole image was read back');
     assert.equal((await slotB()).image, 'incomplete');
+    const tap2 = new WriteTap({ buffered: true });
+    await withSlots(f, (real) => tap2.store(real), new FileSource(bundle));
+    assert.equal(tap2.bytesReadAfterSync, image.length, 'chunk 40 copied again, and still every chunk was read back');
+    assert.ok(logs.some((m) => /read back all 48 chunks by CRC32 \(slot B is not open with O_DIRECT/.test(m)), logs.join('\n'));
   });
 
   it('refuses a bundle file cut short inside chunks it skips (a seek past them still checks they exist)', async () => {
@@ -172,13 +206,48 @@ describe('adaptive install on the simulated appliance', function () {
   });
 });
 
-/** Installs (not activating) through a slot store wrapped around the real one, which is put back afterwards. */
-async function withSlots(f: SimFixture, wrap: (real: SlotStore) => SlotStore, source: FileSource): Promise<unknown> {
+/** Installs (not activating by default) through a slot store wrapped around the real one, which is put back afterwards. */
+async function withSlots(f: SimFixture, wrap: (real: SlotStore) => SlotStore, source: FileSource, o: { activate: boolean } = { activate: false }): Promise<unknown> {
   const real = f.engine.parts.slots;
   f.engine.parts.slots = wrap(real);
   try {
-    return await f.engine.install(source, { activate: false });
+    return await f.engine.install(source, o);
   } finally {
     f.engine.parts.slots = real;
+  }
+}
+
+/**
+ * Wraps the real store's write handles to count the bytes read after the sync (the read-back) and, when asked, to
+ * stage what this machine cannot make happen for real: a filesystem refusing O_DIRECT (the handle reports the
+ * buffered fallback; its I/O stays the real one) and another writer striking between the sync and the read-back.
+ */
+class WriteTap {
+  direct: boolean | undefined;
+  bytesReadAfterSync = 0;
+
+  constructor(private readonly o: { buffered?: boolean; afterSync?: () => Promise<void> } = {}) {}
+
+  store(real: SlotStore): SlotStore {
+    return Object.assign(Object.create(real) as SlotStore, { openForWrite: async (target: SlotTarget, booted: string) => this.handle(await real.openForWrite(target, booted as 'A' | 'B')) });
+  }
+
+  private handle(real: SlotHandle): SlotHandle {
+    let synced = false;
+    this.direct = real.direct;
+    const tap = Object.create(real) as SlotHandle;
+    if (this.o.buffered) Object.defineProperty(tap, 'direct', { value: false });
+    return Object.assign(tap, {
+      datasync: async () => {
+        await real.datasync();
+        await this.o.afterSync?.();
+        synced = true;
+      },
+      read: async (buf: Buffer, offset: number) => {
+        const n = await real.read(buf, offset);
+        if (synced) this.bytesReadAfterSync += n;
+        return n;
+      },
+    });
   }
 }

@@ -100,7 +100,7 @@ describe('image writer', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(setup: (s: RecordingSlot) => void, opts: { readBack?: boolean; entry?: ImageEntry; sourceFailsAt?: number; poolSize?: number; bufferSize?: number } = {}): Promise<{ slot: RecordingSlot; events: ProgressEvent[]; error?: unknown }> {
+  async function run(setup: (s: RecordingSlot) => void, opts: { readBack?: boolean; readBackChunks?: number[]; entry?: ImageEntry; sourceFailsAt?: number; poolSize?: number; bufferSize?: number } = {}): Promise<{ slot: RecordingSlot; events: ProgressEvent[]; error?: unknown }> {
     const file = path.join(dir, `slot-${randomBytes(4).toString('hex')}.img`);
     writeFileSync(file, Buffer.alloc(SIZE + CHUNK));
     const inner = await BlockFileSlotHandle.open({ slot: 'B', slotClass: 'rootfs', device: file, offset: 0, size: SIZE + CHUNK }, true);
@@ -120,7 +120,7 @@ describe('image writer', () => {
       }
     }
     try {
-      await writeImage(e, chunks(), slot, { pool, meter, readBack: opts.readBack ?? true });
+      await writeImage(e, chunks(), slot, { pool, meter, readBack: opts.readBack ?? true, readBackChunks: opts.readBackChunks });
       return { slot, events };
     } catch (error) {
       return { slot, events, error };
@@ -180,6 +180,32 @@ describe('image writer', () => {
       assert.equal(error, undefined);
     });
   }
+
+  // An adaptive install reads back only the chunks it wrote: runs of consecutive chunks, each read in pool-buffer pieces.
+  for (const bufferSize of [CHUNK, 2 * CHUNK]) {
+    it(`reads back only the chunks asked for, and the meter counts those bytes (reads of ${bufferSize / CHUNK} chunk(s))`, async () => {
+      const { slot, events, error } = await run(() => undefined, { readBackChunks: [2, 3, 4, 7, 10], bufferSize });
+      assert.equal(error, undefined);
+      assertReadsBehindSyncs(slot.events);
+      const reads = slot.events.filter((e) => e.kind === 'read').map((r) => [r.start, r.end]);
+      const runs = bufferSize === CHUNK ? [[2, 3], [3, 4], [4, 5]] : [[2, 4], [4, 5]];
+      assert.deepEqual(reads, [...runs, [7, 8]].map(([a, b]) => [a * CHUNK, b * CHUNK]).concat([[10 * CHUNK, SIZE]]));
+      const last = events.at(-1)!;
+      assert.deepEqual([last.phase, last.bytesDone, last.bytesTotal], ['readback', 4 * CHUNK + (SIZE - 10 * CHUNK), 4 * CHUNK + (SIZE - 10 * CHUNK)]);
+    });
+
+    it(`names the chunk that reads back wrong among the chunks asked for (reads of ${bufferSize / CHUNK} chunk(s))`, async () => {
+      const { error } = await run((s) => (s.corruptReadAt = 7 * CHUNK + 3), { readBackChunks: [2, 3, 7, 10], bufferSize });
+      assert.ok(isAbuError(error, 'ABU_ERR_READBACK'), String(error));
+      assert.deepEqual([(error as AbuError).details.chunk, (error as AbuError).details.offset], [7, 7 * CHUNK]);
+    });
+  }
+
+  it('reads nothing back and passes when no chunk is asked for (every chunk was kept)', async () => {
+    const { slot, error } = await run((s) => (s.corruptReadAt = 3 * CHUNK), { readBackChunks: [] });
+    assert.equal(error, undefined);
+    assert.equal(slot.events.some((e) => e.kind === 'read'), false);
+  });
 
   for (const chunk of [1, 5, 10]) {
     it(`stops with ABU_ERR_IO when the write of chunk ${chunk} fails, nothing left in flight`, async () => {
