@@ -7,6 +7,8 @@ import { createBundle } from '../engine/bundle/bundle-writer';
 import { keyId } from '../engine/bundle/keyring';
 import { writeDemoImage } from '../engine/sim/demo-image';
 import { initializeBootEnv, writeFwEnvConfig } from '../engine/sim/sim-boot-env';
+import { availableParallelism } from 'node:os';
+import { sha256Async } from '../native/crc32';
 import { benchRoot, machineLine, median, runMeasured, timeCommand, type ProcessRun } from './process-run';
 
 const MIB = 1024 * 1024;
@@ -27,6 +29,10 @@ interface Row {
   rssMiB: number;
   /** Largest peak RSS of any run. */
   maxRssMiB: number;
+  /** The least time this machine allows without read-back: max(dd write, bytes / SHA-256 rate on every core). */
+  boundNoReadback: number;
+  /** With read-back: that, then dd reading the bytes back (the read-back follows the fdatasync; it cannot overlap the writes). */
+  boundReadback: number;
 }
 
 interface Round {
@@ -40,6 +46,7 @@ interface Round {
 const ROUNDS = Math.max(1, Number(process.env.ABU_BENCH_RUNS ?? 3));
 
 export async function runInstallBench(sizesMiB = [256, 1024]): Promise<Row[]> {
+  const hashRate = await sha256Rate();
   const dir = await fs.mkdtemp(path.join(process.env.ABU_BENCH_DIR ?? '/var/tmp', 'abu-bench-'));
   const rows: Row[] = [];
   try {
@@ -53,7 +60,7 @@ export async function runInstallBench(sizesMiB = [256, 1024]): Promise<Row[]> {
       await createBundle({ images: [{ name: 'rootfs', slotClass: 'rootfs', path: image }], product: 'bench', version: '2.0.0', buildTime: 1, keys: [key.privateKey] }, bundle);
       for (const target of ['file', 'loop'] as const) {
         if (target === 'loop' && process.getuid?.() !== 0) continue;
-        rows.push(await benchTarget(dir, image, bundle, mib, target));
+        rows.push(await benchTarget(dir, image, bundle, mib, target, hashRate));
         await fs.rm(path.join(dir, 'target.img'), { force: true });
       }
       await fs.rm(image);
@@ -62,11 +69,11 @@ export async function runInstallBench(sizesMiB = [256, 1024]): Promise<Row[]> {
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
-  printRows(rows);
+  printRows(rows, hashRate);
   return rows;
 }
 
-async function benchTarget(dir: string, image: string, bundle: string, mib: number, kind: 'file' | 'loop'): Promise<Row> {
+async function benchTarget(dir: string, image: string, bundle: string, mib: number, kind: 'file' | 'loop', hashRate: number): Promise<Row> {
   const file = path.join(dir, 'target.img');
   await fs.writeFile(file, '');
   await fs.truncate(file, (mib + 4) * MIB);
@@ -84,6 +91,8 @@ async function benchTarget(dir: string, image: string, bundle: string, mib: numb
       rounds.push({ ddWrite: timeCommand(...ddWrite), ddRead: timeCommand(...ddRead), rb: await abuInstall(dir, configs.rb, bundle), nrb: await abuInstall(dir, configs.nrb, bundle) });
     }
     const runs = rounds.flatMap((r) => [r.rb, r.nrb]);
+    const hashSeconds = (mib * MIB) / hashRate;
+    const ddWriteMedian = median(rounds.map((r) => r.ddWrite));
     return {
       size: `${mib} MiB`, target: kind === 'loop' ? 'loop device' : 'regular file',
       ddWrite: median(rounds.map((r) => r.ddWrite)),
@@ -95,6 +104,8 @@ async function benchTarget(dir: string, image: string, bundle: string, mib: numb
       cpuSeconds: median(rounds.map((r) => r.rb.cpuSeconds)),
       rssMiB: median(runs.map((r) => r.maxRssKiB)) / 1024,
       maxRssMiB: Math.max(...runs.map((r) => r.maxRssKiB)) / 1024,
+      boundNoReadback: Math.max(ddWriteMedian, hashSeconds),
+      boundReadback: Math.max(ddWriteMedian, hashSeconds) + median(rounds.map((r) => r.ddRead)),
     };
   } finally {
     if (kind === 'loop') execFileSync('losetup', ['-d', device]);
@@ -129,16 +140,37 @@ async function writeBenchConfig(dir: string, device: string, readBack: boolean, 
   return configPath;
 }
 
-function printRows(rows: Row[]): void {
+/**
+ * Bytes per second SHA-256 reaches on every core at once (the addon's threadpool hashing, 4 MiB buffers, best of 5
+ * half-second tries): an install hashes each byte once before writing it, so no install can beat bytes / this rate.
+ */
+async function sha256Rate(): Promise<number> {
+  const cores = availableParallelism();
+  const buf = Buffer.alloc(4 * MIB, 0x5a);
+  let best = 0;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    let bytes = 0;
+    const worker = async () => {
+      while (performance.now() - started < 500) bytes += (await sha256Async(buf), buf.length);
+    };
+    await Promise.all(Array.from({ length: cores }, worker));
+    best = Math.max(best, bytes / ((performance.now() - started) / 1000));
+  }
+  return best;
+}
+
+function printRows(rows: Row[], hashRate: number): void {
   console.log(`\ninstall benchmark: bin/abu of ${benchRoot()}, medians of ${ROUNDS} interleaved rounds; ratios are medians of each round's quotient`);
   console.log('  with read-back: abu / (dd bs=4M oflag=direct conv=fsync + dd iflag=direct reading the same bytes back); without: abu / that dd write');
   console.log(machineLine());
-  console.log('size      target        dd-w s dd-r s | abu s   MiB/s  ratio  cpu s | no-readback s  ratio | peak RSS MiB (max)');
+  console.log(`  bound: the least time the machine allows, max(dd write, bytes / SHA-256 of ${availableParallelism()} cores together, ${(hashRate / 1e9).toFixed(2)} GB/s in this run) (+ dd read with read-back); node's own start is not in it`);
+  console.log('size      target        dd-w s dd-r s | abu s   MiB/s  ratio  cpu s | no-readback s  ratio | peak RSS MiB (max) | bound rb s  ratio | bound nrb s  ratio');
   for (const r of rows) {
     const mib = Number(r.size.split(' ')[0]);
     const f = (n: number, w: number) => n.toFixed(2).padStart(w);
     console.log(
-      `${r.size.padEnd(9)} ${r.target.padEnd(13)} ${f(r.ddWrite, 6)} ${f(r.ddRead, 6)} | ${f(r.abu, 5)} ${(mib / r.abu).toFixed(0).padStart(6)} ${f(r.ratio, 5)}x ${f(r.cpuSeconds, 6)} | ${f(r.abuNoReadback, 13)} ${f(r.noReadbackRatio, 5)}x | ${r.rssMiB.toFixed(0).padStart(5)} (${r.maxRssMiB.toFixed(0)})`,
+      `${r.size.padEnd(9)} ${r.target.padEnd(13)} ${f(r.ddWrite, 6)} ${f(r.ddRead, 6)} | ${f(r.abu, 5)} ${(mib / r.abu).toFixed(0).padStart(6)} ${f(r.ratio, 5)}x ${f(r.cpuSeconds, 6)} | ${f(r.abuNoReadback, 13)} ${f(r.noReadbackRatio, 5)}x | ${r.rssMiB.toFixed(0).padStart(5)} (${r.maxRssMiB.toFixed(0)}) | ${f(r.boundReadback, 10)} ${f(r.boundReadback / (r.ddWrite + r.ddRead), 5)}x | ${f(r.boundNoReadback, 11)} ${f(r.boundNoReadback / r.ddWrite, 5)}x`,
     );
   }
 }

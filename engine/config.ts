@@ -1,5 +1,6 @@
 // The appliance configuration file (JSON): product, keyring, slots, booted-slot detection, policy, boot flags.
 import { promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { AbuError } from './core/errors';
 import type { BootFlagBackendConfig } from './boot/boot-flag-backend';
@@ -94,7 +95,7 @@ export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
       adaptive: optionalBool(raw.install?.adaptive, true, 'install.adaptive'),
       activate: raw.install?.activate ?? true,
       rebootAfterInstall: raw.install?.rebootAfterInstall ?? false,
-      inFlightChunks: clampInt(raw.install?.inFlightChunks ?? 2, 1, 16, 'install.inFlightChunks'),
+      inFlightChunks: clampInt(raw.install?.inFlightChunks ?? defaultInFlightChunks(availableParallelism(), threadpoolSize()), 1, 16, 'install.inFlightChunks'),
       idleTimeoutSeconds: clampInt(raw.install?.idleTimeoutSeconds ?? 30, 1, 3600, 'install.idleTimeoutSeconds'),
     },
     healthChecks: (raw.healthChecks ?? []).map(parseHealthCheck),
@@ -192,4 +193,20 @@ function clampInt(v: unknown, min: number, max: number, what: string): number {
 
 function bad(message: string): never {
   throw new AbuError('ABU_ERR_CONFIG', `config: ${message}`);
+}
+
+/**
+ * Chunks an install verifies and writes at once unless configured: one per core plus one. Each chunk's threadpool
+ * worker hashes (CPU) and then waits for its O_DIRECT write; with one chunk per core a core idles during every write,
+ * one more keeps every core hashing (2 cores: 3 in flight). At most the threadpool's size less one, so a thread stays
+ * free for the bundle's reads, which otherwise queue behind the writers; at least 2.
+ */
+export function defaultInFlightChunks(cores: number, threadpool: number): number {
+  return Math.max(2, Math.min(cores + 1, threadpool - 1));
+}
+
+/** libuv's threadpool size: UV_THREADPOOL_SIZE when set (libuv reads it when the pool starts), else its default 4. */
+function threadpoolSize(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? n : 4;
 }

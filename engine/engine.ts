@@ -12,7 +12,6 @@ import { createBootFlagBackend } from './boot/registry';
 import type { ActivateOptions, ActivateResult, ApplianceStatus, BootCheckResult, Engine, HistoryEntry, InstallOptions, InstallResult, LockHolder } from './facade';
 import { bootConfirm, confirmGood } from './install/boot-confirm';
 import { activateSlot, keepBooted } from './install/activation';
-import { restart } from './reboot';
 import { bootedSlot } from './slots/booted-slot';
 import { DeviceSlotStore } from './slots/device-slot-store';
 import type { SlotStore } from './slots/slot-store';
@@ -229,6 +228,8 @@ export class AbuEngine implements Engine {
 
   private async doReboot(): Promise<void> {
     this.emitLog('info', 'restarting the appliance');
+    // Loaded when a restart happens, not with every engine (it brings node:child_process).
+    const { restart } = await import('./reboot');
     await restart(this.parts);
   }
 

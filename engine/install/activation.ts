@@ -3,7 +3,7 @@ import { faultPoint } from '../core/fault-point';
 import type { SlotName } from '../core/slot';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
 import type { ActivateResult } from '../facade';
-import { historyEntry, type StateStore } from '../state/state-store';
+import { historyEntry, type PendingActivation, type StateStore } from '../state/state-store';
 import { confirmGood } from './boot-confirm';
 
 export interface ActivationDeps {
@@ -16,14 +16,27 @@ export interface ActivationDeps {
  * that says whether the bootloader could have seen the switch (flagsWritten).
  */
 export async function activateSlot(deps: ActivationDeps, slot: SlotName, from: SlotName, version: string, message: string): Promise<void> {
-  const time = new Date().toISOString();
-  await deps.state.update((s) => (s.pending = { slot, from, version, time, flagsWritten: false }));
+  const intent = activationIntent(slot, from, version);
+  await deps.state.update((s) => (s.pending = intent));
+  await switchBootTo(deps, intent, message);
+}
+
+/** The record of a switch about to be made (flagsWritten false): it must be on disk before the flag write. */
+export function activationIntent(slot: SlotName, from: SlotName, version: string): PendingActivation {
+  return { slot, from, version, time: new Date().toISOString(), flagsWritten: false };
+}
+
+/**
+ * The flag write and its confirmation, once `intent` is on disk (by activateSlot, or by the install in the same
+ * write that records its release verified).
+ */
+export async function switchBootTo(deps: ActivationDeps, intent: PendingActivation, message: string): Promise<void> {
   faultPoint('activate.before-flag-flip');
-  await deps.boot.activate(slot);
+  await deps.boot.activate(intent.slot);
   faultPoint('activate.after-flag-flip');
   await deps.state.update((s) => {
-    s.pending = { slot, from, version, time, flagsWritten: true };
-    s.history.push(historyEntry('activate', slot, message, { version }));
+    s.pending = { ...intent, flagsWritten: true };
+    s.history.push(historyEntry('activate', intent.slot, message, { version: intent.version }));
   });
 }
 

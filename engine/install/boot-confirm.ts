@@ -9,7 +9,6 @@ import type { HealthCheckConfig } from '../config';
 import type { SlotStore } from '../slots/slot-store';
 import { historyEntry, type PendingActivation, type PersistedState, type StateStore } from '../state/state-store';
 import type { BootCheckResult, HistoryKind } from '../facade';
-import { runHealthChecks } from './health-checks';
 
 export interface BootConfirmDeps {
   boot: BootFlagBackend;
@@ -22,6 +21,8 @@ export async function bootConfirm(deps: BootConfirmDeps, booted: SlotName): Prom
   const s = await deps.state.load();
   if (s.pending && s.pending.slot !== booted) return recordRollback(deps, s, booted);
   const wasGood = (await deps.boot.status()).find((x) => x.slot === booted)?.state === 'good' && !s.pending;
+  // Loaded here, at boot-check, not with every engine (it brings node:child_process).
+  const { runHealthChecks } = await import('./health-checks');
   const results = await runHealthChecks(deps.healthChecks, await healthEnv(deps.slots, booted));
   const failed = results.find((r) => !r.ok);
   if (failed) return rejectBooted(deps, booted, `health check "${failed.name}" failed on slot ${booted}: ${failed.detail}`);

@@ -1,6 +1,6 @@
 // The install transaction. The safety order lives here and only here:
 //   verify header, signatures and policy (nothing touched) -> mark target bad -> write + verify every chunk
-//   -> sync + whole-image digest -> no trailing bytes -> record -> set try-once.
+//   -> sync + read-back -> no trailing bytes -> record (with the intent to switch, one write) -> set try-once.
 import type { Readable } from 'node:stream';
 import { faultPoint } from '../core/fault-point';
 import { PROGRESS_SCHEMA, type EventSink, type TransferCounts } from '../core/progress';
@@ -12,10 +12,10 @@ import { openBundle, type Keyring, type OpenedBundle } from '../bundle/bundle-re
 import { DEFAULT_LIMITS, HEADER_SIZE } from '../bundle/framing';
 import type { ImageSource } from '../sources/image-source';
 import type { SlotHandle, SlotStore, SlotTarget } from '../slots/slot-store';
-import { historyEntry, type StateStore } from '../state/state-store';
+import { historyEntry, type PendingActivation, type StateStore } from '../state/state-store';
 import type { InstallResult } from '../facade';
 import { BufferPool } from './buffer-pool';
-import { activateSlot } from './activation';
+import { activationIntent, switchBootTo } from './activation';
 import { installAdaptive } from './adaptive-install';
 import { writeImage } from './image-writer';
 import { buildInstallPlan, type InstallPlan } from './plan';
@@ -75,10 +75,11 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
     } finally {
       await closeAll(handles);
     }
-    await recordInstalled(deps, plan, bundle, transfer);
+    const intent = req.activate ? activationIntent(plan.targetSlot, plan.booted, plan.version) : null;
+    await recordInstalled(deps, plan, bundle, transfer, intent);
     faultPoint('install.after-record');
     log(`slot ${plan.targetSlot} holds ${plan.version}, verified`);
-    if (req.activate) await activateVerified(deps, plan, log);
+    if (intent) await activateVerified(deps, plan, intent, log);
     return { slot: plan.targetSlot, version: plan.version, bytesWritten: plan.totalBytes, seconds: (Date.now() - started) / 1000, activated: req.activate, ...(transfer ? { transfer } : {}) };
   } finally {
     bundle.close();
@@ -178,16 +179,22 @@ async function writeImages(deps: InstallDeps, req: InstallRequest, src: { bundle
   return undefined;
 }
 
-async function recordInstalled(deps: InstallDeps, plan: InstallPlan, bundle: OpenedBundle, transfer?: TransferCounts): Promise<void> {
+/**
+ * The release verified, and with it (when activating) the intent to switch: one atomic write instead of two. A cut
+ * before it leaves the target incomplete; a cut after it is the state a cut just before the flag write always left
+ * (verified release, a switch the bootloader has not seen), so joining them removes a replace (two fsyncs), not a safe state.
+ */
+async function recordInstalled(deps: InstallDeps, plan: InstallPlan, bundle: OpenedBundle, transfer: TransferCounts | undefined, intent: PendingActivation | null): Promise<void> {
   const how = transfer ? `; ${transfer.fetched} fetched, ${transfer.copied} copied from slot ${plan.booted}, ${transfer.skipped} already in place` : '';
   await deps.state.update((s) => {
     s.slots[plan.targetSlot] = { ...releaseOf(plan), manifestSha256: bundle.manifestSha256.toString('hex'), verified: true };
     s.history.push(historyEntry('install', plan.targetSlot, `installed ${plan.version} (${plan.totalBytes} bytes, verified${how})`, { version: plan.version, ...(transfer ? { transfer } : {}) }));
+    if (intent) s.pending = intent;
   });
 }
 
-/** Only after the whole image verified: the bootloader tries the new slot a limited number of times. */
-async function activateVerified(deps: InstallDeps, plan: InstallPlan, log: (m: string) => void): Promise<void> {
-  await activateSlot(deps, plan.targetSlot, plan.booted, plan.version, `slot ${plan.targetSlot} (${plan.version}) will be tried on the next boot`);
+/** Only after the whole image verified (and the intent recorded): the bootloader tries the new slot a limited number of times. */
+async function activateVerified(deps: InstallDeps, plan: InstallPlan, intent: PendingActivation, log: (m: string) => void): Promise<void> {
+  await switchBootTo(deps, intent, `slot ${plan.targetSlot} (${plan.version}) will be tried on the next boot`);
   log(`slot ${plan.targetSlot} activated: the next boot tries ${plan.version}; ${plan.booted} stays as the fallback`);
 }

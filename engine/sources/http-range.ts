@@ -2,7 +2,6 @@
 import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import { AbuError } from '../core/errors';
-import { request } from './http-url-source';
 
 /** A source stream that can also fetch byte ranges of the same bundle (the HTTP URL source offers it). */
 export interface RangeCapable extends Readable {
@@ -60,6 +59,9 @@ export class RangeReader {
 
   /** One Range GET (following redirects) answered 206 with exactly the asked Content-Range. */
   private async get(first: number, last: number): Promise<http.IncomingMessage> {
+    // Loaded here: a RangeReader exists only for an HTTP source (so this is already in memory), while an adaptive
+    // install from a file loads this module without needing node:http or node:https.
+    const { request } = await import('./http-url-source');
     let url = this.url;
     for (let redirects = 0; ; redirects++) {
       this.requests++;

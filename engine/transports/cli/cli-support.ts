@@ -4,7 +4,6 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AbuError, isAbuError } from '../../core/errors';
 import { createEngine } from '../../engine';
 import type { Engine } from '../../facade';
-import { findDaemon } from './daemon-client';
 import { RemoteEngine } from './remote-engine';
 import type { CliContext } from './command';
 
@@ -34,7 +33,8 @@ export function parse(args: string[], options: ParseArgsConfig['options'], allow
  */
 export async function withEngine<T>(values: { config?: string | boolean; direct?: string | boolean }, ctx: CliContext, fn: (engine: Engine) => Promise<T>): Promise<T> {
   const file = configPath(values, ctx);
-  const daemon = values.direct ? null : await findDaemon(file, ctx.env);
+  // The daemon client (node:http, node:https) loads only when there may be a daemon to ask: not with --direct.
+  const daemon = values.direct ? null : await (await import('./daemon-client')).findDaemon(file, ctx.env);
   const engine: Engine = daemon ? new RemoteEngine(daemon) : await createEngine(file);
   try {
     return await fn(engine);

@@ -35,7 +35,9 @@ export function spawnAbu(args: string[], o: { stdin?: 'pipe' | 'ignore'; env?: N
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += String(d)));
   child.stderr!.on('data', (d: Buffer) => (stderr += String(d)));
-  const exit = new Promise<Exit>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  // 'close', not 'exit': 'exit' can come before the last of stderr is read (a fault point's line, written just before
+  // its SIGKILL, was then missing under load, and the kill-point check failed with an empty stderr).
+  const exit = new Promise<Exit>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
   return { child, pid: child.pid!, exit, output: () => ({ stdout, stderr }) };
 }
 

@@ -4,7 +4,6 @@ import { AbuEngine } from '../../../engine';
 import { AbuError } from '../../../core/errors';
 import type { Engine, InstallOptions, InstallResult } from '../../../facade';
 import { FileSource } from '../../../sources/file-source';
-import { HttpUrlSource } from '../../../sources/http-url-source';
 import { StreamSource } from '../../../sources/stream-source';
 import type { Command, CliContext } from '../command';
 import { checkReadableFile, humanBytes, parse, withEngine } from '../cli-support';
@@ -51,8 +50,8 @@ function installFrom(engine: Engine, from: string, options: InstallOptions, ctx:
 async function installUrl(engine: Engine, url: string, options: InstallOptions): Promise<InstallResult> {
   if (engine instanceof RemoteEngine) return engine.installUrl(url, options);
   if (!(engine instanceof AbuEngine)) throw new AbuError('ABU_ERR_INTERNAL', 'installing from a URL needs the daemon or the appliance itself');
-  // The daemon module (and fastify with it) is loaded only here, not for every file install.
-  const { alternateCapacity } = await import('../../http/daemon');
+  // The daemon module (fastify) and the HTTP client (node:http, node:https) load only here, not for every file install.
+  const [{ alternateCapacity }, { HttpUrlSource }] = await Promise.all([import('../../http/daemon'), import('../../../sources/http-url-source')]);
   return engine.install(new HttpUrlSource(url, { maxBytes: await alternateCapacity(engine) }), options);
 }
 
