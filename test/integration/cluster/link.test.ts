@@ -36,7 +36,10 @@ describe('site network: delay and loss on the link between the data centers (net
   before(async function () {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'abu-link-'));
     net = await createTestNetwork(dir, 2, LINK);
-    if (net.kind !== 'netns') this.skip();
+    if (net.kind !== 'netns') {
+      process.stderr.write(`      (pending: ${net.link})\n`);
+      this.skip();
+    }
     [a, b, c] = [await net.endpoint(1, 1), await net.endpoint(2, 1), await net.endpoint(3, 2)];
     for (const e of [a, b, c]) {
       const [cmd, ...argv] = net.wrap(['node', PROBE, 'serve', PORT], e.ns);
