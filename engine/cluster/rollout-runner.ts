@@ -107,12 +107,15 @@ export class RolloutRunner {
       for (const name of r.order.slice(1).filter((n) => isInFlight(r.members[n]))) running.set(name, this.track(r, name, running, signal));
       for (;;) {
         if (signal.aborted) return;
+        // A step that ends while the slot table is read frees its slot after the read: only a pass that began with
+        // nothing running saw every slot as it is, so only such a pass that starts nobody may end the rollout.
+        const idle = running.size === 0;
         await this.releaseSettled(r, running);
         for (const name of startable(r, this.site, await this.store.rebootSlots(), new Set(running.keys()), this.maxParallel(r))) {
           if (await this.takeSlot(r, name)) running.set(name, this.track(r, name, running, signal));
         }
-        if (running.size === 0) break;
-        await Promise.race([...running.values(), sleep(this.site.config.rollout.pollMs)]);
+        if (running.size === 0 && idle) break;
+        if (running.size > 0) await Promise.race([...running.values(), sleep(this.site.config.rollout.pollMs)]);
       }
       await this.finish(r, signal);
     } catch (e) {

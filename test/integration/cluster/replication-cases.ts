@@ -74,6 +74,7 @@ describe('site: replication and install by organization (six abu serve daemons, 
 
   it('replicates to 6/6; a replica corrupted on disk mid-transfer is rejected by its member and sent again from zero', async () => {
     const h = site();
+    const linkBefore = await h.net.linkStats();
     const up = await upload(h, h.bundles.v120);
     assert.equal(up.status, 201, JSON.stringify(up.json));
     const { sha256: sha, size } = up.json.bundle;
@@ -91,6 +92,9 @@ describe('site: replication and install by organization (six abu serve daemons, 
     const resumedAt = starts.findIndex((s) => s > 0);
     assert.ok(resumedAt >= 0 && starts.slice(resumedAt + 1).includes(0), `dc1-c resumed, was rejected, then started over: ${starts}`);
     assert.equal((await digestFile(path.join(victim.sim.dir, 'state', 'bundles', `${sha}.abu`))).sha256, sha);
+    // In namespaces, dc2 got its copy across the delayed, lossy link (link.test.ts proves what that link does).
+    const linkAfter = await h.net.linkStats();
+    if (linkBefore && linkAfter) assert.ok(linkAfter.dropped > linkBefore.dropped, `the link dropped none of the ${linkAfter.received - linkBefore.received} packets of the replication`);
   });
 
   it('a data center\'s members pull from its primary while the primary still receives (all hops overlap)', async () => {

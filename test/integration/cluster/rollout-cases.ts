@@ -14,6 +14,8 @@ describe('cluster: activate alternate image (primary first, HA partners never aw
   this.timeout(180_000);
   const site = sharedSite();
   let firstRolloutStart = '';
+  // Who the first rollout updated depends on timing: dc2-b starts only if dc2-a is back before dc1-b fails.
+  let updatedByFirst = new Set<string>();
 
   it('a node whose new image fails its health check stops the rollout; its HA partner is untouched', async () => {
     const h = site();
@@ -33,6 +35,7 @@ describe('cluster: activate alternate image (primary first, HA partners never aw
     const measured = installing.filter((m) => /: (writing|reading back)/.test(m.detail));
     assert.ok(measured.length > 0 && measured.every((m) => Number.isInteger(m.percent) && m.percent >= 0 && m.percent <= 100), `dc1-a's install with its own percentages: ${JSON.stringify(installing.map((m) => [m.percent, m.detail]))}`);
     assert.equal(r.state, 'failed');
+    updatedByFirst = new Set(Object.values<any>(r.members).filter((m) => m.phase === 'healthy').map((m) => m.name));
     assert.match(r.error, /^dc1-b: came back on 1\.0\.0 instead of 1\.1\.0: .*health check "new-image" failed/);
     assert.equal(r.members['dc1-a'].phase, 'healthy');
     assert.equal(r.members['dc1-c'].phase, 'skipped');
@@ -73,13 +76,17 @@ describe('cluster: activate alternate image (primary first, HA partners never aw
       assert.deepEqual([m.name, bootedVersion(s), s.slots.find((x: any) => x.name === s.booted).state], [m.name, '1.1.0', 'good']);
       // Members updated by the first rollout are not activated or rebooted again; the others exactly once.
       const again = (await history(h, m.name)).filter((e) => e.time >= since && e.kind === 'activate').length;
-      const expected = ['dc1-b', 'dc1-c', 'dc2-c'].includes(m.name) ? 1 : 0;
+      const expected = updatedByFirst.has(m.name) ? 0 : 1;
       assert.deepEqual([m.name, again, m.proc.reboots - rebootsBefore.get(m.name)!], [m.name, expected, expected]);
     }
     const away = new Map(await Promise.all(h.members.map(async (m) => [m.name, awayIntervals(await history(h, m.name), firstRolloutStart)] as const)));
     for (const [a, b] of PARTNERS) assert.equal(overlaps(away.get(a)!, away.get(b)!), false, `HA partners ${a} and ${b} were away at the same time`);
-    // The check can fail: members of different HA groups did go down together.
-    assert.ok(overlaps(away.get('dc1-b')!, away.get('dc2-c')!) || overlaps(away.get('dc1-c')!, away.get('dc2-c')!), 'non-partners overlapped (the rollout ran members in parallel)');
+    // The check can fail: the runner had members of different HA groups in their turns at once. By the journal's
+    // turns, not by the times they were down: whether those overlap is a race (a member that only activates can be
+    // back before one that installs first goes down, more so with the install's progress on the delayed link).
+    const turn = (n: string) => [{ from: Date.parse(r.members[n].startedAt), to: Date.parse(r.members[n].finishedAt) }];
+    const [g1, g2] = PARTNERS.map((g) => g.filter((n) => !updatedByFirst.has(n)));
+    assert.ok(g1.some((a) => g2.some((b) => overlaps(turn(a), turn(b)))), `members of different HA groups had their turns together: ${JSON.stringify([...g1, ...g2].map((n) => [n, r.members[n].startedAt, r.members[n].finishedAt]))}`);
     // The harness saw the same: no moment with both partners' daemons down.
     for (const [a, b] of PARTNERS) assert.equal(overlaps(downIntervals(h.member(a).proc.events), downIntervals(h.member(b).proc.events)), false, `${a}/${b} daemons down together`);
   });

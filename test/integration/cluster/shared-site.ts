@@ -20,5 +20,8 @@ export function sharedSite(): () => SiteHarness {
 // Root-level hook: runs once after every suite of this run.
 after(async function () {
   this.timeout(30_000);
-  await (await started?.catch(() => null))?.teardown();
+  const h = await started?.catch(() => null);
+  const link = await h?.net.linkStats().catch(() => null);
+  if (link) process.stderr.write(`      inter-data-center link over the suite: ${link.received} packets, ${link.dropped} dropped\n`);
+  await h?.teardown();
 });

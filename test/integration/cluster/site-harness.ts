@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { createSimAppliance, type SimAppliance } from '../../../engine/sim/create-sim-appliance';
 import { sha256 } from '../../../engine/site-config';
 import { MemberProcess } from './member-process';
+import { DEFAULT_IMPAIRMENT, impairmentFromEnv, type LinkImpairment } from './link-impairment';
 import { createTestNetwork, type TestNetwork } from './test-network';
 
 const MIB = 1024 * 1024;
@@ -58,11 +59,13 @@ export interface SiteHarness {
 export interface HarnessOptions {
   downtimeMs: number;
   maxBytesPerSecond: number;
+  /** Delay and loss between the data centers (namespaces only); default DEFAULT_IMPAIRMENT, null for none. */
+  link?: LinkImpairment | null;
 }
 
 export async function startSite(o: HarnessOptions): Promise<SiteHarness> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'abu-site-'));
-  const net = await createTestNetwork(dir, 2);
+  const net = await createTestNetwork(dir, 2, impairmentFromEnv(o.link === undefined ? DEFAULT_IMPAIRMENT : o.link));
   const members: HarnessMember[] = [];
   const h: SiteHarness = {
     dir, net, members, bundles: { v110: '', v120: '' }, foreignBundle: '',

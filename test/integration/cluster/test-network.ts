@@ -1,10 +1,12 @@
 // Test network for the site: a namespace per member on a bridge per data center with a shaped link between the
-// bridges (root + `ip`), or loopback ports otherwise. The test talks to members over unix sockets forwarded into
+// bridges (root + `ip`): rate-limited by tbf, delayed and lossy through netdelay (link-impairment.ts); or loopback
+// ports otherwise. The test talks to members over unix sockets forwarded into
 // their namespaces, so no address outside the namespaces the test made is ever configured.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../../engine/sim/sim-site';
+import { describeImpairment, Netdelay, type LinkImpairment, type NetdelayStats } from './link-impairment';
 
 const run = promisify(execFile);
 
@@ -23,17 +25,24 @@ export interface TestNetwork {
   kind: 'netns' | 'loopback';
   /** How the link between the data centers is shaped, for the test's log. */
   link: string;
+  /** The delay and loss on the link between the data centers; null on loopback (no link to impair). */
+  impairment: LinkImpairment | null;
+  /** Why the link is not impaired although it was asked to be (netdelay could not start); else null. */
+  unimpairedBecause: string | null;
+  /** netdelay's counters for that link; null when it is not impaired. */
+  linkStats(): Promise<NetdelayStats | null>;
   endpoint(index: number, dataCenter: number): Promise<MemberEndpoint>;
   /** The command line run inside a member's namespace. */
   wrap(argv: string[], ns: string | null): string[];
   teardown(): Promise<void>;
 }
 
-export async function createTestNetwork(dir: string, dataCenters: number): Promise<TestNetwork> {
+/** `impairment` null: only the rate limit on the link (netdelay not started). */
+export async function createTestNetwork(dir: string, dataCenters: number, impairment: LinkImpairment | null): Promise<TestNetwork> {
   // ABU_SITE_NET=loopback forces the fallback (to check it still works where namespaces can be made).
   if (process.env.ABU_SITE_NET !== 'loopback' && process.getuid?.() === 0 && (await run('ip', ['netns', 'list']).then(() => true, () => false))) {
     try {
-      return await NamespaceNetwork.create(dir, dataCenters);
+      return await NamespaceNetwork.create(dir, dataCenters, impairment);
     } catch (e) {
       process.stderr.write(`      (network namespaces could not be made: ${(e as Error).message.split('\n')[0]}; using loopback ports)\n`);
     }
@@ -43,7 +52,13 @@ export async function createTestNetwork(dir: string, dataCenters: number): Promi
 
 class LoopbackNetwork implements TestNetwork {
   readonly kind = 'loopback';
-  readonly link = 'loopback ports (not root or no `ip`): no namespaces, the data centers share one host';
+  readonly link = 'loopback ports (not root or no `ip`): no namespaces, the data centers share one host, no delay or loss';
+  readonly impairment = null;
+  readonly unimpairedBecause = null;
+
+  async linkStats(): Promise<null> {
+    return null;
+  }
 
   async endpoint(): Promise<MemberEndpoint> {
     const port = await freePort();
@@ -60,15 +75,20 @@ class LoopbackNetwork implements TestNetwork {
 class NamespaceNetwork implements TestNetwork {
   readonly kind = 'netns';
   link = '';
+  impairment: LinkImpairment | null = null;
+  unimpairedBecause: string | null = null;
   private readonly names: string[] = [];
   private readonly forwarders: ChildProcess[] = [];
+  private netdelay: Netdelay | null = null;
+  // Several networks in one test process (the shared site, the link test) need distinct namespace names.
+  private static made = 0;
 
   private constructor(private readonly dir: string, private readonly prefix: string) {}
 
-  static async create(dir: string, dataCenters: number): Promise<NamespaceNetwork> {
-    const net = new NamespaceNetwork(dir, `abuc${process.pid}`);
+  static async create(dir: string, dataCenters: number, impairment: LinkImpairment | null): Promise<NamespaceNetwork> {
+    const net = new NamespaceNetwork(dir, `abuc${process.pid}n${NamespaceNetwork.made++}`);
     try {
-      await net.switches(dataCenters);
+      await net.switches(dataCenters, impairment);
     } catch (e) {
       await net.teardown();
       throw e;
@@ -77,14 +97,33 @@ class NamespaceNetwork implements TestNetwork {
   }
 
   /** One namespace holding a bridge per data center, joined by a veth pair: the inter-data-center link. */
-  private async switches(dataCenters: number): Promise<void> {
+  private async switches(dataCenters: number, impairment: LinkImpairment | null): Promise<void> {
     const sw = await this.namespace('sw');
     for (let dc = 1; dc <= dataCenters; dc++) await ip(['-n', sw, 'link', 'add', `br${dc}`, 'type', 'bridge'], ['-n', sw, 'link', 'set', `br${dc}`, 'up']);
+    const wan: string[] = [];
     for (let dc = 2; dc <= dataCenters; dc++) {
       await ip(['-n', sw, 'link', 'add', `wan${dc}a`, 'type', 'veth', 'peer', 'name', `wan${dc}b`]);
       await ip(['-n', sw, 'link', 'set', `wan${dc}a`, 'master', 'br1', 'up'], ['-n', sw, 'link', 'set', `wan${dc}b`, 'master', `br${dc}`, 'up']);
-      this.link = await shape(sw, [`wan${dc}a`, `wan${dc}b`]);
+      // A token bucket per direction: the link's rate; the members' own veths stay unlimited.
+      for (const d of [`wan${dc}a`, `wan${dc}b`]) await run('ip', ['netns', 'exec', sw, 'tc', 'qdisc', 'replace', 'dev', d, 'root', 'tbf', 'rate', '80mbit', 'burst', '64kb', 'latency', '50ms']);
+      wan.push(`wan${dc}a`, `wan${dc}b`);
     }
+    this.link = 'namespaces, inter-data-center link: tbf 80 Mbit/s';
+    if (!impairment || !wan.length) return;
+    try {
+      // Packets come in from one end of the link on each bridge: one per crossing, whichever the direction.
+      this.netdelay = await Netdelay.start(sw, wan, impairment);
+      this.impairment = impairment;
+      this.link += `, ${describeImpairment(impairment)}`;
+    } catch (e) {
+      // The site still runs (unimpaired); the link test (link.test.ts) fails with this reason.
+      this.unimpairedBecause = (e as Error).message;
+      this.link += `, NO delay or loss: ${this.unimpairedBecause}`;
+    }
+  }
+
+  async linkStats(): Promise<NetdelayStats | null> {
+    return this.netdelay ? this.netdelay.stats() : null;
   }
 
   async endpoint(index: number, dataCenter: number): Promise<MemberEndpoint> {
@@ -107,6 +146,8 @@ class NamespaceNetwork implements TestNetwork {
 
   async teardown(): Promise<void> {
     for (const f of this.forwarders) f.kill('SIGKILL');
+    // Before the namespaces go: a process inside one would keep it alive.
+    await this.netdelay?.stop();
     // Deleting a namespace removes its veth ends and bridges with it.
     for (const ns of this.names.reverse()) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   }
@@ -117,17 +158,6 @@ class NamespaceNetwork implements TestNetwork {
     this.names.push(ns);
     await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
     return ns;
-  }
-}
-
-/** netem delay and loss when the kernel has it; otherwise a token-bucket rate limit (sch_tbf), said so. */
-async function shape(ns: string, devs: string[]): Promise<string> {
-  try {
-    for (const d of devs) await run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', d, 'root', 'netem', 'delay', '15ms', '3ms', 'loss', '0.3%', 'rate', '200mbit']);
-    return 'namespaces, inter-data-center link: netem delay 15±3 ms, loss 0.3 %, 200 Mbit/s';
-  } catch {
-    for (const d of devs) await run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'replace', 'dev', d, 'root', 'tbf', 'rate', '80mbit', 'burst', '64kb', 'latency', '50ms']);
-    return 'namespaces, inter-data-center link: tbf 80 Mbit/s (this kernel has no sch_netem, so no delay or loss)';
   }
 }
 
