@@ -13,6 +13,9 @@ import { writeDemoImage } from '../engine/sim/demo-image';
 import { createSimSite, type SimSite, type SimSiteMemberSpec } from '../engine/sim/sim-site';
 import { startSimSiteDaemons } from '../engine/sim/sim-site-daemons';
 import { call, knob, MIB, peakRssMiB, resetPeakRss, upload, waitReplicated, type Api } from './site-bench-support';
+import { childTimes, cpuDelta, cpuOf, printProfile, timeline } from './site-profile';
+
+const PROFILE = process.env.ABU_BENCH_SITE_PROFILE === '1';
 
 interface Row {
   members: number;
@@ -32,7 +35,8 @@ export async function runSiteReplicationBench(): Promise<void> {
       const site = await createSimSite(path.join(dir, `site-${n}`), { members: layout(n), slotSize: 4 * MIB, imageSize: 3 * MIB, bundleBudgetBytes: 3 * Math.max(...sizes) * MIB });
       const daemons = await startSimSiteDaemons(site);
       try {
-        for (const mib of sizes) rows.push(await benchOne(site, daemons.daemons[0].child.pid!, mib));
+        const pids = Object.fromEntries(daemons.daemons.map((d) => [d.member.name, d.child.pid!]));
+        for (const mib of sizes) rows.push(await benchOne(site, pids, mib));
       } finally {
         await daemons.stop();
       }
@@ -54,18 +58,30 @@ function layout(n: number): SimSiteMemberSpec[] {
   });
 }
 
-async function benchOne(site: SimSite, coordinatorPid: number, mib: number): Promise<Row> {
+async function benchOne(site: SimSite, pids: Record<string, number>, mib: number): Promise<Row> {
   const bundle = await siteBundle(site, mib);
   const { sha256 } = await digestFile(bundle);
   const coordinator = site.members.find((m) => m.name === site.coordinator)!;
   const api: Api = { url: coordinator.url, token: coordinator.operatorToken };
+  const coordinatorPid = pids[site.coordinator];
   await resetPeakRss(coordinatorPid);
+  const [abuCpu0, self0, wall0] = [await cpuOf(pids), process.cpuUsage(), Date.now()];
   const t0 = performance.now();
   await upload(api, '/api/site/bundles', bundle);
   const abuSeconds = await waitReplicated(api, sha256, t0);
   const rssMiB = await peakRssMiB(coordinatorPid);
+  if (PROFILE) {
+    const cpu = { ...cpuDelta(abuCpu0, await cpuOf(pids)), uploader: cpuSecondsSince(self0) };
+    printProfile(`abu ${site.members.length} members ${mib} MiB`, cpu, await timeline(site.members, coordinator.siteToken, sha256, wall0), abuSeconds);
+  }
   await call(api, 'DELETE', `/api/site/bundles/${sha256}`);
-  const curlSeconds = await parallelCurl(site, bundle, sha256);
+  const [curlCpu0, wall1] = [await cpuOf(pids), Date.now()];
+  const curl = await parallelCurl(site, bundle, sha256);
+  const curlSeconds = curl.seconds;
+  if (PROFILE) {
+    const cpu = { ...cpuDelta(curlCpu0, await cpuOf(pids)), curl: curl.cpu };
+    printProfile(`curl ${site.members.length} members ${mib} MiB`, cpu, await timeline(site.members, coordinator.siteToken, sha256, wall1), curlSeconds);
+  }
   await call(api, 'DELETE', `/api/site/bundles/${sha256}`);
   await fs.rm(bundle);
   process.stderr.write(`  site: ${site.members.length} members, ${mib} MiB: abu ${abuSeconds.toFixed(2)} s, curl ${curlSeconds.toFixed(2)} s, coordinator peak RSS ${rssMiB.toFixed(0)} MiB\n`);
@@ -83,19 +99,28 @@ async function siteBundle(site: SimSite, mib: number): Promise<string> {
   return out;
 }
 
-/** The baseline: one `curl -T` per member at once, each receiver verifying what it got; seconds until all are done. */
-async function parallelCurl(site: SimSite, bundle: string, sha: string): Promise<number> {
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
+}
+
+/**
+ * The baseline: one `curl -T` per member at once, each receiver verifying what it got; seconds until all are done,
+ * and the curls' CPU seconds (the shell's `times` after each curl exits).
+ */
+async function parallelCurl(site: SimSite, bundle: string, sha: string): Promise<{ seconds: number; cpu: number }> {
   const size = (await fs.stat(bundle)).size;
   const token = site.members.find((m) => m.name === site.coordinator)!.siteToken;
   const t0 = performance.now();
+  let cpu = 0;
   await Promise.all(site.members.map(async (m) => {
-    const out = await new Promise<string>((resolve, reject) => execFile('curl', [
+    const out = await new Promise<string>((resolve, reject) => execFile('sh', ['-c', 'curl "$@"; r=$?; times >&2; exit $r', 'sh',
       '-sS', '--fail-with-body', '-T', bundle, '-H', 'Expect:', '-H', `authorization: Bearer ${token}`, '-H', 'content-type: application/octet-stream',
       '-H', `content-range: bytes 0-${size - 1}/${size}`, `${m.url}/api/site/peer/replicas/${sha}`,
-    ], { maxBuffer: MIB }, (e, stdout, stderr) => (e ? reject(new Error(`curl to ${m.name}: ${stderr || stdout}`)) : resolve(stdout))));
+    ], { maxBuffer: MIB }, (e, stdout, stderr) => (e ? reject(new Error(`curl to ${m.name}: ${stderr || stdout}`)) : (cpu += childTimes(stderr), resolve(stdout)))));
     if (JSON.parse(out).state !== 'verified') throw new Error(`curl to ${m.name}: the member did not verify the replica: ${out}`);
   }));
-  return (performance.now() - t0) / 1000;
+  return { seconds: (performance.now() - t0) / 1000, cpu };
 }
 
 function printRows(rows: Row[]): void {
