@@ -124,6 +124,23 @@ describe('file replica store', () => {
     assert.ok(got.equals(bundle.subarray(1000)));
   });
 
+  it('reads every piece into the buffers its server hands it (reused once sent), bytes intact', async () => {
+    const { s, rest, received } = await halfReceived('pooled', bundle);
+    // Two buffers taken in turn, as replica-serve.ts reuses its pieces once the socket took them.
+    const pool = [Buffer.alloc(options.pieceBytes), Buffer.alloc(options.pieceBytes)];
+    let taken = 0;
+    const followed = await s.follow(sha, 0, { ...options, allocate: () => pool[taken++ % 2] });
+    const out: Buffer[] = [];
+    for await (const piece of followed.bytes) {
+      if (out.length === 0) rest();
+      assert.ok(pool.some((b) => b.buffer === piece.buffer && piece.byteOffset === b.byteOffset), 'a piece not read into a buffer from allocate()');
+      out.push(Buffer.from(piece)); // copied before the buffer is handed out again
+    }
+    assert.equal((await received).state, 'verified');
+    assert.equal(taken, out.length);
+    assert.ok(Buffer.concat(out).equals(bundle));
+  });
+
   it('ends with ABU_ERR_SITE_SOURCE_DISCARDED when its own verification fails after the bytes arrived', async () => {
     const bad = Buffer.from(bundle);
     bad[bad.length - 10] ^= 1;
