@@ -24,9 +24,11 @@ export function call<T = any>(api: Api, method: string, route: string, json?: un
 }
 
 /** Streams a file as the body (an upload). */
-export async function upload<T = any>(api: Api, route: string, file: string): Promise<T> {
+/** `sha256`: announced (X-Abu-Bundle-Sha256) so members pull while the upload still arrives. */
+export async function upload<T = any>(api: Api, route: string, file: string, sha256?: string): Promise<T> {
   const size = (await fs.stat(file)).size;
-  const headers = { authorization: `Bearer ${api.token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) };
+  const headers: Record<string, string> = { authorization: `Bearer ${api.token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) };
+  if (sha256 && process.env.ABU_BENCH_SITE_ANNOUNCE !== '0') headers['x-abu-bundle-sha256'] = sha256;
   return send(api.url + route, 'POST', headers, (req) => createReadStream(file).pipe(req));
 }
 
@@ -67,7 +69,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls the coordinator until every member verified its replica; returns the seconds since `t0`. */
-export async function waitReplicated(api: Api, sha: string, t0: number, timeoutMs = 600_000): Promise<number> {
+export async function waitReplicated(api: Api, sha: string, t0: number, timeoutMs = 600_000, everyMs = 50): Promise<number> {
   for (;;) {
     const r = await call(api, 'GET', `/api/site/bundles/${sha}`);
     const rep = r.replication;
@@ -75,6 +77,6 @@ export async function waitReplicated(api: Api, sha: string, t0: number, timeoutM
     const failed = rep?.members.find((m: any) => m.state === 'failed');
     if (failed) throw new Error(`replication to ${failed.member} failed: ${failed.error}`);
     if (performance.now() - t0 > timeoutMs) throw new Error(`replication did not finish: ${rep?.replications}`);
-    await sleep(50);
+    await sleep(everyMs);
   }
 }

@@ -12,7 +12,10 @@ import { digestFile } from '../engine/cluster/replica-verify';
 import { writeDemoImage } from '../engine/sim/demo-image';
 import { createSimSite, type SimSite, type SimSiteMemberSpec } from '../engine/sim/sim-site';
 import { startSimSiteDaemons } from '../engine/sim/sim-site-daemons';
-import { call, knob, MIB, peakRssMiB, resetPeakRss, upload, waitReplicated, type Api } from './site-bench-support';
+import { call, knob, MIB, peakRssMiB, resetPeakRss, waitReplicated, type Api } from './site-bench-support';
+import { childTimes, cpuDelta, cpuOf, printProfile, timeline } from './site-profile';
+
+const PROFILE = process.env.ABU_BENCH_SITE_PROFILE === '1';
 
 interface Row {
   members: number;
@@ -32,7 +35,8 @@ export async function runSiteReplicationBench(): Promise<void> {
       const site = await createSimSite(path.join(dir, `site-${n}`), { members: layout(n), slotSize: 4 * MIB, imageSize: 3 * MIB, bundleBudgetBytes: 3 * Math.max(...sizes) * MIB });
       const daemons = await startSimSiteDaemons(site);
       try {
-        for (const mib of sizes) rows.push(await benchOne(site, daemons.daemons[0].child.pid!, mib));
+        const pids = Object.fromEntries(daemons.daemons.map((d) => [d.member.name, d.child.pid!]));
+        for (const mib of sizes) rows.push(await benchOne(site, pids, mib));
       } finally {
         await daemons.stop();
       }
@@ -54,22 +58,45 @@ function layout(n: number): SimSiteMemberSpec[] {
   });
 }
 
-async function benchOne(site: SimSite, coordinatorPid: number, mib: number): Promise<Row> {
+async function benchOne(site: SimSite, pids: Record<string, number>, mib: number): Promise<Row> {
   const bundle = await siteBundle(site, mib);
   const { sha256 } = await digestFile(bundle);
   const coordinator = site.members.find((m) => m.name === site.coordinator)!;
   const api: Api = { url: coordinator.url, token: coordinator.operatorToken };
-  await resetPeakRss(coordinatorPid);
-  const t0 = performance.now();
-  await upload(api, '/api/site/bundles', bundle);
-  const abuSeconds = await waitReplicated(api, sha256, t0);
-  const rssMiB = await peakRssMiB(coordinatorPid);
+  await resetPeakRss(pids[site.coordinator]);
+  const abuSeconds = await abuRun(site, pids, bundle, sha256, mib);
+  const rssMiB = await peakRssMiB(pids[site.coordinator]);
   await call(api, 'DELETE', `/api/site/bundles/${sha256}`);
-  const curlSeconds = await parallelCurl(site, bundle, sha256);
+  const [curlCpu0, wall1] = [await cpuOf(pids), Date.now()];
+  const curl = await parallelCurl(site, bundle, sha256);
+  const curlSeconds = curl.seconds;
+  if (PROFILE) {
+    const cpu = { ...cpuDelta(curlCpu0, await cpuOf(pids)), curl: curl.cpu };
+    printProfile(`curl ${site.members.length} members ${mib} MiB`, cpu, await timeline(site.members, coordinator.siteToken, sha256, wall1), curlSeconds);
+  }
   await call(api, 'DELETE', `/api/site/bundles/${sha256}`);
   await fs.rm(bundle);
   process.stderr.write(`  site: ${site.members.length} members, ${mib} MiB: abu ${abuSeconds.toFixed(2)} s, curl ${curlSeconds.toFixed(2)} s, coordinator peak RSS ${rssMiB.toFixed(0)} MiB\n`);
   return { members: site.members.length, mib, abuSeconds, curlSeconds, rssMiB };
+}
+
+/**
+ * The upload goes by curl as the baseline's do (a client in Node cost the machine ~0.4 CPU-s per 256 MiB more), its
+ * SHA-256 announced unless ABU_BENCH_SITE_ANNOUNCE=0; seconds until the last member verified its replica, by the
+ * members' own records (the coordinator is polled only every 200 ms, not to load it while it serves).
+ */
+async function abuRun(site: SimSite, pids: Record<string, number>, bundle: string, sha256: string, mib: number): Promise<number> {
+  const coordinator = site.members.find((m) => m.name === site.coordinator)!;
+  const api: Api = { url: coordinator.url, token: coordinator.operatorToken };
+  const announce = process.env.ABU_BENCH_SITE_ANNOUNCE === '0' ? [] : ['-H', `x-abu-bundle-sha256: ${sha256}`];
+  const [cpu0, wall0] = [await cpuOf(pids), Date.now()];
+  const t0 = performance.now();
+  const sent = await curlSend([...announce, '-X', 'POST', '-T', bundle, '-H', `authorization: Bearer ${api.token}`, `${api.url}/api/site/bundles`]);
+  await waitReplicated(api, sha256, t0, 600_000, 200);
+  const times = await timeline(site.members, coordinator.siteToken, sha256, wall0);
+  const seconds = Math.max(...times.map((t) => t.verified));
+  if (PROFILE) printProfile(`abu ${site.members.length} members ${mib} MiB`, { ...cpuDelta(cpu0, await cpuOf(pids)), curl: sent.cpu }, times, seconds);
+  return seconds;
 }
 
 /** A bundle of `mib` MiB of image for the site's product, signed by the site key. */
@@ -83,19 +110,28 @@ async function siteBundle(site: SimSite, mib: number): Promise<string> {
   return out;
 }
 
-/** The baseline: one `curl -T` per member at once, each receiver verifying what it got; seconds until all are done. */
-async function parallelCurl(site: SimSite, bundle: string, sha: string): Promise<number> {
+/**
+ * The baseline: one `curl -T` per member at once, each receiver verifying what it got; seconds until all are done,
+ * and the curls' CPU seconds (the shell's `times` after each curl exits).
+ */
+async function parallelCurl(site: SimSite, bundle: string, sha: string): Promise<{ seconds: number; cpu: number }> {
   const size = (await fs.stat(bundle)).size;
   const token = site.members.find((m) => m.name === site.coordinator)!.siteToken;
   const t0 = performance.now();
+  let cpu = 0;
   await Promise.all(site.members.map(async (m) => {
-    const out = await new Promise<string>((resolve, reject) => execFile('curl', [
-      '-sS', '--fail-with-body', '-T', bundle, '-H', 'Expect:', '-H', `authorization: Bearer ${token}`, '-H', 'content-type: application/octet-stream',
-      '-H', `content-range: bytes 0-${size - 1}/${size}`, `${m.url}/api/site/peer/replicas/${sha}`,
-    ], { maxBuffer: MIB }, (e, stdout, stderr) => (e ? reject(new Error(`curl to ${m.name}: ${stderr || stdout}`)) : resolve(stdout))));
-    if (JSON.parse(out).state !== 'verified') throw new Error(`curl to ${m.name}: the member did not verify the replica: ${out}`);
+    const sent = await curlSend(['-T', bundle, '-H', `authorization: Bearer ${token}`, '-H', `content-range: bytes 0-${size - 1}/${size}`, `${m.url}/api/site/peer/replicas/${sha}`]);
+    cpu += sent.cpu;
+    if (JSON.parse(sent.out).state !== 'verified') throw new Error(`curl to ${m.url}: the member did not verify the replica: ${sent.out}`);
   }));
-  return (performance.now() - t0) / 1000;
+  return { seconds: (performance.now() - t0) / 1000, cpu };
+}
+
+/** One curl request with a file body; its answer and its CPU seconds (the shell's `times` after curl exits). */
+function curlSend(args: string[]): Promise<{ out: string; cpu: number }> {
+  const common = ['-sS', '--fail-with-body', '-H', 'Expect:', '-H', 'content-type: application/octet-stream'];
+  return new Promise((resolve, reject) => execFile('sh', ['-c', 'curl "$@"; r=$?; times >&2; exit $r', 'sh', ...common, ...args], { maxBuffer: MIB }, (e, stdout, stderr) => (
+    e ? reject(new Error(`curl ${args[args.length - 1]}: ${stderr || stdout}`)) : resolve({ out: stdout, cpu: childTimes(stderr) }))));
 }
 
 function printRows(rows: Row[]): void {

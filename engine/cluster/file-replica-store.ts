@@ -3,14 +3,14 @@ import { faultPoint } from '../core/fault-point';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbuError } from '../core/errors';
 import { writeFileAtomic } from '../state/atomic-file';
 import type { ReplicaState } from './member-client';
 import { followReplica, type FollowedReplica, type FollowOptions } from './replica-follow';
 import type { ReplicaStore } from './replica-store';
-import { digestingStream, verifyBundleFile, type ReplicaMeta, type VerifyOptions } from './replica-verify';
+import { digestingStream, verifyBundleFile, verifyHead, type ReplicaMeta, type VerifyOptions } from './replica-verify';
 
 const SHA = /^[0-9a-f]{64}$/;
 
@@ -98,6 +98,37 @@ export class FileReplicaStore implements ReplicaStore {
     }
   }
 
+  async addAnnounced(sha256: string, size: number, body: Readable, checked: (head: ReplicaMeta) => void): Promise<ReplicaMeta> {
+    checkSha(sha256);
+    // Already stored: the upload is checked in full as any other, and the stored bundle stays whatever it holds.
+    if (await this.get(sha256)) return this.add(body);
+    return this.exclusive(sha256, async () => {
+      await this.dropPart(sha256); // an earlier upload's bytes, left by a crash: this upload starts from zero
+      await this.checkBudget(size, sha256);
+      await writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size }) + '\n');
+      // The head is read from the growing file while the body arrives; once the body is in, complete() checks it all.
+      const stop = new AbortController();
+      const arrived = new AbuError('ABU_ERR_CANCELLED', 'the upload arrived before its head was checked');
+      const head = this.checkHead(sha256, size, stop.signal).then(checked, (e: unknown) => (stop.signal.reason === arrived ? undefined : Promise.reject(e)));
+      void head.catch(() => undefined); // awaited below, once the body is in
+      const digest = digestingStream();
+      try {
+        // A head that fails is answered once the body is in (the client reads a clean refusal, as for add()).
+        await pipeline(body, capAt(size, false, false), digest, createWriteStream(this.file(sha256, 'part'))).finally(() => stop.abort(arrived));
+        await head;
+        const written = digest.digest();
+        if (written.size < size) throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `the upload ended after ${written.size} of the ${size} bytes announced`, { details: { have: written.size, size } });
+        await this.complete(sha256, written); // drops the part itself when the full check fails
+        return (await this.get(sha256))!;
+      } catch (e) {
+        await head.catch(() => undefined);
+        // Removing the partial file is the verdict its pullers read: "discarded" (replica-follow.ts).
+        await this.dropPart(sha256);
+        throw e;
+      }
+    });
+  }
+
   async remove(sha256: string): Promise<boolean> {
     checkSha(sha256);
     const had = (await this.state(sha256)).state !== 'absent';
@@ -128,6 +159,17 @@ export class FileReplicaStore implements ReplicaStore {
     await writeFileAtomic(this.file(sha256, 'json'), JSON.stringify(meta, null, 2) + '\n');
     await fs.rm(this.file(sha256, 'part.json'), { force: true });
     return { sha256, state: 'verified', have: meta.size, size: meta.size };
+  }
+
+  /** Reads the upload's head from its growing partial file as it arrives (verifyHead). */
+  private async checkHead(sha256: string, size: number, signal: AbortSignal): Promise<ReplicaMeta> {
+    const followed = await this.follow(sha256, 0, { appearWithinMs: 30_000, pieceBytes: 64 * 1024, signal });
+    const stream = Readable.from(followed.bytes, { objectMode: false });
+    try {
+      return await verifyHead(stream, { ...this.verify, sha256, size });
+    } finally {
+      stream.destroy();
+    }
   }
 
   private async checkBudget(need: number, sha256: string): Promise<void> {
@@ -192,13 +234,13 @@ function checkSha(sha256: string): void {
 }
 
 /** Passes at most `limit` bytes; more is a sender error (or, for an upload, the budget running out). */
-function capAt(limit: number, budget = false): Transform {
+function capAt(limit: number, budget = false, receiving = !budget): Transform {
   let seen = 0;
   return new Transform({
     transform(piece: Buffer, _enc, done) {
       seen += piece.length;
-      // Without a budget this is a replica being received from a peer (receive()), not an upload (add()).
-      if (!budget) faultPoint('replication.receive-mid-transfer');
+      // `receiving`: a replica being received from a peer (receive()), not an upload (add(), addAnnounced()).
+      if (receiving) faultPoint('replication.receive-mid-transfer');
       if (seen <= limit) return done(null, piece);
       done(budget
         ? new AbuError('ABU_ERR_SITE_BUDGET', `the upload does not fit: the bundle store has ${Math.max(0, limit)} bytes left in its budget`, { details: { left: Math.max(0, limit) } })

@@ -16,6 +16,8 @@ export interface FollowOptions {
   appearWithinMs: number;
   /** Largest piece yielded (smaller pieces keep a rate cap smooth). */
   pieceBytes: number;
+  /** Where each piece is read into (at least `size` bytes); a fresh buffer per piece without it. */
+  allocate?: (size: number) => Buffer;
   signal?: AbortSignal;
 }
 
@@ -74,7 +76,7 @@ async function* read(files: ReplicaFiles, fh: fs.FileHandle, ino: number, offset
       // While the source's file grows, wait for a whole piece: reading each few KiB as it lands costs the source
       // (which is receiving the same bytes) more than it gains. A file that stopped growing is read as it is.
       if (want > 0 && (want === whole || held === seen)) {
-        const buffer = Buffer.allocUnsafe(want);
+        const buffer = o.allocate ? o.allocate(want) : Buffer.allocUnsafe(want);
         const { bytesRead } = await fh.read(buffer, 0, want, pos);
         if (bytesRead > 0) {
           pos += bytesRead;

@@ -34,6 +34,13 @@ export interface ReplicaStore {
   follow(sha256: string, offset: number, o: FollowOptions): Promise<FollowedReplica>;
   /** Stores an upload: hashed while it streams, then verified like a replica; returns the stored bundle. */
   add(body: Readable): Promise<ReplicaMeta>;
+  /**
+   * Stores an upload whose SHA-256 and size the client announced, written where members can pull it while it
+   * still arrives: `checked` is called once its head passed (abu bundle, site keyring, product), never before.
+   * The full check follows as for add(), plus the announced id; on any failure (that check, a short or broken
+   * body, the budget) its bytes are deleted, which tells its pullers to discard theirs, and the error is thrown.
+   */
+  addAnnounced(sha256: string, size: number, body: Readable, checked: (head: ReplicaMeta) => void): Promise<ReplicaMeta>;
   /** Deletes a bundle and any partial transfer of it; false when there was neither. */
   remove(sha256: string): Promise<boolean>;
   /** Bytes held (complete and partial files). */

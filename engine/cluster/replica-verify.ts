@@ -1,7 +1,7 @@
 // A receiver's own check of a stored bundle: content address, signature by the site keyring, product, every chunk.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { loadKeyring, openBundle, type Manifest } from '../bundle/bundle-reader';
 import { AbuError } from '../core/errors';
 import { FileSource } from '../sources/file-source';
@@ -42,20 +42,42 @@ export async function verifyBundleFile(file: string, o: VerifyOptions): Promise<
   if (o.sha256 !== undefined && sha256 !== o.sha256) {
     throw new AbuError('ABU_ERR_SITE_REPLICA_DIGEST', `the received bytes hash to ${sha256.slice(0, 16)}…, not to the bundle id ${o.sha256.slice(0, 16)}… they were sent as`, { details: { expected: o.sha256, actual: sha256 } });
   }
-  const manifest = await verifyPayload(file, o);
+  return metaOf(await verifyPayload(file, o), sha256, size, new Date().toISOString());
+}
+
+function metaOf(manifest: Manifest, sha256: string, size: number, storedAt: string): ReplicaMeta {
   return {
     sha256, size, product: manifest.product, version: manifest.version, description: manifest.description ?? '', irreversible: manifest.irreversible,
-    installsOn: [manifest.source.exact, manifest.source.range].filter(Boolean).join(' ') || 'any version', storedAt: new Date().toISOString(),
+    installsOn: [manifest.source.exact, manifest.source.range].filter(Boolean).join(' ') || 'any version', storedAt,
   };
+}
+
+/**
+ * The check an upload passes before any of its bytes is offered to a member: an abu bundle (header), signed by
+ * the site keyring (signatures over the manifest), for this product. Reads only the head from `stream`; the
+ * returned meta's `storedAt` is empty (the bundle is not stored yet) and its `sha256` and `size` are as announced.
+ */
+export async function verifyHead(stream: Readable, o: VerifyOptions & { sha256: string; size: number }): Promise<ReplicaMeta> {
+  const bundle = await openBundle(stream, await loadKeyring(o.keyringPath));
+  try {
+    checkProduct(bundle.manifest, o.product);
+    return metaOf(bundle.manifest, o.sha256, o.size, '');
+  } finally {
+    bundle.close();
+  }
+}
+
+function checkProduct(manifest: Manifest, product: string): void {
+  if (manifest.product !== product) {
+    throw new AbuError('ABU_ERR_INCOMPATIBLE', `the bundle is for product "${manifest.product}", this site runs "${product}"`);
+  }
 }
 
 /** Signatures first (openBundle), then the product, then every chunk's CRC and SHA-256 and each whole image. */
 async function verifyPayload(file: string, o: VerifyOptions): Promise<Manifest> {
   const bundle = await openBundle(await new FileSource(file).open(), await loadKeyring(o.keyringPath));
   try {
-    if (bundle.manifest.product !== o.product) {
-      throw new AbuError('ABU_ERR_INCOMPATIBLE', `the bundle is for product "${bundle.manifest.product}", this site runs "${o.product}"`);
-    }
+    checkProduct(bundle.manifest, o.product);
     for await (const { chunks } of bundle.images({ verifyChunks: true })) {
       for await (const chunk of chunks) void chunk;
     }

@@ -14,6 +14,8 @@ interface Job {
   controller: AbortController;
   /** The running pass over the members; a member that failed for good is retried by a new pass. */
   running: Promise<void> | null;
+  /** Settles once the coordinator's own copy is stored (an upload still arriving while members pull it). */
+  stored: Promise<unknown>;
 }
 
 export class Replicator {
@@ -34,11 +36,15 @@ export class Replicator {
     for (const job of this.jobs.values()) job.controller.abort(new AbuError('ABU_ERR_CANCELLED', 'the coordinator is stopping'));
   }
 
-  /** Starts (or restarts the failed members of) the replication of a stored bundle. */
-  replicate(meta: ReplicaMeta): void {
+  /**
+   * Starts (or restarts the failed members of) the replication of a stored bundle, or of an upload whose head
+   * passed its check and whose rest is still arriving: `stored` settles when it is stored (discard() if it fails).
+   */
+  replicate(meta: ReplicaMeta, stored: Promise<unknown> = Promise.resolve()): void {
     let job = this.jobs.get(meta.sha256);
+    if (job && meta.storedAt) job.meta = meta; // the stored bundle's record replaces the upload's head
     if (!job) {
-      job = { meta, records: new Map(), controller: new AbortController(), running: null };
+      job = { meta, records: new Map(), controller: new AbortController(), running: null, stored };
       setMaxListeners(0, job.controller.signal); // one listener per member waiting at the gate or in a backoff
       for (const m of this.site.members) job.records.set(m.name, newRecord(m.name, m.dataCenter, (this.site.sourceOf(m) ?? m).name, meta.size));
       this.jobs.set(meta.sha256, job);
@@ -72,6 +78,15 @@ export class Replicator {
       if (signal?.aborted) throw signal.reason;
       await sleep(200);
     }
+  }
+
+  /**
+   * Forgets an upload that failed after its members began pulling it: they read "discarded" from the coordinator
+   * (its partial file is gone) and drop their bytes themselves, and their own members after them.
+   */
+  discard(sha256: string): void {
+    this.jobs.get(sha256)?.controller.abort(new AbuError('ABU_ERR_CANCELLED', 'the upload failed its check'));
+    this.jobs.delete(sha256);
   }
 
   /** Stops replicating and deletes the bundle from every member; members that could not be reached are named. */
@@ -140,6 +155,7 @@ export class Replicator {
     rec.attempts++;
     rec.state = 'transferring';
     if (m.name === this.site.selfName) {
+      await job.stored;
       await this.store.fileOf(sha256); // the coordinator verified its own copy when it stored the upload
       return { offset: size, received: 0, state: { sha256, state: 'verified', have: size, size } };
     }

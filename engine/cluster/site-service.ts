@@ -73,12 +73,33 @@ export class SiteService {
     return this.replicator!;
   }
 
-  /** Stores an upload after checking it (abu bundle, site keyring, product) and starts replicating it. */
-  async upload(body: Readable): Promise<ReplicaMeta> {
+  /**
+   * Stores an upload after checking it (abu bundle, site keyring, product, every chunk) and replicates it. With
+   * its SHA-256 and size announced, members start pulling once its head passed that check, while the rest still
+   * arrives; if the rest then fails, the coordinator's copy is discarded and so are theirs (replica-follow.ts).
+   */
+  async upload(body: Readable, announced?: { sha256: string; size: number }): Promise<ReplicaMeta> {
     const replicator = this.coordinator('upload a bundle');
-    const meta = await this.store.add(body);
-    replicator.replicate(meta);
-    return meta;
+    if (!announced) {
+      const meta = await this.store.add(body);
+      replicator.replicate(meta);
+      return meta;
+    }
+    let early = false;
+    const stored = deferred();
+    try {
+      const meta = await this.store.addAnnounced(announced.sha256, announced.size, body, (head) => {
+        early = true;
+        replicator.replicate(head, stored.promise);
+      });
+      stored.resolve();
+      replicator.replicate(meta);
+      return meta;
+    } catch (e) {
+      stored.reject(e);
+      if (early) replicator.discard(announced.sha256);
+      throw e;
+    }
   }
 
   /** A bundle by its SHA-256, a unique prefix of it (8+ hex digits) or its version. */
@@ -110,4 +131,12 @@ export class SiteService {
 function coordinationStore(config: AbuConfig & { site: SiteConfig }): CoordinationStore {
   const c = config.site.coordination;
   return c.kind === 'etcd' ? new EtcdCoordinationStore(c) : new LocalCoordinationStore(path.join(config.stateDir, 'cluster'));
+}
+
+function deferred(): { promise: Promise<void>; resolve(): void; reject(e: unknown): void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((ok, fail) => ((resolve = ok), (reject = fail)));
+  promise.catch(() => undefined); // the replicator awaits it only while the upload's pulls run
+  return { promise, resolve, reject };
 }

@@ -41,7 +41,12 @@ export const sitePaths = {
   '/api/site/status': { get: { summary: 'Coordinator: every member (reachable, version, operation, last error) and every bundle with its replication', responses: ok('Site status') } },
   '/api/site/bundles': {
     get: { summary: 'Coordinator: stored bundles with Replications n/m', responses: ok('Bundles') },
-    post: { summary: 'Coordinator: upload a bundle; checked (abu bundle, site keyring, product), stored, then replicated once per data center', security: operator, requestBody: bundleBytes, responses: status(201, 'Stored; replication started') },
+    post: {
+      summary: 'Coordinator: upload a bundle; checked (abu bundle, site keyring, product, every chunk), stored, replicated once per data center. With X-Abu-Bundle-Sha256 (and Content-Length), members pull it once its head passed the check, while the rest still arrives; an upload that then fails is discarded by every member',
+      security: operator, requestBody: bundleBytes,
+      parameters: [{ name: 'X-Abu-Bundle-Sha256', in: 'header', required: false, description: 'The SHA-256 of the whole bundle file (64 lowercase hex digits)', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } }],
+      responses: status(201, 'Checked and stored at the coordinator; replication started (or running)'),
+    },
   },
   '/api/site/bundles/{id}': {
     get: { summary: 'Coordinator: one bundle and its replication per member (bytes, state, error)', parameters: [id], responses: ok('Bundle', { type: 'object', properties: { bundle: { type: 'object' }, replication: { $ref: '#/components/schemas/Replication' } } }) },

@@ -47,6 +47,20 @@ export function uploadBody(req: FastifyRequest): Readable {
   return req.body as Readable;
 }
 
+/**
+ * A site upload's announced SHA-256 (X-Abu-Bundle-Sha256) and size (Content-Length): with both, members pull the
+ * bundle while it still arrives. Without the header it is stored first and then replicated.
+ */
+export function announcedUpload(req: FastifyRequest): { sha256: string; size: number } | undefined {
+  const sha256 = req.headers['x-abu-bundle-sha256'];
+  if (sha256 === undefined) return undefined;
+  const size = contentLength(req);
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256) || size === undefined) {
+    throw new AbuError('ABU_ERR_USAGE', 'X-Abu-Bundle-Sha256 takes the 64 lowercase hex digits of the bundle\'s SHA-256, with a Content-Length');
+  }
+  return { sha256, size };
+}
+
 export function contentLength(req: FastifyRequest): number | undefined {
   const raw = req.headers['content-length'];
   return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;

@@ -5,7 +5,7 @@ import { AbuError } from '../../core/errors';
 import { installByOrganization, organizationsFor } from '../../cluster/site-install';
 import type { SiteService } from '../../cluster/site-service';
 import { registerSitePages } from './page-routes';
-import { jsonBody, optionalBoolean, uploadBody } from './request-input';
+import { announcedUpload, jsonBody, optionalBoolean, uploadBody } from './request-input';
 import { registerSitePeerRoutes } from './routes-site-peer';
 import type { DaemonContext } from './server';
 
@@ -31,7 +31,7 @@ export function registerSiteRoutes(app: FastifyInstance, ctx: DaemonContext, svc
 
   app.post('/api/site/bundles', async (req, reply) => {
     svc.coordinator('upload a bundle');
-    const meta = await svc.upload(uploadBody(req));
+    const meta = await svc.upload(uploadBody(req), announcedUpload(req));
     ctx.hub.info(`site: bundle ${meta.version} (${meta.sha256.slice(0, 12)}) stored; replicating to ${site.members.length} member(s)`);
     return reply.code(201).send({ bundle: meta, replication: svc.replicator!.statusOf(meta.sha256) });
   });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { createBundle } from '../../../engine/bundle/bundle-writer';
 import { digestFile } from '../../../engine/cluster/replica-verify';
 import { sharedSite } from './shared-site';
-import { COORDINATOR, memberRecord, replication, status, upload, waitReplication } from './site-steps';
+import { COORDINATOR, memberRecord, replication, status, upload, uploadInTwo, waitHeld, waitReplication } from './site-steps';
 
 export function replicationCases(): void {
 describe('site: replication and install by organization (six abu serve daemons, two data centers)', function () {
@@ -130,6 +130,41 @@ describe('site: replication and install by organization (six abu serve daemons, 
     const r = await h.call(COORDINATOR, 'DELETE', `/api/site/bundles/${sha}`);
     assert.deepEqual(r.json.removed, ['dc1-a', 'dc1-b', 'dc1-c', 'dc2-a', 'dc2-b', 'dc2-c']);
     for (const m of h.members) assert.equal((await h.call(m.name, 'GET', `/api/site/peer/replicas/${sha}`)).json.state, 'absent', m.name);
+  });
+
+  it('members pull an upload once its head is checked, before the coordinator has all of it', async () => {
+    const h = site();
+    const bytes = await fs.readFile(h.bundles.v120);
+    const sha = (await digestFile(h.bundles.v120)).sha256;
+    const others = h.members.map((m) => m.name).filter((n) => n !== COORDINATOR);
+    // The rest of the upload is sent only once every member holds bytes of it: a coordinator that stored and
+    // verified the upload before asking its members to pull would never let this wait end.
+    const up = await uploadInTwo(h, bytes, sha, Math.floor(bytes.length * 0.4), () => waitHeld(h, others, sha, (r) => r.have > 0, 60_000, 'every member to hold bytes of the unfinished upload'));
+    assert.equal(up.status, 201, JSON.stringify(up.json));
+    assert.equal(up.json.bundle.sha256, sha);
+    await waitReplication(h, sha, (r) => r.verified === 6, 60_000, '6/6');
+    for (const name of others) {
+      const held = (await h.call(name, 'GET', '/api/site/peer/replicas')).json.replicas.find((r: any) => r.sha256 === sha);
+      // By the member's own record against the coordinator's: it began receiving before the upload was stored.
+      assert.ok(held.receivingSince < up.json.bundle.storedAt, `${name} began receiving at ${held.receivingSince}, the coordinator stored the upload at ${up.json.bundle.storedAt}`);
+    }
+    assert.deepEqual((await h.call(COORDINATOR, 'DELETE', `/api/site/bundles/${sha}`)).json.failed, []);
+  });
+
+  it('an upload whose late chunk is corrupt (signature fine) is refused, and every member drops what it pulled', async () => {
+    const h = site();
+    const bad = Buffer.from(await fs.readFile(h.bundles.v120));
+    bad[bad.length - 5000] ^= 0x40;
+    const file = path.join(h.dir, 'late-chunk-bad.abu');
+    await fs.writeFile(file, bad);
+    const sha = (await digestFile(file)).sha256;
+    const others = h.members.map((m) => m.name).filter((n) => n !== COORDINATOR);
+    const up = await uploadInTwo(h, bad, sha, Math.floor(bad.length * 0.4), () => waitHeld(h, others, sha, (r) => r.have > 0, 60_000, 'every member pulling the unfinished upload'));
+    assert.deepEqual([up.status, up.json.code], [422, 'ABU_ERR_CHUNK_CRC'], JSON.stringify(up.json));
+    // Every member discards on the coordinator's verdict (or fails its own check): nothing held, partial or whole.
+    await waitHeld(h, h.members.map((m) => m.name), sha, (r) => r.state === 'absent', 90_000, 'no member to hold any of the refused upload');
+    assert.deepEqual((await h.call(COORDINATOR, 'GET', '/api/site/bundles')).json.bundles, []);
+    assert.equal((await h.call(COORDINATOR, 'GET', `/api/site/bundles/${sha}`)).json.code, 'ABU_ERR_SITE_BUNDLE_UNKNOWN');
   });
 
   it('a source whose own replica fails its verification makes its pullers discard what they fetched and fetch again', async () => {

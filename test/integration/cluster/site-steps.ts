@@ -10,6 +10,40 @@ export async function upload(h: SiteHarness, file: string) {
   return h.call(COORDINATOR, 'POST', '/api/site/bundles', { body: await fs.readFile(file) });
 }
 
+/**
+ * Uploads `bytes` to the coordinator announcing their SHA-256, in two parts: the first `firstPart` bytes (the
+ * head and more), then, once `between` resolves (the test saw what it waits for while the upload was unfinished),
+ * the rest. The coordinator's answer comes after the whole body, so it cannot be what `between` waited for.
+ */
+export async function uploadInTwo(h: SiteHarness, bytes: Buffer, sha256: string, firstPart: number, between: () => Promise<void>): Promise<{ status: number; json: any }> {
+  const m = h.member(COORDINATOR);
+  const ep = m.proc.endpoint;
+  const target = ep.socketPath ? { socketPath: ep.socketPath } : { host: ep.host, port: ep.port };
+  const headers = { authorization: `Bearer ${m.operatorToken}`, 'content-type': 'application/octet-stream', 'content-length': String(bytes.length), 'x-abu-bundle-sha256': sha256 };
+  return new Promise((resolve, reject) => {
+    const req = http.request({ ...target, path: '/api/site/bundles', method: 'POST', headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (b: Buffer) => parts.push(b));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(parts).toString('utf8')) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.write(bytes.subarray(0, firstPart));
+    between().then(() => req.end(bytes.subarray(firstPart)), (e) => (req.destroy(), reject(e)));
+  });
+}
+
+/** Polls until every named member's own record of bundle `sha` passes `check` (partial or verified, bytes held). */
+export async function waitHeld(h: SiteHarness, names: string[], sha: string, check: (held: any) => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const held = await Promise.all(names.map(async (n) => (await h.call(n, 'GET', `/api/site/peer/replicas/${sha}`)).json));
+    if (held.every(check)) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(held.map((x, i) => [names[i], x.state, x.have]))}`);
+    await sleep(100);
+  }
+}
+
 export async function replication(h: SiteHarness, sha: string): Promise<any> {
   const r = await h.call(COORDINATOR, 'GET', `/api/site/bundles/${sha}`);
   if (r.status !== 200) throw new Error(`bundle ${sha}: HTTP ${r.status} ${JSON.stringify(r.json)}`);

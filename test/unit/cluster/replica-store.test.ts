@@ -52,6 +52,40 @@ describe('file replica store', () => {
     assert.deepEqual(await s.state(sha), { sha256: sha, state: 'absent', have: 0, size: null });
   });
 
+  it('offers an announced upload only once its head passed; a short one is discarded, with its followers told so', async () => {
+    const s = store(undefined, 'announced');
+    const body = new PassThrough();
+    const heads: string[] = [];
+    const stored = s.addAnnounced(sha, bundle.length, body, (head) => heads.push(head.version));
+    body.write(bundle.subarray(0, 200_000));
+    // A member pulling once the head was checked, while the rest has not arrived.
+    const end = Date.now() + 20_000;
+    while (heads.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(heads, ['1.0.0']);
+    const followed = await s.follow(sha, 0, { appearWithinMs: 1000, pieceBytes: 65536 });
+    const pulled = (async () => { for await (const piece of followed.bytes) void piece; })();
+    body.end();
+    await assert.rejects(stored, (e: any) => e.code === 'ABU_ERR_BUNDLE_TRUNCATED' && e.details.have === 200_000);
+    await assert.rejects(pulled, (e: any) => e.code === 'ABU_ERR_SITE_SOURCE_DISCARDED');
+    assert.equal((await s.state(sha)).state, 'absent');
+  });
+
+  it('an announced upload that fails its head check is never offered, and one whose bytes are not the id is refused', async () => {
+    const stranger = makeKey();
+    const foreign = await makeBundle(dir, { images: [{ name: 'rootfs', size: 100_000 }], keys: [stranger], product: 'p', file: 'foreign.abu' });
+    const bytes = await fs.readFile(foreign.path);
+    const fsha = (await digestFile(foreign.path)).sha256;
+    const s = store(undefined, 'announced-bad');
+    let offered = false;
+    await assert.rejects(s.addAnnounced(fsha, bytes.length, Readable.from([bytes]), () => (offered = true)), (e: any) => e.code === 'ABU_ERR_KEY_UNKNOWN');
+    assert.equal(offered, false);
+    assert.equal((await s.state(fsha)).state, 'absent');
+    await assert.rejects(s.addAnnounced('0'.repeat(64), bundle.length, Readable.from([bundle]), () => undefined), (e: any) => e.code === 'ABU_ERR_SITE_REPLICA_DIGEST');
+    assert.equal(await s.used(), 0);
+    const meta = await s.addAnnounced(sha, bundle.length, Readable.from([bundle]), () => undefined);
+    assert.deepEqual([meta.sha256, (await s.state(sha)).state], [sha, 'verified']);
+  });
+
   it('stores a checked upload under the SHA-256 of its bytes', async () => {
     const meta = await store(undefined, 'upload').add(Readable.from([bundle]));
     assert.deepEqual([meta.sha256, meta.size, meta.product], [sha, bundle.length, 'p']);
@@ -88,6 +122,23 @@ describe('file replica store', () => {
     const got = await drain(followed.bytes, rest);
     assert.equal((await received).state, 'verified');
     assert.ok(got.equals(bundle.subarray(1000)));
+  });
+
+  it('reads every piece into the buffers its server hands it (reused once sent), bytes intact', async () => {
+    const { s, rest, received } = await halfReceived('pooled', bundle);
+    // Two buffers taken in turn, as replica-serve.ts reuses its pieces once the socket took them.
+    const pool = [Buffer.alloc(options.pieceBytes), Buffer.alloc(options.pieceBytes)];
+    let taken = 0;
+    const followed = await s.follow(sha, 0, { ...options, allocate: () => pool[taken++ % 2] });
+    const out: Buffer[] = [];
+    for await (const piece of followed.bytes) {
+      if (out.length === 0) rest();
+      assert.ok(pool.some((b) => b.buffer === piece.buffer && piece.byteOffset === b.byteOffset), 'a piece not read into a buffer from allocate()');
+      out.push(Buffer.from(piece)); // copied before the buffer is handed out again
+    }
+    assert.equal((await received).state, 'verified');
+    assert.equal(taken, out.length);
+    assert.ok(Buffer.concat(out).equals(bundle));
   });
 
   it('ends with ABU_ERR_SITE_SOURCE_DISCARDED when its own verification fails after the bytes arrived', async () => {

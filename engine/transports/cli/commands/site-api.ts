@@ -1,5 +1,6 @@
 // The site and cluster commands talk to the coordinator's running `abu serve` (found like every other command's daemon).
 import { createReadStream, promises as fs } from 'node:fs';
+import { digestFile } from '../../../cluster/replica-verify';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
@@ -26,9 +27,10 @@ export class SiteApi {
     return this.request('POST', route, { 'content-type': 'application/json', 'content-length': String(data.length) }, (req) => req.end(data));
   }
 
+  /** Announces the file's SHA-256 (one read pass before the upload) so members pull it while it still arrives. */
   async upload<T = any>(route: string, file: string): Promise<T> {
-    const size = (await fs.stat(file)).size;
-    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), 'x-abu-filename': encodeURIComponent(path.basename(file)) };
+    const { sha256, size } = await digestFile(file);
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size), 'x-abu-filename': encodeURIComponent(path.basename(file)), 'x-abu-bundle-sha256': sha256 };
     return this.request('POST', route, headers, (req) => createReadStream(file).on('error', (e) => req.destroy(e)).pipe(req));
   }
 
