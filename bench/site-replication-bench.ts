@@ -16,6 +16,14 @@ import { call, knob, MIB, peakRssMiB, resetPeakRss, waitReplicated, type Api } f
 import { childTimes, cpuDelta, cpuOf, printProfile, timeline } from './site-profile';
 
 const PROFILE = process.env.ABU_BENCH_SITE_PROFILE === '1';
+/**
+ * ABU_BENCH_SITE_MBIT=N models a network-bound site: every transfer is paced to N Mbit/s (curl --limit-rate for the
+ * upload and for each baseline upload, site.replication.maxBytesPerSecond for each replica a member serves; a per-flow
+ * model, the senders' uplinks are not shared). Unset: loopback, where the 2-core machine's CPU is the bottleneck.
+ */
+const MBIT = Number(process.env.ABU_BENCH_SITE_MBIT ?? 0);
+const RATE = MBIT > 0 ? Math.floor((MBIT * 1e6) / 8) : 0;
+const LIMIT = RATE > 0 ? ['--limit-rate', String(RATE)] : [];
 
 interface Row {
   members: number;
@@ -32,7 +40,8 @@ export async function runSiteReplicationBench(): Promise<void> {
   const rows: Row[] = [];
   try {
     for (const n of counts) {
-      const site = await createSimSite(path.join(dir, `site-${n}`), { members: layout(n), slotSize: 4 * MIB, imageSize: 3 * MIB, bundleBudgetBytes: 3 * Math.max(...sizes) * MIB });
+      const extra = RATE > 0 ? { replication: { maxBytesPerSecond: RATE } } : undefined;
+      const site = await createSimSite(path.join(dir, `site-${n}`), { members: layout(n), slotSize: 4 * MIB, imageSize: 3 * MIB, bundleBudgetBytes: 3 * Math.max(...sizes) * MIB, extra });
       const daemons = await startSimSiteDaemons(site);
       try {
         const pids = Object.fromEntries(daemons.daemons.map((d) => [d.member.name, d.child.pid!]));
@@ -129,13 +138,13 @@ async function parallelCurl(site: SimSite, bundle: string, sha: string): Promise
 
 /** One curl request with a file body; its answer and its CPU seconds (the shell's `times` after curl exits). */
 function curlSend(args: string[]): Promise<{ out: string; cpu: number }> {
-  const common = ['-sS', '--fail-with-body', '-H', 'Expect:', '-H', 'content-type: application/octet-stream'];
+  const common = ['-sS', '--fail-with-body', '-H', 'Expect:', '-H', 'content-type: application/octet-stream', ...LIMIT];
   return new Promise((resolve, reject) => execFile('sh', ['-c', 'curl "$@"; r=$?; times >&2; exit $r', 'sh', ...common, ...args], { maxBuffer: MIB }, (e, stdout, stderr) => (
     e ? reject(new Error(`curl ${args[args.length - 1]}: ${stderr || stdout}`)) : resolve({ out: stdout, cpu: childTimes(stderr) }))));
 }
 
 function printRows(rows: Row[]): void {
-  console.log('\nSite replication: upload to the coordinator + replication to every member (each verifies) vs parallel curl uploads to every member');
+  console.log(`\nSite replication: upload to the coordinator + replication to every member (each verifies) vs parallel curl uploads to every member${MBIT > 0 ? `; every transfer paced to ${MBIT} Mbit/s` : ', loopback'}`);
   console.log('members  bundle MiB  abu s    parallel curl s  abu/curl  coordinator peak RSS MiB');
   for (const r of rows) {
     console.log(`${String(r.members).padEnd(9)}${String(r.mib).padEnd(12)}${r.abuSeconds.toFixed(2).padEnd(9)}${r.curlSeconds.toFixed(2).padEnd(17)}${(r.abuSeconds / r.curlSeconds).toFixed(2).padEnd(10)}${r.rssMiB.toFixed(0)}`);
