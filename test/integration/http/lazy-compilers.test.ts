@@ -26,11 +26,14 @@ describe('daemon start-up: schema compilers load on first use', function () {
     const { buildHttpServer } = await import('../../../engine/transports/http/server');
     const { app: second } = await buildHttpServer(d!.daemon.engine, { token: 't', uploadLimit: async () => 0 });
     second.post('/schema-check', { schema: { body: { type: 'object', required: ['a'], properties: { a: { type: 'number' } } } } }, async () => ({ ok: true }));
-    const bad = await second.inject({ method: 'POST', url: '/schema-check', headers: { authorization: 'Bearer t' }, payload: { b: 1 } });
-    const good = await second.inject({ method: 'POST', url: '/schema-check', headers: { authorization: 'Bearer t' }, payload: { a: 1 } });
+    // Over a real socket: the error path lingers on the connection, which an injected request does not have.
+    const url = await second.listen({ host: '127.0.0.1', port: 0 });
+    const post = (body: unknown) => fetch(`${url}/schema-check`, { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const bad = await post({ b: 1 });
+    const good = await post({ a: 1 });
     await second.close();
-    assert.equal(bad.statusCode, 400);
-    assert.equal(good.statusCode, 200);
+    assert.equal(bad.status, 400);
+    assert.equal(good.status, 200);
     assert.equal(loaded('@fastify/ajv-compiler'), true);
   });
 });
