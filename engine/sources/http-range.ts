@@ -2,6 +2,7 @@
 import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import { AbuError } from '../core/errors';
+import { piecesOf } from './stream-pieces';
 
 /** A source stream that can also fetch byte ranges of the same bundle (the HTTP URL source offers it). */
 export interface RangeCapable extends Readable {
@@ -22,6 +23,8 @@ export interface RangeReaderOptions {
   /** Reconnects per run after a dropped connection (default 3). */
   retries?: number;
   idleTimeoutMs?: number;
+  /** Told each piece's size as it arrives (OpenOptions.onReceived). */
+  onReceived?: (bytes: number) => void;
 }
 
 const MAX_REDIRECTS = 5;
@@ -43,10 +46,11 @@ export class RangeReader {
     for (let retries = this.options.retries ?? 3; ; retries--) {
       try {
         const res = await this.get(at, end - 1);
-        for await (const piece of res as AsyncIterable<Buffer>) {
+        for await (const piece of piecesOf(res)) {
           const take = piece.subarray(0, Math.max(0, end - at));
           at += take.length;
           this.received += piece.length;
+          this.options.onReceived?.(piece.length);
           if (take.length > 0) yield take;
         }
         if (at < end) throw new Error(`connection ended at byte ${at} of the range ${start}-${end - 1}`);

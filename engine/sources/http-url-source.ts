@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AbuError, isAbuError } from '../core/errors';
 import type { ImageSource, OpenOptions } from './image-source';
 import { RangeReader, type RangeCapable } from './http-range';
+import { piecesOf } from './stream-pieces';
 
 export interface HttpUrlSourceOptions {
   /** Bytes accepted at most (what the alternate slot can take). */
@@ -29,7 +30,13 @@ interface Progress {
 }
 
 const MAX_REDIRECTS = 5;
-const READ_AHEAD = 2 * 1024 * 1024;
+/**
+ * Read-ahead in pieces (each at most one socket read, 64 KiB): up to 1 MiB, less than SCAVENGE_BYTES
+ * (transports/http/scavenger.ts), so a piece outlives at most one paced collection and is never promoted to the old
+ * generation, which only a full GC frees. Object mode, so the bundle reader
+ * takes one piece at a time and copies it once (in byte mode read() first concatenated all that was buffered).
+ */
+const READ_AHEAD_PIECES = 16;
 
 /**
  * Downloads front to back. 4xx answers fail at once; dropped connections, stalls and 5xx are retried
@@ -45,6 +52,8 @@ export class HttpUrlSource implements ImageSource {
   private retriesLeft: number;
   /** Aborted by the caller's signal or by destroying the stream; every wait below listens to it. */
   private readonly stop = new AbortController();
+  /** OpenOptions.onReceived: told each piece's size as it arrives. */
+  private onReceived?: (bytes: number) => void;
 
   constructor(url: string, private readonly options: HttpUrlSourceOptions) {
     this.url = parseUrl(url);
@@ -62,12 +71,13 @@ export class HttpUrlSource implements ImageSource {
     signal?.throwIfAborted();
     signal?.addEventListener('abort', () => this.stop.abort(signal.reason), { once: true });
     if (options.headBytes !== undefined) this.progress.headEnd = options.headBytes;
+    this.onReceived = options.onReceived;
     // Connect before returning so a 404 fails open() with a clear error instead of a broken stream.
     const first = await this.retrying(() => this.connect(this.url, 0));
     // A server that answered the head's Range with 200 ignores Range: the whole bundle streams, as without it.
     const ranged = this.progress.headEnd !== undefined;
     // Let the download run up to a few MiB ahead of the installer, so network and disk work overlap.
-    const stream = Readable.from(this.download(first), { objectMode: false, highWaterMark: READ_AHEAD });
+    const stream = Readable.from(this.download(first), { objectMode: true, highWaterMark: READ_AHEAD_PIECES });
     // Readable.from finishes destroying only when the generator next wakes; a silent server would hold it
     // (and the reader waiting for 'error') until the idle timeout, so destroying first stops every wait.
     const destroyGenerator = stream._destroy.bind(stream);
@@ -80,7 +90,7 @@ export class HttpUrlSource implements ImageSource {
     // this stream ends after the head, so the Range requests stop only with the caller's signal.
     const rangeStop = new AbortController();
     signal?.addEventListener('abort', () => rangeStop.abort(signal.reason), { once: true });
-    const ranges = new RangeReader(this.url, rangeStop.signal, { validator: this.progress.validator, ca: this.options.ca, retries: this.options.retries, idleTimeoutMs: this.options.idleTimeoutMs });
+    const ranges = new RangeReader(this.url, rangeStop.signal, { validator: this.progress.validator, ca: this.options.ca, retries: this.options.retries, idleTimeoutMs: this.options.idleTimeoutMs, onReceived: options.onReceived });
     return Object.assign(stream, { rangeReader: ranges }) satisfies RangeCapable;
   }
 
@@ -123,8 +133,9 @@ export class HttpUrlSource implements ImageSource {
     if (this.stop.signal.aborted) stop();
     this.stop.signal.addEventListener('abort', stop, { once: true });
     try {
-      for await (const chunk of res as AsyncIterable<Buffer>) {
+      for await (const chunk of piecesOf(res)) {
         this.progress.received += chunk.length;
+        this.onReceived?.(chunk.length);
         this.checkBounds();
         yield chunk;
       }

@@ -27,4 +27,10 @@ export interface OpenOptions {
    * `rangeReader` on the stream (see sources/http-range.ts); any other source ignores this.
    */
   headBytes?: number;
+  /**
+   * Called with the size of each piece a network source (URL download, its Range answers, an upload) takes
+   * from its socket, as it arrives: the daemon paces its collection of spent socket buffers by these bytes.
+   * Sources that read no socket ignore it.
+   */
+  onReceived?: (bytes: number) => void;
 }

@@ -1,9 +1,17 @@
 // An HTTP request body as a bundle source: streamed straight through, bounded by the slot size, no temp file.
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AbuError } from '../core/errors';
-import type { ImageSource } from './image-source';
+import type { ImageSource, OpenOptions } from './image-source';
 
-const READ_AHEAD = 2 * 1024 * 1024;
+/**
+ * Read-ahead in pieces (each at most one socket read, 64 KiB): up to 1 MiB, less than SCAVENGE_BYTES
+ * (transports/http/scavenger.ts), so a piece outlives at most one paced collection and is never promoted to the old
+ * generation, which only a full GC frees. The reading side is in object mode
+ * so the bundle reader takes one piece at a time and copies it once, into its chunk buffer; in byte mode each
+ * read() concatenated everything buffered into a new buffer of up to 2 MiB first, a second copy and as much
+ * again of garbage.
+ */
+const READ_AHEAD_PIECES = 16;
 
 export interface UploadSourceOptions {
   /** Who sent it, for logs ("upload from 127.0.0.1"). */
@@ -28,11 +36,11 @@ export class UploadSource implements ImageSource {
     this.sizeHint = options.sizeHint;
   }
 
-  async open(): Promise<Readable> {
+  async open(_signal?: AbortSignal, options: OpenOptions = {}): Promise<Readable> {
     if (this.opened) throw new AbuError('ABU_ERR_INTERNAL', `${this.description}: an upload can be read only once`);
     this.opened = true;
     if (this.sizeHint !== undefined && this.sizeHint > this.options.maxBytes) throw tooLarge(this.sizeHint, this.options.maxBytes);
-    const limiter = new ByteLimit(this.options.maxBytes, this.sizeHint);
+    const limiter = new ByteLimit(this.options.maxBytes, this.sizeHint, options.onReceived);
     this.body.on('aborted', () => limiter.destroy(clientGone(this.description, limiter.seen)));
     this.body.on('error', (e) => limiter.destroy(clientGone(this.description, limiter.seen, e)));
     // 'close' without 'end' is how a dropped connection shows on an IncomingMessage.
@@ -47,13 +55,14 @@ export class UploadSource implements ImageSource {
 export class ByteLimit extends Transform {
   seen = 0;
 
-  constructor(private readonly maxBytes: number, private readonly announced?: number) {
+  constructor(private readonly maxBytes: number, private readonly announced?: number, private readonly onReceived?: (bytes: number) => void) {
     // A few MiB of read-ahead lets the network keep arriving while the installer hashes and writes a chunk.
-    super({ highWaterMark: READ_AHEAD });
+    super({ readableObjectMode: true, readableHighWaterMark: READ_AHEAD_PIECES });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
+    this.onReceived?.(chunk.length);
     if (this.seen > this.maxBytes) return done(tooLarge(this.seen, this.maxBytes));
     if (this.announced !== undefined && this.seen > this.announced) {
       return done(new AbuError('ABU_ERR_SOURCE', `the source sent more than the ${this.announced} bytes it announced`, { details: { announced: this.announced } }));

@@ -3,7 +3,7 @@ import { AbuError } from '../../core/errors';
 import type { Engine } from '../../facade';
 import type { ImageSource } from '../../sources/image-source';
 import { busyError } from '../../state/appliance-lock';
-import { withScavenging } from './scavenger';
+import { scavengeReceived, withScavenging } from './scavenger';
 
 interface Running {
   name: string;
@@ -74,7 +74,8 @@ export function cancellable(source: ImageSource, signal: AbortSignal): ImageSour
     },
     open: async (_signal, options) => {
       signal.throwIfAborted();
-      const stream = await source.open(signal, options);
+      // The bytes the source receives pace the collection of its spent socket buffers (scavenger.ts).
+      const stream = await source.open(signal, { ...options, onReceived: scavengeReceived });
       const stop = () => stream.destroy(signal.reason as Error);
       if (signal.aborted) stop();
       else {
