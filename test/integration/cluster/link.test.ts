@@ -63,8 +63,10 @@ describe('site network: delay and loss on the link between the data centers (net
     const before = await stats();
     const inside: number[] = await probe(a, 'connect', b.host, PORT, 10);
     const between = await stats();
-    // Exact: nothing else is on this network, and a's and b's packets never go through the link's ends.
-    assert.equal(between.received, before.received, 'packets inside dc1 went through netdelay');
+    // 10 connects inside dc1 are at least 30 packets (SYN, SYN-ACK, ACK each): had they gone through the link's ends,
+    // netdelay would count them all. A stray packet or two may cross meanwhile (seen once in CI: 1 packet; what the
+    // namespaces' own stacks send now and then), so the bound is below one connect's worth per 3 connects.
+    assert.ok(between.received - before.received < 10, `${between.received - before.received} packets went through netdelay while dc1 talked within itself`);
     const across: number[] = await probe(a, 'connect', c.host, PORT, 5);
     const after = await stats();
     // A connect waits for the SYN to cross and the SYN-ACK to come back: two crossings, each held for the delay.
