@@ -52,7 +52,7 @@ export interface AbuConfig {
   factoryVersion?: { slot: string; version: string } | { versionFile: string };
   bootloader: BootFlagBackendConfig;
   policy: { strictChain: boolean; allowDowngrade: boolean };
-  install: { readBack: boolean; adaptive: boolean; activate: boolean; rebootAfterInstall: boolean; inFlightChunks: number; idleTimeoutSeconds: number };
+  install: { readBack: boolean; adaptive: boolean; activate: boolean; rebootAfterInstall: boolean; inFlightChunks: number; idleTimeoutSeconds: number; checkpointSeconds: number };
   healthChecks: HealthCheckConfig[];
   /** How to restart: a command, or the simulated appliance's reboot. */
   reboot: { command: string[] } | { simulated: true };
@@ -97,6 +97,7 @@ export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
       rebootAfterInstall: raw.install?.rebootAfterInstall ?? false,
       inFlightChunks: clampInt(raw.install?.inFlightChunks ?? defaultInFlightChunks(availableParallelism(), threadpoolSize()), 1, 16, 'install.inFlightChunks'),
       idleTimeoutSeconds: clampInt(raw.install?.idleTimeoutSeconds ?? 30, 1, 3600, 'install.idleTimeoutSeconds'),
+      checkpointSeconds: clampNumber(raw.install?.checkpointSeconds ?? 2, 0, 60, 'install.checkpointSeconds'),
     },
     healthChecks: (raw.healthChecks ?? []).map(parseHealthCheck),
     reboot: raw.reboot?.simulated ? { simulated: true } : { command: raw.reboot?.command ?? ['systemctl', 'reboot'] },
@@ -188,6 +189,11 @@ function requireString(obj: Raw, key: string): string {
 
 function clampInt(v: unknown, min: number, max: number, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${what} must be an integer in ${min}..${max}`);
+  return v as number;
+}
+
+function clampNumber(v: unknown, min: number, max: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(`${what} must be a number in ${min}..${max}`);
   return v as number;
 }
 

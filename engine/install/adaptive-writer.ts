@@ -10,6 +10,7 @@ import type { BufferPool } from './buffer-pool';
 import { writeImage } from './image-writer';
 import type { InstallPlan } from './plan';
 import type { ProgressMeter } from './progress-meter';
+import { readBackChunks } from './read-back';
 import { eachWithBuffer, readAt, scanSlots, verifiedWrite } from './slot-scan';
 
 export interface AdaptiveWrite {
@@ -132,22 +133,6 @@ async function fetchAndCheck(w: AdaptiveWrite, k: number, chunks: AsyncIterable<
   const n = held.length;
   if (only) w.log(`image "${entry.name}": read back ${only.length} of ${n} chunks by CRC32; ${n - only.length} kept chunks verified in place by SHA-256`);
   else w.log(`image "${entry.name}": read back all ${n} chunks by CRC32 (slot ${target.target.slot} is not open with O_DIRECT: its scan may have read the page cache)`);
-}
-
-/** The largest logical sector size: an O_DIRECT read aligned to it never goes through the page cache. */
-const DIRECT_ALIGN = 4096;
-
-/**
- * The chunks to read back, or undefined for all of them. A kept chunk was read from the medium (O_DIRECT) and
- * matched its signed SHA-256 (stronger than the read-back's CRC32) in this run, and nothing has written it since
- * (the appliance lock): only the chunks this run wrote need the read-back. Not so without O_DIRECT (the scan may
- * have read the page cache: every chunk is read back), nor for a kept chunk whose sub-sector part went through
- * the page cache (an unaligned last chunk: read back too).
- */
-function readBackChunks(entry: ImageEntry, target: SlotHandle, held: boolean[]): number[] | undefined {
-  if (!target.direct) return undefined;
-  const fromMedium = (i: number) => (target.target.offset + i * entry.chunkSize) % DIRECT_ALIGN === 0 && chunkLength(entry, i) % DIRECT_ALIGN === 0;
-  return held.flatMap((h, i) => (h && fromMedium(i) ? [] : [i]));
 }
 
 /**

@@ -8,7 +8,7 @@ import { AbuError } from '../core/errors';
 import type { SlotName } from '../core/slot';
 import type { AbuConfig } from '../config';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
-import { openBundle, type Keyring, type OpenedBundle } from '../bundle/bundle-reader';
+import { openBundle, type BundleChunk, type Keyring, type OpenedBundle } from '../bundle/bundle-reader';
 import { DEFAULT_LIMITS, HEADER_SIZE } from '../bundle/framing';
 import type { ImageSource } from '../sources/image-source';
 import type { SlotHandle, SlotStore, SlotTarget } from '../slots/slot-store';
@@ -17,6 +17,10 @@ import type { InstallResult } from '../facade';
 import { BufferPool } from './buffer-pool';
 import { activationIntent, switchBootTo } from './activation';
 import { installAdaptive } from './adaptive-install';
+import { chunkLength } from './adaptive-plan';
+import { CheckpointFile } from './checkpoint';
+import { readBackChunks } from './read-back';
+import { InstallResume } from './resume';
 import { writeImage } from './image-writer';
 import { buildInstallPlan, type InstallPlan } from './plan';
 import { checkIrreversibleAccepted } from '../policy/version-policy';
@@ -50,7 +54,8 @@ export interface InstallRequest {
 
 export async function install(deps: InstallDeps, req: InstallRequest): Promise<InstallResult> {
   const started = Date.now();
-  const log = (message: string) => deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'info', message, time: new Date().toISOString() });
+  const logAt = (level: 'info' | 'warn', message: string) => deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level, message, time: new Date().toISOString() });
+  const log = (message: string) => logAt('info', message);
   log(`reading bundle from ${req.source.description}`);
   // Adaptive installs read only the head from the stream when the source can fetch the chunks by range (HTTP).
   const stream = await req.source.open(undefined, req.adaptive ? { headBytes: MAX_HEAD_BYTES } : undefined);
@@ -64,20 +69,25 @@ export async function install(deps: InstallDeps, req: InstallRequest): Promise<I
     const handles = await openTargets(deps, plan);
     faultPoint('install.after-open');
     let transfer: TransferCounts | undefined;
+    let resume: InstallResume | undefined;
     try {
+      resume = await InstallResume.start(new CheckpointFile(deps.config.stateDir), plan, bundle.manifestSha256.toString('hex'), handles, deps.config.install.checkpointSeconds * 1000, logAt);
       await markTargetBad(deps, plan);
       try {
-        transfer = await writeAll(deps, req, { bundle, stream }, plan, handles);
+        transfer = await writeAll(deps, req, { bundle, stream }, plan, resume);
       } catch (e) {
+        await resume.failed(e);
         await forgetUnverified(deps, plan);
         throw e;
       }
     } finally {
+      await resume?.recorder.idle();
       await closeAll(handles);
     }
     const intent = req.activate ? activationIntent(plan.targetSlot, plan.booted, plan.version) : null;
     await recordInstalled(deps, plan, bundle, transfer, intent);
     faultPoint('install.after-record');
+    await resume.finished();
     log(`slot ${plan.targetSlot} holds ${plan.version}, verified`);
     if (intent) await activateVerified(deps, plan, intent, log);
     return { slot: plan.targetSlot, version: plan.version, bytesWritten: plan.totalBytes, seconds: (Date.now() - started) / 1000, activated: req.activate, ...(transfer ? { transfer } : {}) };
@@ -152,31 +162,52 @@ async function closeAll(handles: SlotHandle[]): Promise<void> {
 }
 
 /** Streams every image into its target (or adaptively: only what the appliance lacks); ends with the bundle checked to its end. */
-async function writeAll(deps: InstallDeps, req: InstallRequest, src: { bundle: OpenedBundle; stream: Readable }, plan: InstallPlan, handles: SlotHandle[]): Promise<TransferCounts | undefined> {
+async function writeAll(deps: InstallDeps, req: InstallRequest, src: { bundle: OpenedBundle; stream: Readable }, plan: InstallPlan, resume: InstallResume): Promise<TransferCounts | undefined> {
   const chunkMax = Math.max(...plan.images.map((i) => i.entry.chunkSize));
   const pool = BufferPool.acquire(chunkMax, deps.config.install.inFlightChunks + 1);
   try {
-    return await writeImages(deps, req, src, plan, handles, pool);
+    const log = (message: string) => deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'info', message, time: new Date().toISOString() });
+    const held = await resume.held(plan, pool, req.signal, log);
+    return await writeImages(deps, req, src, plan, { handles: resume.handles, held }, pool);
   } finally {
     pool.release();
   }
 }
 
-async function writeImages(deps: InstallDeps, req: InstallRequest, src: { bundle: OpenedBundle; stream: Readable }, plan: InstallPlan, handles: SlotHandle[], pool: BufferPool): Promise<TransferCounts | undefined> {
+/**
+ * Every image into its target: adaptively (only what the appliance lacks), or streamed whole except the chunks a
+ * checkpoint's re-read found in place (`held`: skipped in the bundle, not read back). Ends with the bundle checked
+ * to its end. Transfer counts are returned for adaptive and resumed installs.
+ */
+async function writeImages(deps: InstallDeps, req: InstallRequest, src: { bundle: OpenedBundle; stream: Readable }, plan: InstallPlan, t: { handles: SlotHandle[]; held: boolean[][] }, pool: BufferPool): Promise<TransferCounts | undefined> {
   const { bundle } = src;
   const meter = new ProgressMeter(deps.events, req.op, plan.totalBytes);
-  if (req.adaptive) return installAdaptive(deps, { op: req.op, ...src, bundleSize: req.source.sizeHint, plan, targets: handles, readBack: deps.config.install.readBack, pool, meter, signal: req.signal });
+  if (req.adaptive) return installAdaptive(deps, { op: req.op, ...src, bundleSize: req.source.sizeHint, plan, targets: t.handles, readBack: deps.config.install.readBack, pool, meter, signal: req.signal });
+  const resumed = t.held.some((h) => h.some(Boolean));
+  const counts: TransferCounts = { fetched: 0, copied: 0, skipped: 0 };
+  const imageIndex = new Map(plan.images.map((p, k) => [p.entry.name, k]));
   meter.phase('writing');
   let index = 0;
-  for await (const image of bundle.images({ allocate: (n) => pool.take(n), decompressAhead: pool.ahead() })) {
+  for await (const image of bundle.images({ allocate: (n) => pool.take(n), decompressAhead: pool.ahead(), ...(resumed ? { skip: (e, i) => t.held[imageIndex.get(e.name) ?? -1]?.[i] === true } : {}) })) {
     const planned = plan.images[index];
-    const handle = handles[index++];
+    const handle = t.handles[index];
+    const held = t.held[index++];
     if (!handle.direct) deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'warn', message: `O_DIRECT refused on ${planned.target.device} (${handle.directFallbackReason}); writing through the page cache`, time: new Date().toISOString() });
-    await writeImage(image.entry, image.chunks, handle, { pool, meter, readBack: deps.config.install.readBack, signal: req.signal });
+    const kept = held.reduce((n, h, i) => n + (h ? chunkLength(image.entry, i) : 0), 0);
+    counts.skipped += kept;
+    meter.add(kept, 'writing', image.entry.name);
+    await writeImage(image.entry, countedChunks(image.chunks, counts), handle, { pool, meter, readBack: deps.config.install.readBack, signal: req.signal, ...(kept > 0 ? { readBackChunks: readBackChunks(image.entry, handle, held) } : {}) });
   }
   if (index !== plan.images.length) throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle delivered ${index} of ${plan.images.length} images`);
   await bundle.finish();
-  return undefined;
+  return resumed ? counts : undefined;
+}
+
+async function* countedChunks(chunks: AsyncIterable<BundleChunk>, counts: TransferCounts): AsyncGenerator<BundleChunk> {
+  for await (const c of chunks) {
+    counts.fetched += c.data.length;
+    yield c;
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { crc32 } from '../../native/crc32';
 import { AbuError, withContext } from '../core/errors';
 import type { ImageEntry } from '../bundle/bundle-reader';
 import type { SlotHandle } from '../slots/slot-store';
+import { chunkLength } from './adaptive-plan';
 import type { BufferPool } from './buffer-pool';
 
 /** Reads queued ahead of the one being checked: 4 MiB O_DIRECT reads at depth 2 ran 1.2-1.4x faster than one at a time here. */
@@ -132,4 +133,20 @@ class ChunkCrcCheck {
       this.filled = 0;
     }
   }
+}
+
+/** The largest logical sector size: an O_DIRECT read aligned to it never goes through the page cache. */
+const DIRECT_ALIGN = 4096;
+
+/**
+ * The chunks to read back, or undefined for all of them. A kept chunk was read from the medium (O_DIRECT) and
+ * matched its signed SHA-256 (adaptive) or CRC32 (resumed from a checkpoint, see resume.ts) in this run, and
+ * nothing has written it since (the appliance lock): only the chunks this run wrote need the read-back. Not so without O_DIRECT (the scan may
+ * have read the page cache: every chunk is read back), nor for a kept chunk whose sub-sector part went through
+ * the page cache (an unaligned last chunk: read back too).
+ */
+export function readBackChunks(entry: ImageEntry, target: SlotHandle, held: boolean[]): number[] | undefined {
+  if (!target.direct) return undefined;
+  const fromMedium = (i: number) => (target.target.offset + i * entry.chunkSize) % DIRECT_ALIGN === 0 && chunkLength(entry, i) % DIRECT_ALIGN === 0;
+  return held.flatMap((h, i) => (h && fromMedium(i) ? [] : [i]));
 }
