@@ -48,6 +48,17 @@ export interface ApplianceStatus {
   pending: PendingView | null;
   /** The newest failure; `past` once a later operation succeeded (show it as history, not as a current fault). */
   lastError: { code: string; message: string; time: string; past?: boolean } | null;
+  /** An interrupted install the next install of the same bundle resumes from (its checkpoint), or null. */
+  resumable: ResumableView | null;
+}
+
+export interface ResumableView {
+  slot: SlotName;
+  version: string;
+  /** Chunks written, verified and synced before the interruption, of all the bundle's chunks. */
+  chunksDone: number;
+  chunks: number;
+  savedAt: string;
 }
 
 /** Who holds the appliance lock (`<stateDir>/abu.lock`): one writer per appliance, whatever the entry point. */

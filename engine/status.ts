@@ -1,6 +1,7 @@
 // Assembles the appliance status from the boot flags (truth about boots) and abu's records (versions, history).
 import type { EngineParts } from './engine';
-import type { ApplianceStatus, LockHolder, SlotView } from './facade';
+import type { ApplianceStatus, LockHolder, ResumableView, SlotView } from './facade';
+import { CheckpointFile } from './install/checkpoint';
 import type { SlotBootStatus, SlotName } from './core/slot';
 import type { PersistedState, SlotRecord } from './state/state-store';
 
@@ -33,7 +34,16 @@ export async function buildStatus(parts: EngineParts, booted: SlotName, operatio
     lock,
     pending: pendingOf(s),
     lastError: s.lastError,
+    resumable: await resumableOf(parts),
   };
+}
+
+/** The checkpoint of an interrupted install, summed over its images (unreadable or absent: null). */
+async function resumableOf(parts: EngineParts): Promise<ResumableView | null> {
+  const cp = await new CheckpointFile(parts.config.stateDir).load();
+  if (!cp) return null;
+  const chunksDone = cp.images.reduce((n, i) => n + i.done.reduce((m, [a, b]) => m + b - a, 0), 0);
+  return { slot: cp.slot, version: cp.version, chunksDone, chunks: cp.images.reduce((n, i) => n + i.chunks, 0), savedAt: cp.savedAt };
 }
 
 function imageOf(rec: SlotRecord | null, f: SlotBootStatus | undefined, knownRunning: boolean): SlotView['image'] {

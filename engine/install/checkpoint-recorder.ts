@@ -25,7 +25,7 @@ export class CheckpointRecorder {
 
   constructor(
     private readonly file: CheckpointFile,
-    private readonly base: Pick<InstallCheckpoint, 'manifestSha256' | 'slot'>,
+    private readonly base: Pick<InstallCheckpoint, 'manifestSha256' | 'slot' | 'version'>,
     private readonly images: RecordedImage[],
     private readonly intervalMs: number,
     private readonly warn: (message: string) => void,

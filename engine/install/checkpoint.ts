@@ -26,6 +26,8 @@ export interface InstallCheckpoint {
   schema: typeof CHECKPOINT_SCHEMA;
   manifestSha256: string;
   slot: SlotName;
+  /** The bundle's version, for status. */
+  version: string;
   images: CheckpointImage[];
   savedAt: string;
 }
@@ -64,7 +66,7 @@ function isCheckpoint(cp: InstallCheckpoint): boolean {
   const runOk = (r: unknown, n: number) => Array.isArray(r) && r.length === 2 && Number.isInteger(r[0]) && Number.isInteger(r[1]) && 0 <= r[0] && r[0] < r[1] && r[1] <= n;
   const imageOk = (i: CheckpointImage) =>
     typeof i?.name === 'string' && typeof i.device === 'string' && Number.isSafeInteger(i.offset) && Number.isSafeInteger(i.chunkSize) && Number.isSafeInteger(i.chunks) && Array.isArray(i.done) && i.done.every((r) => runOk(r, i.chunks));
-  return cp?.schema === CHECKPOINT_SCHEMA && typeof cp.manifestSha256 === 'string' && typeof cp.slot === 'string' && Array.isArray(cp.images) && cp.images.every(imageOk);
+  return cp?.schema === CHECKPOINT_SCHEMA && typeof cp.manifestSha256 === 'string' && typeof cp.slot === 'string' && typeof cp.version === 'string' && Array.isArray(cp.images) && cp.images.every(imageOk);
 }
 
 /** Half-open runs of the set flags: [true, true, false, true] -> [[0, 2], [3, 4]]. */

@@ -63,7 +63,7 @@ export class InstallResume {
   static async start(file: CheckpointFile, plan: InstallPlan, manifestSha256: string, handles: SlotHandle[], intervalMs: number, log: (level: 'info' | 'warn', m: string) => void): Promise<InstallResume> {
     const candidates = await checkpointCandidates(file, plan, manifestSha256, (m) => log('info', m));
     const images = plan.images.map((p, k) => ({ entry: p.entry, handle: handles[k] }));
-    const recorder = new CheckpointRecorder(file, { manifestSha256, slot: plan.targetSlot }, images, intervalMs, (m) => log('warn', m));
+    const recorder = new CheckpointRecorder(file, { manifestSha256, slot: plan.targetSlot, version: plan.version }, images, intervalMs, (m) => log('warn', m));
     return new InstallResume(file, candidates, recorder, handles.map((_, k) => recorder.wrap(k)));
   }
 

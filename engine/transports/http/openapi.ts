@@ -93,6 +93,7 @@ const schemas = {
       lock: { type: 'object', nullable: true, description: 'the process holding the appliance lock', properties: { pid: { type: 'integer' }, operation: { type: 'string' }, owner: { type: 'string' }, since: { type: 'string' } } },
       pending: { type: 'object', nullable: true, description: 'the activation the next boot tries', properties: { slot: { type: 'string' }, version: { type: 'string' }, time: { type: 'string' } } },
       lastError: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' }, time: { type: 'string' }, past: { type: 'boolean' } } },
+      resumable: { type: 'object', nullable: true, description: 'an interrupted install that installing the same bundle again resumes', properties: { slot: { type: 'string' }, version: { type: 'string' }, chunksDone: { type: 'integer' }, chunks: { type: 'integer' }, savedAt: { type: 'string' } } },
       warnings: { type: 'array', items: { type: 'string' } }, alternateActivatable: { type: 'boolean' },
     },
   },

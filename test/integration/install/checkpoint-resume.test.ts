@@ -37,8 +37,12 @@ describe('resume checkpoint (install.checkpointSeconds)', function () {
     const bundle = await simBundle(f.sim, image);
     const aBefore = await slotHash(f.sim, 'A');
     await killAfterCheckpoint(f, bundle, 0.9);
+    const before = (await f.engine.status()).resumable;
+    assert.equal(before?.version, '1.1.0', 'status names the resumable install');
+    assert.ok(before!.chunksDone >= CHUNKS * 0.8 && before!.chunks === CHUNKS, `status counts its chunks (${before!.chunksDone} of ${before!.chunks})`);
     const logs = collectLogs(f);
     const resumed = await f.engine.install(new FileSource(bundle), { activate: false, adaptive: false });
+    assert.equal((await f.engine.status()).resumable, null);
     const t = resumed.transfer!;
     assert.ok(t, 'a resumed full install reports what it skipped');
     assert.ok(t.fetched <= 0.15 * SIZE, `the resumed install wrote ${t.fetched} of ${SIZE} bytes (goal ≤15 %)`);

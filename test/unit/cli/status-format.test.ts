@@ -4,7 +4,7 @@ import type { ApplianceStatus } from '../../../engine/facade';
 import { formatStatus } from '../../../engine/transports/cli/commands/status';
 
 const status: ApplianceStatus = {
-  product: 'p', booted: 'A', alternate: 'B', floor: null, pending: null, lastError: null,
+  product: 'p', booted: 'A', alternate: 'B', floor: null, pending: null, lastError: null, resumable: null,
   operation: 'install from upload "x.abu" (abu serve, pid 42)',
   lock: { pid: 42, operation: 'install from upload "x.abu"', owner: 'abu serve', since: '2026-01-01T00:00:00Z' },
   slots: [

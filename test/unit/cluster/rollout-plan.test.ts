@@ -17,7 +17,7 @@ function site(): Site {
 
 function status(o: { alternate: string | null; image?: 'verified' | 'empty'; floor?: string | null }): ApplianceStatus {
   const slot = (name: string, version: string | null, booted: boolean) => ({ name, device: 'd', version, description: null, irreversible: false, state: 'good' as const, triesLeft: 3, booted, primary: booted, image: booted ? 'verified' as const : o.image ?? 'verified' });
-  return { product: 'p', booted: 'A', alternate: 'B', slots: [slot('A', '2.0.0', true), slot('B', o.alternate, false)], floor: o.floor ?? null, operation: null, lock: null, pending: null, lastError: null };
+  return { product: 'p', booted: 'A', alternate: 'B', slots: [slot('A', '2.0.0', true), slot('B', o.alternate, false)], floor: o.floor ?? null, operation: null, lock: null, pending: null, lastError: null, resumable: null };
 }
 
 describe('rollout plan', () => {

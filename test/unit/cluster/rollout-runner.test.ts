@@ -31,7 +31,7 @@ const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 /** Every member already boots 2.0.0, confirmed: a step only reads its status (after `delayMs`). */
 function onTargetClient(member: MemberClient['member'], delayMs = 0): MemberClient {
   const slot = (name: string, booted: boolean) => ({ name, device: 'd', version: booted ? '2.0.0' : '1.0.0', description: null, irreversible: false, state: 'good' as const, triesLeft: 3, booted, primary: booted, image: 'verified' as const });
-  const status: ApplianceStatus = { product: 'p', booted: 'A', alternate: 'B', slots: [slot('A', true), slot('B', false)], floor: null, operation: null, lock: null, pending: null, lastError: null };
+  const status: ApplianceStatus = { product: 'p', booted: 'A', alternate: 'B', slots: [slot('A', true), slot('B', false)], floor: null, operation: null, lock: null, pending: null, lastError: null, resumable: null };
   return { member, status: async () => (await sleep(delayMs), status) } as unknown as MemberClient;
 }
 

@@ -38,7 +38,7 @@ describe('resume checkpoint', () => {
     const calls: string[] = [];
     const handle = fakeHandle(calls);
     const file = new CheckpointFile(dir.dir);
-    const rec = new CheckpointRecorder(file, { manifestSha256: 'ab'.repeat(32), slot: 'B' }, [{ entry: entry(8), handle }], 0, () => assert.fail('no warning expected'));
+    const rec = new CheckpointRecorder(file, { manifestSha256: 'ab'.repeat(32), slot: 'B', version: '1.1.0' }, [{ entry: entry(8), handle }], 0, () => assert.fail('no warning expected'));
     const wrapped = rec.wrap(0);
     await wrapped.verifyAndWrite(Buffer.alloc(CHUNK), 0, 0, Buffer.alloc(32));
     await wrapped.verifyAndWrite(Buffer.alloc(CHUNK), 2 * CHUNK, 0, Buffer.alloc(32));
@@ -53,7 +53,7 @@ describe('resume checkpoint', () => {
 
   it('a stalled source still gets its written chunks saved within the interval', async () => {
     const file = new CheckpointFile(dir.dir);
-    const rec = new CheckpointRecorder(file, { manifestSha256: 'cd'.repeat(32), slot: 'B' }, [{ entry: entry(4), handle: fakeHandle([]) }], 50, () => undefined);
+    const rec = new CheckpointRecorder(file, { manifestSha256: 'cd'.repeat(32), slot: 'B', version: '1.1.0' }, [{ entry: entry(4), handle: fakeHandle([]) }], 50, () => undefined);
     await rec.wrap(0).verifyAndWrite(Buffer.alloc(CHUNK), CHUNK, 0, Buffer.alloc(32));
     assert.equal(await file.load(), null, 'not saved before the interval');
     await new Promise((r) => setTimeout(r, 300));
@@ -64,7 +64,7 @@ describe('resume checkpoint', () => {
   it('a failed save stops checkpointing with one warning, and the install goes on', async () => {
     const warnings: string[] = [];
     const file = new CheckpointFile(path.join(dir.dir, 'missing', 'folder'));
-    const rec = new CheckpointRecorder(file, { manifestSha256: 'ef'.repeat(32), slot: 'B' }, [{ entry: entry(4), handle: fakeHandle([]) }], 0, (m) => warnings.push(m));
+    const rec = new CheckpointRecorder(file, { manifestSha256: 'ef'.repeat(32), slot: 'B', version: '1.1.0' }, [{ entry: entry(4), handle: fakeHandle([]) }], 0, (m) => warnings.push(m));
     const wrapped = rec.wrap(0);
     for (let i = 0; i < 4; i++) await wrapped.verifyAndWrite(Buffer.alloc(CHUNK), i * CHUNK, 0, Buffer.alloc(32));
     await rec.idle();

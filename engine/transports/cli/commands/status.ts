@@ -25,6 +25,8 @@ export function formatStatus(s: ApplianceStatus): string {
   }
   if (s.pending) lines.push('', `next boot ${s.pending.slot} (${s.pending.version}) on trial, activated ${s.pending.time}`);
   if (s.operation) lines.push('', `running   ${s.operation}`);
+  // Only when nothing runs: an install in progress keeps a checkpoint too.
+  else if (s.resumable) lines.push('', `resumable ${s.resumable.version} into ${s.resumable.slot}: ${s.resumable.chunksDone} of ${s.resumable.chunks} chunks written and synced (${s.resumable.savedAt}); install the same bundle again to resume`);
   // A failure a later operation got past is history, not a current fault: say so.
   if (s.lastError) lines.push('', `${s.lastError.past ? 'earlier error' : 'last error'} ${s.lastError.code}: ${s.lastError.message} (${s.lastError.time})`);
   return lines.join('\n') + '\n';
