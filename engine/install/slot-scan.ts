@@ -22,8 +22,9 @@ export interface ScanResult extends LocalIndex {
  * The booted slot is read only where the target lacks the chunk, so a target that holds most of the image
  * (a repeated or resumed install, or the release before) costs one read of the target.
  * Depth: every buffer free in the pool (the whole pool: nothing else runs during the scan, and the bundle reader
- * has not started reading ahead into it). Each job holds the disk, then a core for its SHA-256; with one job per
- * core, both hashed at once at times and left the disk idle, so a job more keeps a read in flight, for no memory.
+ * has not started reading ahead into it), so it costs no memory. Each job holds the disk, then a core for its
+ * SHA-256: with one job per core both may hash at once and leave the disk idle; a third keeps a read in flight.
+ * (On the shared 2-core machine depth 3 and 2 measured the same within the noise; one job per chunk saved ~10 % CPU.)
  */
 export async function scanSlots(entry: ImageEntry, target: SlotHandle, booted: SlotHandle | null, pool: BufferPool, signal?: AbortSignal): Promise<ScanResult> {
   const n = entry.chunkCrc32.length;
