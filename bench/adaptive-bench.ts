@@ -13,8 +13,13 @@ import { createSimAppliance, type SimAppliance } from '../engine/sim/create-sim-
 import { HttpUrlSource } from '../engine/sources/http-url-source';
 import type { ImageSource } from '../engine/sources/image-source';
 import { Transform } from 'node:stream';
+import { tracePhases } from './adaptive-trace';
 
 const MIB = 1024 * 1024;
+/** ABU_BENCH_ADAPTIVE_MBIT=N: the same scenarios again, from a server paced to N Mbit/s (an appliance's slow link). */
+const MBIT = Number(process.env.ABU_BENCH_ADAPTIVE_MBIT ?? 0);
+/** ABU_BENCH_ADAPTIVE_TRACE=1: prints when each progress phase starts in every install. */
+const TRACE = process.env.ABU_BENCH_ADAPTIVE_TRACE === '1';
 
 interface Sample {
   seconds: number;
@@ -38,20 +43,23 @@ const SCENARIOS: Scenario[] = [
 
 export async function runAdaptiveBench(mib = Number(process.env.ABU_BENCH_ADAPTIVE_MIB ?? 256), rounds = 3): Promise<void> {
   const dir = await fs.mkdtemp(path.join(process.env.ABU_BENCH_DIR ?? '/var/tmp', 'abu-adaptive-bench-'));
-  let server: Server | undefined;
+  const servers: Server[] = [];
   try {
     const sim = await createSimAppliance(dir, { slotSize: (mib + 8) * MIB, imageSize: mib * MIB });
     const { bundle, changed, chunks } = await derivedBundle(sim, MIB, 0.01);
-    server = await startServer(bundle);
+    servers.push(await startServer(bundle, 0));
+    if (MBIT > 0) servers.push(await startServer(bundle, MBIT));
     const engine = await createEngine(sim.configPath);
-    const samples = new Map<string, Sample[]>(SCENARIOS.map((s) => [s.name, []]));
-    for (let r = 0; r < rounds; r++) {
-      for (const s of SCENARIOS) samples.get(s.name)!.push(await runScenario(engine, sim, server, s, mib));
+    for (const server of servers) {
+      const samples = new Map<string, Sample[]>(SCENARIOS.map((s) => [s.name, []]));
+      for (let r = 0; r < rounds; r++) {
+        for (const s of SCENARIOS) samples.get(s.name)!.push(await runScenario(engine, sim, { link: server, loopback: servers[0] }, s, mib));
+      }
+      print(mib, chunks, changed, (await fs.stat(bundle)).size, samples, server.mbit);
     }
     await engine.close();
-    print(mib, chunks, changed, (await fs.stat(bundle)).size, samples);
   } finally {
-    server?.child.kill('SIGTERM');
+    for (const server of servers) server.child.kill('SIGTERM');
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
@@ -70,15 +78,20 @@ async function derivedBundle(sim: SimAppliance, chunkSize: number, share: number
   return { bundle, changed, chunks };
 }
 
-async function runScenario(engine: AbuEngine, sim: SimAppliance, server: Server, s: Scenario, mib: number): Promise<Sample> {
+/** `link` serves the measured install; the state before it (the cut install of "resume") always comes over loopback. */
+async function runScenario(engine: AbuEngine, sim: SimAppliance, servers: { link: Server; loopback: Server }, s: Scenario, mib: number): Promise<Sample> {
+  const { link: server, loopback } = servers;
   const b = await engine.parts.slots.resolve('B', 'rootfs');
   if (s.before === 'previous') dd(path.join(sim.dir, 'images', 'rootfs-1.0.0.img'), b.device, b.offset, mib);
   else dd('/dev/zero', b.device, b.offset, mib);
-  if (s.before === 'resume') await cutAt(engine, server.url, 0.9, server.size);
+  if (s.before === 'resume') await cutAt(engine, loopback.url, 0.9, loopback.size);
   const start = await settled(server);
+  const trace = TRACE ? tracePhases(engine) : null;
   const t = process.hrtime.bigint();
   const result = await engine.install(new HttpUrlSource(server.url, { maxBytes: (mib + 8) * MIB }), { activate: false, adaptive: s.adaptive });
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  if (trace) console.log(`trace ${s.name}: ${trace.line()}`);
+  trace?.stop();
   return { seconds, served: (await server.stats()) - start, transfer: result.transfer };
 }
 
@@ -121,18 +134,20 @@ function dd(from: string, device: string, offset: number, mib: number): void {
 
 interface Server {
   url: string;
+  /** The link's pace, 0: loopback at full speed. */
+  mbit: number;
   size: number;
   child: ChildProcess;
   stats(): Promise<number>;
 }
 
-async function startServer(file: string): Promise<Server> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'range-server-child.js'), file], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function startServer(file: string, mbit: number): Promise<Server> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'range-server-child.js'), file, '-', String(mbit)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: Interface = createInterface({ input: child.stdout! });
   const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
   const { url } = JSON.parse(await next()) as { url: string };
   return {
-    url, child, size: (await fs.stat(file)).size,
+    url, mbit, child, size: (await fs.stat(file)).size,
     stats: async () => {
       const answer = next();
       child.stdin!.write('stats\n');
@@ -141,12 +156,12 @@ async function startServer(file: string): Promise<Server> {
   };
 }
 
-function print(mib: number, chunks: number, changed: number, bundleSize: number, samples: Map<string, Sample[]>): void {
+function print(mib: number, chunks: number, changed: number, bundleSize: number, samples: Map<string, Sample[]>, mbit: number): void {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const full = median(samples.get(SCENARIOS[0].name)!.map((x) => x.seconds));
   const m = (n: number) => (n / MIB).toFixed(1);
-  console.log(`\nAdaptive update benchmark: ${mib} MiB image, ${chunks} chunks of 1 MiB, ${changed} changed (${((changed * 100) / chunks).toFixed(1)} %), over HTTP (loopback, server in its own process)`);
-  console.log(`cpu: ${os.cpus()[0]?.model} x${os.cpus().length}; medians of ${samples.get(SCENARIOS[0].name)!.length} rounds; ratio = time / full install time`);
+  console.log(`\nAdaptive update benchmark: ${mib} MiB image, ${chunks} chunks of 1 MiB, ${changed} changed (${((changed * 100) / chunks).toFixed(1)} %), over HTTP (${mbit > 0 ? `a link paced to ${mbit} Mbit/s` : 'loopback'}, server in its own process)`);
+  console.log(`cpu: ${os.cpus()[0]?.model} x${os.cpus().length}; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; medians of ${samples.get(SCENARIOS[0].name)!.length} rounds; ratio = time / full install time`);
   console.log('scenario                                  time s  ratio | served MiB  % of bundle | fetched MiB  copied MiB  skipped MiB');
   for (const [name, xs] of samples) {
     const s = median(xs.map((x) => x.seconds));

@@ -46,6 +46,16 @@ interface NativeOpenResult extends NativeGeometry {
   fallbackReason?: string;
 }
 
+/** What readVerify() found at an offset. */
+export interface ReadVerifyResult {
+  /** Bytes read: the buffer's length, or fewer at the end of the target. */
+  bytes: number;
+  /** CRC-32 of the bytes read. */
+  crc32: number;
+  /** Their SHA-256 equals the expected one; computed only when crc32 matched the expected CRC-32 (false otherwise). */
+  sha256Match: boolean;
+}
+
 /** BLKGETSIZE64/BLKSSZGET for block devices; st_size and 512 for files. Runs in the threadpool. */
 export async function deviceInfo(path: string): Promise<DeviceInfo> {
   const g = await nativeCall(binding().blockDeviceInfo(path) as Promise<NativeGeometry>);
@@ -111,6 +121,19 @@ export class BlockFile {
   read(buf: Buffer, offset: number): Promise<number> {
     checkOffset(offset);
     return this.schedule('read', this.unaligned(buf, offset), () => binding().blockRead(this.handle, buf, offset));
+  }
+
+  /**
+   * Reads like read(), then, in the same threadpool job, computes the CRC-32 of the bytes read and, only when it
+   * equals `expectCrc32`, their SHA-256, compared with `expectSha256` (null: the CRC-32 only). One job per chunk:
+   * the scan of a slot runs at the disk's pace instead of paying three event-loop round trips per chunk.
+   */
+  readVerify(buf: Buffer, offset: number, expectCrc32: number, expectSha256: Buffer | null): Promise<ReadVerifyResult> {
+    checkOffset(offset);
+    if (expectSha256 !== null && expectSha256.length !== 32) throw new RangeError('expectSha256 must be 32 bytes');
+    return this.schedule('read', this.unaligned(buf, offset), () =>
+      binding().blockReadVerify(this.handle, buf, offset, expectCrc32 >>> 0, expectSha256),
+    );
   }
 
   /**

@@ -10,10 +10,10 @@ import { allocAligned } from '../../native/block-io';
 let kept: BufferPool | null = null;
 
 export class BufferPool {
-  private readonly free: Buffer[] = [];
+  private readonly freeList: Buffer[] = [];
 
   constructor(readonly bufferSize: number, readonly count: number) {
-    for (let i = 0; i < count; i++) this.free.push(allocAligned(bufferSize));
+    for (let i = 0; i < count; i++) this.freeList.push(allocAligned(bufferSize));
   }
 
   /** The kept pool when it has this geometry, else a new one; hand it back with release() when done. */
@@ -26,7 +26,7 @@ export class BufferPool {
 
   /** Keeps this pool for the next acquire(), unless a buffer is still out (a failed run: let it go). */
   release(): void {
-    if (this.free.length === this.count) kept = this;
+    if (this.freeList.length === this.count) kept = this;
   }
 
   /**
@@ -35,14 +35,19 @@ export class BufferPool {
    */
   take(size: number): Buffer {
     if (size > this.bufferSize) throw new RangeError(`chunk of ${size} bytes exceeds pool buffer ${this.bufferSize}`);
-    const buf = this.free.pop();
+    const buf = this.freeList.pop();
     if (!buf) throw new Error('buffer pool exhausted: more chunks in flight than the pool holds');
     return buf.subarray(0, size);
   }
 
+  /** Buffers not taken now. */
+  get free(): number {
+    return this.freeList.length;
+  }
+
   /** A buffer like take(), or null when none is free (a reader working ahead only while a buffer is spare). */
   tryTake(size: number): Buffer | null {
-    return this.free.length > 0 ? this.take(size) : null;
+    return this.freeList.length > 0 ? this.take(size) : null;
   }
 
   /**
@@ -55,6 +60,6 @@ export class BufferPool {
 
   /** Return a buffer obtained from take(); its full-size backing view goes back to the pool. */
   give(view: Buffer): void {
-    this.free.push(Buffer.from(view.buffer, view.byteOffset, this.bufferSize));
+    this.freeList.push(Buffer.from(view.buffer, view.byteOffset, this.bufferSize));
   }
 }

@@ -1,5 +1,5 @@
 // SlotHandle over the native BlockFile: shifts slot-relative offsets and refuses writes past the slot's end.
-import { BlockFile } from '../../native/block-io';
+import { BlockFile, type ReadVerifyResult } from '../../native/block-io';
 import { AbuError } from '../core/errors';
 import type { SlotHandle, SlotTarget } from './slot-store';
 
@@ -44,10 +44,14 @@ export class BlockFileSlotHandle implements SlotHandle {
   }
 
   async read(buf: Buffer, offset: number): Promise<number> {
-    const len = Math.max(0, Math.min(buf.length, this.target.size - offset));
-    if (len === 0) return 0;
-    const view = len === buf.length ? buf : buf.subarray(0, len);
-    return this.file.read(view, this.target.offset + offset);
+    const view = this.inSlot(buf, offset);
+    return view ? this.file.read(view, this.target.offset + offset) : 0;
+  }
+
+  async readVerify(buf: Buffer, offset: number, crc32: number, sha256: Buffer | null): Promise<ReadVerifyResult> {
+    const view = this.inSlot(buf, offset);
+    if (!view) return { bytes: 0, crc32: 0, sha256Match: false };
+    return this.file.readVerify(view, this.target.offset + offset, crc32, sha256);
   }
 
   datasync(): Promise<void> {
@@ -60,6 +64,13 @@ export class BlockFileSlotHandle implements SlotHandle {
 
   close(): Promise<void> {
     return this.file.close();
+  }
+
+  /** The part of `buf` that lies inside the slot when read at `offset`; null when none does. */
+  private inSlot(buf: Buffer, offset: number): Buffer | null {
+    const len = Math.max(0, Math.min(buf.length, this.target.size - offset));
+    if (len === 0) return null;
+    return len === buf.length ? buf : buf.subarray(0, len);
   }
 
   private checkBounds(offset: number, length: number): void {

@@ -1,4 +1,5 @@
 // The slot-store seam: where image bytes go. A handle is a bounded window onto a device or file.
+import type { ReadVerifyResult } from '../../native/block-io';
 import type { SlotName } from '../core/slot';
 
 /** Where one image class of one slot lives. */
@@ -25,6 +26,11 @@ export interface SlotHandle {
   verifyAndWrite(buf: Buffer, offset: number, crc32: number, sha256: Buffer): Promise<void>;
   write(buf: Buffer, offset: number): Promise<void>;
   read(buf: Buffer, offset: number): Promise<number>;
+  /**
+   * read(), then the CRC-32 of the bytes read and, only when it equals `crc32`, whether their SHA-256 is `sha256`
+   * (null: the CRC-32 only), in one worker job; nothing is written. Bytes past the slot's end are not read, as with read().
+   */
+  readVerify(buf: Buffer, offset: number, crc32: number, sha256: Buffer | null): Promise<ReadVerifyResult>;
   datasync(): Promise<void>;
   /** Make the next read come from the medium, not the page cache. */
   dropCache(): Promise<void>;

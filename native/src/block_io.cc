@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "block_file.h"
+#include "block_handle_arg.h"
 #include "block_worker.h"
 #include "crc32_core.h"
 #include "registry.h"
@@ -79,18 +80,6 @@ class TaskWorker : public PromiseWorker {
   Task task_;
   double result_ = NAN;
 };
-
-Handle HandleArg(const Napi::Value& v) {
-  Napi::Object o = v.As<Napi::Object>();
-  Handle h;
-  h.fd = o.Get("fd").As<Napi::Number>().Int32Value();
-  h.bufferedFd = o.Get("bufferedFd").As<Napi::Number>().Int32Value();
-  h.direct = o.Get("direct").ToBoolean();
-  h.sectorSize = o.Get("sectorSize").As<Napi::Number>().Uint32Value();
-  h.blockDevice = o.Get("blockDevice").ToBoolean();
-  h.path = o.Get("path").ToString().Utf8Value();
-  return h;
-}
 
 std::string Hex32(uint32_t v) {
   char s[9];

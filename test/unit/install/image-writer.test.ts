@@ -13,6 +13,7 @@ import { writeImage } from '../../../engine/install/image-writer';
 import { ProgressMeter } from '../../../engine/install/progress-meter';
 import { BlockFileSlotHandle } from '../../../engine/slots/block-file-slot-handle';
 import type { SlotHandle } from '../../../engine/slots/slot-store';
+import type { ReadVerifyResult } from '../../../native/block-io';
 
 const CHUNK = 64 * 1024;
 const SIZE = 10 * CHUNK + 1000; // a sub-sector tail: the last chunk goes partly through the page cache
@@ -47,6 +48,10 @@ class RecordingSlot implements SlotHandle {
     const got = await this.track(this.inner.read(buf, offset));
     if (this.corruptReadAt >= offset && this.corruptReadAt < offset + got) buf[this.corruptReadAt - offset] ^= 1;
     return got;
+  }
+  readVerify(buf: Buffer, offset: number, crc32: number, sha256: Buffer | null): Promise<ReadVerifyResult> {
+    this.events.push({ kind: 'read', start: offset, end: offset + buf.length });
+    return this.track(this.inner.readVerify(buf, offset, crc32, sha256));
   }
   async datasync(): Promise<void> {
     this.events.push({ kind: 'sync' });
