@@ -27,6 +27,8 @@ interface Variant {
   bytes: number;
   createSeconds: number;
   fileInstall: number;
+  /** The CLI's peak RSS over its file installs (GNU time), MiB. */
+  cliRssMiB: number;
   httpLocal: number;
   httpLink: number;
   daemonRssMiB: number;
@@ -45,7 +47,8 @@ export async function runCompressionBench(mib = Number(process.env.ABU_BENCH_ZST
     const variants: Variant[] = [];
     for (const level of [undefined, ...levels]) variants.push(await makeVariant(dir, image, key, level));
     await fileInstalls(dir, image, mib, variants);
-    await httpInstalls(dir, sim.configPath, variants);
+    // ABU_BENCH_ZSTD_HTTP=0: file installs only (the CLI's time and memory), a much shorter run.
+    if (process.env.ABU_BENCH_ZSTD_HTTP !== '0') await httpInstalls(dir, sim.configPath, variants);
     printRows(mib, filled, variants);
     return variants;
   } finally {
@@ -102,7 +105,7 @@ async function makeVariant(dir: string, image: string, key: ReturnType<typeof cr
   const createSeconds = await timed(async () => {
     await createBundle({ images: [{ name: 'rootfs', slotClass: 'rootfs', path: image }], product: 'bench', version: '1.1.0', buildTime: 1, keys: [key], zstdLevel: level }, file);
   });
-  return { label, level, file, bytes: (await fs.stat(file)).size, createSeconds, fileInstall: 0, httpLocal: 0, httpLink: 0, daemonRssMiB: 0 };
+  return { label, level, file, bytes: (await fs.stat(file)).size, createSeconds, fileInstall: 0, cliRssMiB: 0, httpLocal: 0, httpLink: 0, daemonRssMiB: 0 };
 }
 
 /** `abu install FILE` (CLI, read-back on) into a regular file, rounds interleaved across variants. */
@@ -113,7 +116,11 @@ async function fileInstalls(dir: string, image: string, mib: number, variants: V
   execFileSync('dd', [`if=${image}`, `of=${target}`, 'bs=4M', 'oflag=direct', 'conv=fsync,notrunc', 'status=none']);
   const times = variants.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, v] of variants.entries()) times[i].push((await abuInstallOn(dir, target, v.file, true)).seconds);
+    for (const [i, v] of variants.entries()) {
+      const run = await abuInstallOn(dir, target, v.file, true);
+      times[i].push(run.seconds);
+      v.cliRssMiB = Math.max(v.cliRssMiB, run.maxRssKiB / 1024);
+    }
   }
   variants.forEach((v, i) => (v.fileInstall = median(times[i])));
 }
@@ -167,11 +174,11 @@ function printRows(mib: number, filled: number, variants: Variant[]): void {
   const none = variants[0];
   console.log(`\ncompression benchmark: ext4 root filesystem of ${mib} MiB (mke2fs -d, ${(filled / MIB).toFixed(0)} MiB of files from /usr, the rest free), medians of ${ROUNDS} rounds, read-back on`);
   console.log(`cpu: ${os.cpus()[0]?.model} x${os.cpus().length}; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; "vs none" = time / the uncompressed bundle's time, same run`);
-  console.log(`bundle     size MiB  of none  create s | file install s  vs none | HTTP local s  vs none | HTTP ${LINK_MBIT} Mbit/s s  vs none | daemon peak RSS MiB`);
+  console.log(`bundle     size MiB  of none  create s | file install s  vs none  CLI peak RSS MiB | HTTP local s  vs none | HTTP ${LINK_MBIT} Mbit/s s  vs none | daemon peak RSS MiB`);
   const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
   for (const v of variants) {
     console.log(
-      `${v.label.padEnd(10)} ${(v.bytes / MIB).toFixed(1).padStart(8)} ${`${((100 * v.bytes) / none.bytes).toFixed(0)}%`.padStart(8)} ${v.createSeconds.toFixed(1).padStart(9)} | ${v.fileInstall.toFixed(2).padStart(14)} ${x(v.fileInstall, none.fileInstall).padStart(8)} | ${v.httpLocal.toFixed(2).padStart(12)} ${x(v.httpLocal, none.httpLocal).padStart(8)} | ${v.httpLink.toFixed(2).padStart(19)} ${x(v.httpLink, none.httpLink).padStart(8)} | ${v.daemonRssMiB.toFixed(0).padStart(6)}`,
+      `${v.label.padEnd(10)} ${(v.bytes / MIB).toFixed(1).padStart(8)} ${`${((100 * v.bytes) / none.bytes).toFixed(0)}%`.padStart(8)} ${v.createSeconds.toFixed(1).padStart(9)} | ${v.fileInstall.toFixed(2).padStart(14)} ${x(v.fileInstall, none.fileInstall).padStart(8)} ${v.cliRssMiB.toFixed(0).padStart(17)} | ${v.httpLocal.toFixed(2).padStart(12)} ${x(v.httpLocal, none.httpLocal).padStart(8)} | ${v.httpLink.toFixed(2).padStart(19)} ${x(v.httpLink, none.httpLink).padStart(8)} | ${v.daemonRssMiB.toFixed(0).padStart(6)}`,
     );
   }
 }

@@ -11,11 +11,13 @@ const BENCHES: Record<string, () => Promise<void>> = {
   serial: async () => (await import('./serial-bench')).runSerialBench(),
   /** Not in a plain `npm run bench`: it boots a QEMU guest (~2-4 min); run it by name. */
   'serial-qemu': async () => (await import('./serial-qemu-bench')).runSerialQemuBench(),
+  /** Not in a plain `npm run bench`: one site replicating the same bundle again and again (CPU per pull). */
+  'site-repeat': async () => (await import('./site-repeat-bench')).runSiteRepeatBench(),
   'site-scale': async () => (await import('./site-scale-bench')).runSiteScaleBench(),
 };
 
 /** Run only when named: they boot QEMU. */
-const BY_NAME_ONLY = new Set(['serial-qemu']);
+const BY_NAME_ONLY = new Set(['serial-qemu', 'site-repeat']);
 
 async function main(): Promise<void> {
   const only = process.argv[2];

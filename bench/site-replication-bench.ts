@@ -58,7 +58,7 @@ export async function runSiteReplicationBench(): Promise<void> {
 }
 
 /** Two data centers; the first member coordinates and is the first one's primary. */
-function layout(n: number): SimSiteMemberSpec[] {
+export function layout(n: number): SimSiteMemberSpec[] {
   const half = Math.ceil(n / 2);
   return Array.from({ length: n }, (_, i) => {
     const dc = i < half ? 1 : 2;
@@ -109,7 +109,7 @@ async function abuRun(site: SimSite, pids: Record<string, number>, bundle: strin
 }
 
 /** A bundle of `mib` MiB of image for the site's product, signed by the site key. */
-async function siteBundle(site: SimSite, mib: number): Promise<string> {
+export async function siteBundle(site: SimSite, mib: number): Promise<string> {
   const image = path.join(site.dir, `bench-${mib}.img`);
   await writeDemoImage(image, { version: `9.${mib}.0`, size: mib * MIB });
   const out = path.join(site.dir, `bench-${mib}.abu`);

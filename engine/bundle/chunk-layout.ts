@@ -46,6 +46,18 @@ export function zstdCompressBound(n: number): number {
   return n + Math.floor(n / 256) + (n < small ? Math.floor((small - n) / 2048) : 0);
 }
 
+/**
+ * Bytes past a chunk's end that let its stored bytes, placed at the end of the same buffer, be decompressed in place:
+ * libzstd's ZSTD_DECOMPRESSION_MARGIN(n, 128 KiB) (zstd.h 1.5.4+: frame header, 3 bytes per block, one block),
+ * rounded up to 4 KiB for O_DIRECT buffers: a frame's blocks are at most 128 KiB. The addon checks each frame's own
+ * margin and decodes from a copy when the room is short, so this sizes buffers; it is not trusted for safety.
+ */
+export function zstdInPlaceMargin(n: number): number {
+  const block = 128 * 1024;
+  const margin = 18 + 4 + 3 * Math.ceil(n / block) + block;
+  return Math.ceil(margin / 4096) * 4096;
+}
+
 /** The smallest chunk size a manifest may use (manifest.MIN_CHUNK_SIZE; repeated here to keep this file import-free). */
 const SMALLEST_CHUNK = 64 * 1024;
 

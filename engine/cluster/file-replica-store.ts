@@ -105,7 +105,8 @@ export class FileReplicaStore implements ReplicaStore {
     return this.exclusive(sha256, async () => {
       await this.dropPart(sha256); // an earlier upload's bytes, left by a crash: this upload starts from zero
       await this.checkBudget(size, sha256);
-      await writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size }) + '\n');
+      // `upload`: these bytes come from a client, not a source; nothing can resume them after a crash (recover()).
+      await writeFileAtomic(this.file(sha256, 'part.json'), JSON.stringify({ size, upload: true }) + '\n');
       // The head is read from the growing file while the body arrives; once the body is in, complete() checks it all.
       const stop = new AbortController();
       const arrived = new AbuError('ABU_ERR_CANCELLED', 'the upload arrived before its head was checked');
@@ -135,6 +136,21 @@ export class FileReplicaStore implements ReplicaStore {
     // The metadata goes first: a bundle without it is no longer listed, even if a crash leaves its file behind.
     for (const ext of ['json', 'abu', 'part.json', 'part']) await fs.rm(this.file(sha256, ext), { force: true });
     return had;
+  }
+
+  async recover(): Promise<string[]> {
+    const names = new Set(await fs.readdir(this.dir).catch(() => [] as string[]));
+    const gone: string[] = [];
+    for (const n of names) {
+      const sha = n.slice(0, 64);
+      if (!n.startsWith('.upload-') && !SHA.test(sha)) continue;
+      if (n.startsWith('.upload-')) await fs.rm(path.join(this.dir, n), { force: true });
+      // Orphans of a crash between two steps of remove(), dropPart() or complete(): no writer resumes them.
+      else if (n.endsWith('.part') && !names.has(`${sha}.part.json`)) await fs.rm(path.join(this.dir, n), { force: true });
+      else if (n.endsWith('.abu') && !names.has(`${sha}.json`)) await fs.rm(path.join(this.dir, n), { force: true });
+      else if (n.endsWith('.part.json') && (await this.interruptedUpload(sha))) gone.push((await this.dropPart(sha), sha));
+    }
+    return gone;
   }
 
   async used(): Promise<number> {
@@ -206,6 +222,12 @@ export class FileReplicaStore implements ReplicaStore {
       },
     });
     return { stream, get noted() { return noted; } };
+  }
+
+  /** A partial file written by addAnnounced(): its client is gone, and an upload always starts again from zero. */
+  private async interruptedUpload(sha256: string): Promise<boolean> {
+    const text = await fs.readFile(this.file(sha256, 'part.json'), 'utf8').catch(() => null);
+    return text !== null && (JSON.parse(text) as { upload?: boolean }).upload === true;
   }
 
   private async dropPart(sha256: string): Promise<void> {

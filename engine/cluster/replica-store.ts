@@ -43,6 +43,13 @@ export interface ReplicaStore {
   addAnnounced(sha256: string, size: number, body: Readable, checked: (head: ReplicaMeta) => void): Promise<ReplicaMeta>;
   /** Deletes a bundle and any partial transfer of it; false when there was neither. */
   remove(sha256: string): Promise<boolean>;
+  /**
+   * At a daemon's start, before any transfer: deletes what a killed process left that nothing can resume (an
+   * announced upload's partial file, an unannounced upload's temporary file, files orphaned between two steps of a
+   * removal or a commit) and returns the SHA-256 of each interrupted announced upload. A partial replica received
+   * from a source stays: its next pull resumes it with Range.
+   */
+  recover(): Promise<string[]>;
   /** Bytes held (complete and partial files). */
   used(): Promise<number>;
 }

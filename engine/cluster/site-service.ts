@@ -16,6 +16,7 @@ import { LocalCoordinationStore } from './local-coordination-store';
 import { RolloutRunner } from './rollout-runner';
 import { Site, type SiteMember } from './site';
 import { bootedVersion } from './site-install';
+import { discardInterruptedUploads } from './upload-leftovers';
 
 export interface MemberView {
   name: string;
@@ -40,6 +41,9 @@ export class SiteService {
   readonly rollouts: RolloutRunner | null;
   private readonly coordination: CoordinationStore | null;
   private readonly clients = new Map<string, MemberClient>();
+  /** Announced uploads a crash cut off (recover()), whose pulled bytes the members are asked to drop at start(). */
+  private interrupted: string[] = [];
+  private readonly stopping = new AbortController();
 
   constructor(readonly config: AbuConfig & { site: SiteConfig }) {
     this.site = new Site(config.site);
@@ -49,15 +53,31 @@ export class SiteService {
     this.rollouts = this.replicator ? new RolloutRunner(this.site, this.coordination!, (m) => this.clientOf(m), this.replicator) : null;
   }
 
+  /** Before the daemon takes requests: clears what a killed daemon left in the bundle store (ReplicaStore.recover). */
+  async recover(): Promise<void> {
+    this.interrupted = await this.store.recover();
+  }
+
   async start(): Promise<void> {
     await this.replicator?.start();
     await this.rollouts?.resume();
+    if (this.replicator && this.interrupted.length > 0) void this.discardInterrupted(this.replicator);
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort();
     this.rollouts?.stop();
     this.replicator?.stop();
     await this.coordination?.close?.();
+  }
+
+  /** In the background: members may be down now; the daemon does not wait for them to start. */
+  private async discardInterrupted(replicator: Replicator): Promise<void> {
+    const { retryBaseMs, retryMaxMs, maxAttempts } = this.site.config.replication;
+    await discardInterruptedUploads(this.interrupted.splice(0), {
+      members: this.site.members.filter((m) => m.name !== this.site.selfName), clientOf: (m) => this.clientOf(m),
+      active: (sha) => replicator.statusOf(sha) !== null, retryBaseMs, retryMaxMs, maxAttempts, signal: this.stopping.signal,
+    });
   }
 
   /** Calls carry this member's own site token; receivers decide whether the caller may do what it asks. */

@@ -54,8 +54,8 @@ export class BufferPool {
    * zstd chunks decompressed ahead of the writer in this pool's spare buffers: up to count-1 of them, as many as
    * the writer's chunks in flight leave free (see payload-reader.ts).
    */
-  ahead(): { count: number; tryAllocate: (size: number) => Buffer | null; release: (buf: Buffer) => void } {
-    return { count: this.count - 1, tryAllocate: (n) => this.tryTake(n), release: (b) => this.give(b) };
+  ahead(): { count: number; capacity: number; tryAllocate: (size: number) => Buffer | null; release: (buf: Buffer) => void } {
+    return { count: this.count - 1, capacity: this.bufferSize, tryAllocate: (n) => this.tryTake(n), release: (b) => this.give(b) };
   }
 
   /** Return a buffer obtained from take(); its full-size backing view goes back to the pool. */

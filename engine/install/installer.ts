@@ -9,6 +9,7 @@ import type { SlotName } from '../core/slot';
 import type { AbuConfig } from '../config';
 import type { BootFlagBackend } from '../boot/boot-flag-backend';
 import { openBundle, type BundleChunk, type Keyring, type OpenedBundle } from '../bundle/bundle-reader';
+import { zstdInPlaceMargin } from '../bundle/chunk-layout';
 import { DEFAULT_LIMITS, HEADER_SIZE } from '../bundle/framing';
 import type { ImageSource } from '../sources/image-source';
 import type { SlotHandle, SlotStore, SlotTarget } from '../slots/slot-store';
@@ -164,7 +165,9 @@ async function closeAll(handles: SlotHandle[]): Promise<void> {
 /** Streams every image into its target (or adaptively: only what the appliance lacks); ends with the bundle checked to its end. */
 async function writeAll(deps: InstallDeps, req: InstallRequest, src: { bundle: OpenedBundle; stream: Readable }, plan: InstallPlan, resume: InstallResume): Promise<TransferCounts | undefined> {
   const chunkMax = Math.max(...plan.images.map((i) => i.entry.chunkSize));
-  const pool = BufferPool.acquire(chunkMax, deps.config.install.inFlightChunks + 1);
+  // Room past each chunk for its stored bytes when an image is zstd: decompressed in place (decompress-ahead.ts).
+  const zstd = plan.images.some((i) => i.entry.compression === 'zstd');
+  const pool = BufferPool.acquire(chunkMax + (zstd ? zstdInPlaceMargin(chunkMax) : 0), deps.config.install.inFlightChunks + 1);
   try {
     const log = (message: string) => deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'info', message, time: new Date().toISOString() });
     const held = await resume.held(plan, pool, req.signal, log);

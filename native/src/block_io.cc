@@ -208,14 +208,19 @@ struct Block {
 Block AllocBlock(size_t size, size_t align) {
   Block b;
   if (size >= kHugePage && align <= kHugePage) {
-    size_t len = (size + kHugePage - 1) / kHugePage * kHugePage;
+    // Mapped to the 4 KiB page; only whole 2 MiB pieces get the huge-page advice. A buffer a little over a multiple of
+    // 2 MiB (a pool buffer with room for zstd's in-place margin) would otherwise fault in a whole huge page for its
+    // last few KiB: 2 MiB of RSS per buffer for ~130 KiB used.
+    constexpr size_t kPage = 4096;
+    size_t len = (size + kPage - 1) / kPage * kPage;
+    size_t huge = size / kHugePage * kHugePage;
     void* raw = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return b;
     uintptr_t start = (reinterpret_cast<uintptr_t>(raw) + kHugePage - 1) / kHugePage * kHugePage;
     size_t head = start - reinterpret_cast<uintptr_t>(raw);
     if (head > 0) munmap(raw, head);
     if (kHugePage - head > 0) munmap(reinterpret_cast<void*>(start + len), kHugePage - head);
-    madvise(reinterpret_cast<void*>(start), len, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+    madvise(reinterpret_cast<void*>(start), huge, MADV_HUGEPAGE);  // advice only: ignored where THP is off
     b.mem = reinterpret_cast<void*>(start);
     b.mapped = len;
     return b;

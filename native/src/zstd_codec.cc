@@ -5,6 +5,11 @@
 // uses that buffer as its history and allocates no window, so a frame that would produce more (a "zstd bomb") fails
 // with dstSize_tooSmall having written nothing beyond the buffer, and a frame whose header declares another size is
 // refused before any decoding. The only allocation is the per-thread DCtx (~100 KiB), reused.
+//
+// The stored bytes may lie at the end of the destination's own buffer (in-place decompression: a chunk decompressed
+// ahead needs no second buffer for its stored bytes). libzstd supports that when the input ends at least
+// ZSTD_decompressionMargin() bytes past the output's end; any other overlap is decoded from a copy.
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_decompressionMargin (1.5.4+, exported by the shared library)
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -12,6 +17,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "block_worker.h"
 #include "crc32_core.h"
@@ -76,7 +82,13 @@ class DecompressWorker : public CodecWorker {
     if (frame != n_) {
       return Refuse("frame", "the zstd frame is " + std::to_string(frame) + " bytes, the stored chunk " + std::to_string(n_));
     }
-    size_t r = ZSTD_decompressDCtx(ThreadDctx(), dst_, cap_, src_, n_);
+    std::vector<uint8_t> copy;
+    const uint8_t* src = src_;
+    if (!InPlaceAllowed()) {
+      copy.assign(src_, src_ + n_);
+      src = copy.data();
+    }
+    size_t r = ZSTD_decompressDCtx(ThreadDctx(), dst_, cap_, src, n_);
     if (ZSTD_isError(r)) {
       bool over = ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall;
       return Refuse(over ? "size" : "frame", std::string(over ? "the zstd frame decodes to more than " + std::to_string(cap_) + " bytes: " : "zstd: ") + ZSTD_getErrorName(r));
@@ -85,6 +97,15 @@ class DecompressWorker : public CodecWorker {
   }
 
  private:
+  /** Disjoint buffers, or the input at the end of the output with libzstd's margin between the output's end and its own. */
+  bool InPlaceAllowed() const {
+    uintptr_t s = reinterpret_cast<uintptr_t>(src_), d = reinterpret_cast<uintptr_t>(dst_);
+    if (s + n_ <= d || d + cap_ <= s) return true;
+    if (s < d || s + n_ < d + cap_) return false;
+    size_t margin = ZSTD_decompressionMargin(src_, n_);
+    return !ZSTD_isError(margin) && (s + n_) - (d + cap_) >= margin;
+  }
+
   const uint8_t* src_;
   size_t n_;
   uint8_t* dst_;

@@ -41,6 +41,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const token = await resolveToken(config.http.token, tokenFile);
   // The site layer (etcd, replication, rollouts) loads only when the config has a site section.
   const site = config.site ? new (await import('../../cluster/site-service')).SiteService({ ...config, site: config.site }) : undefined;
+  await site?.recover(); // before any transfer can start: what it deletes has no writer
   const { app, ctx } = await buildHttpServer(engine, {
     token,
     uploadLimit: () => alternateCapacity(engine),

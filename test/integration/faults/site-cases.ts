@@ -34,7 +34,7 @@ export const SITE_CASES: SiteCase[] = [
 
 type Run = { name: string; point: FaultPointName; violations: string[] };
 
-class SiteDaemons {
+export class SiteDaemons {
   readonly procs = new Map<string, AbuProcess>();
   constructor(readonly site: SimSite) {}
 

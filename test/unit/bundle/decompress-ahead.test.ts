@@ -1,6 +1,8 @@
 // zstd chunks decompressed ahead of the consumer: in order, the same bytes, only spare pool buffers, every buffer back.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { loadKeyring, openBundle, type Keyring } from '../../../engine/bundle/bundle-reader';
+import { zstdInPlaceMargin } from '../../../engine/bundle/chunk-layout';
 import { BufferPool } from '../../../engine/install/buffer-pool';
 import { bufferStream, makeKey, tempDir, writeKeyring, type TestKey } from '../../helpers/bundle-fixtures';
 import { BASE_MANIFEST, compressibleImage, craftZstdBundle, zstdImage, type ZstdImage } from '../../helpers/compressed-fixtures';
@@ -14,15 +16,16 @@ class CountingPool {
   takenAhead = 0;
   released = 0;
   constructor(count: number) {
-    this.pool = new BufferPool(CHUNK, count);
+    // As an install sizes its pool for a zstd image: room past each chunk for its stored bytes (decompressed in place).
+    this.pool = new BufferPool(CHUNK + zstdInPlaceMargin(CHUNK), count);
   }
   ahead() {
     const real = this.pool.ahead();
-    return { count: real.count, tryAllocate: (n: number) => { const b = real.tryAllocate(n); if (b) this.takenAhead++; return b; }, release: (b: Buffer) => { this.released++; real.release(b); } };
+    return { count: real.count, capacity: real.capacity, tryAllocate: (n: number) => { const b = real.tryAllocate(n); if (b) this.takenAhead++; return b; }, release: (b: Buffer) => { this.released++; real.release(b); } };
   }
   /** Every buffer is free again: takes them all (throws if one is missing), then gives them back. */
   assertAllFree(): void {
-    const all = Array.from({ length: this.pool.count }, () => this.pool.take(CHUNK));
+    const all = Array.from({ length: this.pool.count }, () => this.pool.take(this.pool.bufferSize));
     assert.equal(this.pool.tryTake(CHUNK), null);
     for (const b of all) this.pool.give(b);
   }
@@ -70,6 +73,31 @@ describe('zstd chunks decompressed ahead', () => {
     const got = await consume(craftZstdBundle(BASE_MANIFEST, [image], [key]), p, { onChunk: (i) => void (i === 0 && (aheadAtFirst = p.takenAhead)) });
     assert.equal(aheadAtFirst, 3, 'when chunk 0 is handed out, chunks 1-3 are being decompressed in the 3 other buffers');
     assert.ok(Buffer.concat([...got.values()]).equals(data), 'the same bytes, in order');
+    p.assertAllFree();
+  });
+
+  it('reads each stored chunk into the end of its own pool buffer: no memory beyond the pool for stored bytes', async () => {
+    // Incompressible chunks: stored bytes as large as the chunk, as the largest chunks of a real root filesystem are.
+    const bytes = randomBytes(6 * CHUNK + 500);
+    const random = await zstdImage('rootfs', 'rootfs', bytes, CHUNK);
+    const p = new CountingPool(3);
+    const bundle = craftZstdBundle(BASE_MANIFEST, [random], [key]);
+    const slow = Buffer.allocUnsafeSlow;
+    const unsafe = Buffer.allocUnsafe;
+    const big: number[] = [];
+    // Spied for the consume only: a buffer of a stored chunk's size made outside the pool is what this guards against.
+    Buffer.allocUnsafeSlow = (n: number) => (n >= CHUNK / 2 && big.push(n), slow(n));
+    Buffer.allocUnsafe = (n: number) => (n >= CHUNK / 2 && big.push(n), unsafe(n));
+    let got: Map<number, Buffer>;
+    try {
+      got = await consume(bundle, p);
+    } finally {
+      Buffer.allocUnsafeSlow = slow;
+      Buffer.allocUnsafe = unsafe;
+    }
+    assert.deepEqual(big, [], 'no chunk-sized buffer allocated outside the pool');
+    assert.ok(p.takenAhead > 0, 'chunks were decompressed ahead');
+    assert.ok(Buffer.concat([...got.values()]).equals(bytes), 'the same bytes, in order');
     p.assertAllFree();
   });
 

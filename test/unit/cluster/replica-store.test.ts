@@ -70,6 +70,33 @@ describe('file replica store', () => {
     assert.equal((await s.state(sha)).state, 'absent');
   });
 
+  it('at a restart drops what a killed upload left (budget whole again) and keeps a partial replica for its resume', async () => {
+    const s = store(undefined, 'killed');
+    const body = new PassThrough();
+    const stored = s.addAnnounced(sha, bundle.length, body, () => undefined);
+    body.write(bundle.subarray(0, 200_000));
+    const end = Date.now() + 20_000;
+    while ((await s.state(sha)).have < 200_000 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    // What a SIGKILL leaves at this moment: a copy of the folder, read by the store of the restarted daemon.
+    const after = path.join(dir, 'killed-after');
+    await fs.cp(path.join(dir, 'killed'), after, { recursive: true });
+    body.destroy();
+    await stored.catch(() => undefined);
+    await fs.writeFile(path.join(after, '.upload-0123456789ab'), Buffer.alloc(1000)); // an unannounced upload's temp file
+    const other = '0'.repeat(64);
+    await fs.writeFile(path.join(after, `${other}.part`), Buffer.alloc(1000)); // its metadata gone, as between dropPart()'s steps
+    const restarted = store(bundle.length + 1000, 'killed-after');
+    assert.equal(await restarted.used(), 200_000 + 2000);
+    assert.deepEqual(await restarted.recover(), [sha]);
+    assert.equal(await restarted.used(), 0);
+    assert.deepEqual(await fs.readdir(after), []);
+    // A replica received from a source is kept through a restart: its next pull resumes it.
+    const member = store(undefined, 'member-restart');
+    await member.receive(sha, bundle.length, 0, Readable.from([bundle.subarray(0, 100_000)]));
+    assert.deepEqual(await store(undefined, 'member-restart').recover(), []);
+    assert.equal((await member.receive(sha, bundle.length, 100_000, Readable.from([bundle.subarray(100_000)]))).state, 'verified');
+  });
+
   it('an announced upload that fails its head check is never offered, and one whose bytes are not the id is refused', async () => {
     const stranger = makeKey();
     const foreign = await makeBundle(dir, { images: [{ name: 'rootfs', size: 100_000 }], keys: [stranger], product: 'p', file: 'foreign.abu' });

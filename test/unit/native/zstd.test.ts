@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as zlib from 'node:zlib';
-import { zstdCompressBound } from '../../../engine/bundle/chunk-layout';
+import { zstdCompressBound, zstdInPlaceMargin } from '../../../engine/bundle/chunk-layout';
 import { ZstdChunkError, zstdCompress, zstdCompressBoundNative, zstdDecompressInto, zstdMaxLevel, zstdVersion } from '../../../native/zstd';
 import { crcOf, rleBombFrame } from '../../helpers/zstd-frames';
 
@@ -48,6 +48,23 @@ describe('native zstd codec', () => {
     })));
     assert.match(zstdVersion(), /^1\.\d+\.\d+$/);
     assert.ok(zstdMaxLevel() >= 19);
+  });
+
+  it('decodes stored bytes lying at the end of the destination buffer (in place), with or without room for the margin', async () => {
+    const n = 4 * MIB;
+    for (const [name, original] of [['compressible', compressible(n)], ['random', randomBytes(n)]] as const) {
+      const frame = await zstdCompress(original, 3);
+      // With zstdInPlaceMargin(n) bytes past the chunk (as a pool buffer has), and with none: the frame overlapping the
+      // chunk's own bytes, where decoding in place would overwrite input it has not read yet (the addon copies it first).
+      for (const spare of [zstdInPlaceMargin(n), 0]) {
+        const whole = Buffer.alloc(n + spare);
+        if (frame.length > whole.length) continue;
+        frame.copy(whole, whole.length - frame.length);
+        const stored = whole.subarray(whole.length - frame.length);
+        await zstdDecompressInto(stored, whole.subarray(0, n), crcOf(frame));
+        assert.ok(whole.subarray(0, n).equals(original), `${name}, ${spare} spare bytes: the chunk decoded intact`);
+      }
+    }
   });
 
   it('compresses deterministically: the same chunk and level give the same frame', async () => {
