@@ -22,6 +22,9 @@ export interface AdaptiveInstallRun {
   plan: InstallPlan;
   targets: SlotHandle[];
   readBack: boolean;
+  /** See AdaptiveWrite.resumed and onHeld. */
+  resumed: boolean[][];
+  onHeld: (k: number, held: boolean[]) => void;
   pool: BufferPool;
   meter: ProgressMeter;
   signal?: AbortSignal;
@@ -33,7 +36,7 @@ export async function installAdaptive(deps: AdaptiveInstallDeps, run: AdaptiveIn
   try {
     const counts = await writeAdaptive({
       bundle: run.bundle, plan: run.plan, targets: run.targets, booted, ranges: rangeReaderOf(run.stream), bundleSize: run.bundleSize,
-      readBack: run.readBack, pool: run.pool, meter: run.meter, signal: run.signal, log: (m) => log('info', m),
+      readBack: run.readBack, resumed: run.resumed, onHeld: run.onHeld, pool: run.pool, meter: run.meter, signal: run.signal, log: (m) => log('info', m),
     });
     log('info', `adaptive install: ${mib(counts.fetched)} fetched, ${mib(counts.copied)} copied from slot ${run.plan.booted}, ${mib(counts.skipped)} already in slot ${run.plan.targetSlot}`);
     return counts;

@@ -31,6 +31,10 @@ export interface AdaptiveWrite {
   meter: ProgressMeter;
   /** Re-read every chunk from the medium after the sync and check its CRC32 (config install.readBack). */
   readBack: boolean;
+  /** Per image, the chunks a resume checkpoint listed that re-read with their CRC32 in this run (resume.ts). */
+  resumed: boolean[][];
+  /** Told the chunks each image's target holds, checked on the medium in this run (the checkpoint records them). */
+  onHeld: (k: number, held: boolean[]) => void;
   log: (message: string) => void;
   signal?: AbortSignal;
 }
@@ -87,7 +91,8 @@ async function keepAndCopy(w: AdaptiveWrite, k: number, counts: ChunkCounts): Pr
   const target = w.targets[k];
   const booted = w.booted[k];
   w.meter.phase('indexing', entry.name);
-  const scan = await scanSlots(entry, target, booted, w.pool, w.signal);
+  const scan = await scanSlots(entry, target, booted, w.pool, w.signal, w.resumed[k]);
+  w.onHeld(k, scan.targetHolds);
   const written: number[] = [];
   scan.targetHolds.forEach((held, i) => {
     if (held) counts.skipped += chunkLength(entry, i);

@@ -56,6 +56,7 @@ export class CheckpointRecorder {
       },
       write: (buf, offset) => inner.write(buf, offset),
       read: (buf, offset) => inner.read(buf, offset),
+      readVerify: (buf, offset, crc32, sha256) => inner.readVerify(buf, offset, crc32, sha256),
       datasync: () => inner.datasync(),
       dropCache: () => inner.dropCache(),
       close: () => inner.close(),

@@ -171,7 +171,7 @@ async function writeAll(deps: InstallDeps, req: InstallRequest, src: { bundle: O
   try {
     const log = (message: string) => deps.events.log({ schema: PROGRESS_SCHEMA, op: req.op, level: 'info', message, time: new Date().toISOString() });
     const held = await resume.held(plan, pool, req.signal, log);
-    return await writeImages(deps, req, src, plan, { handles: resume.handles, held }, pool);
+    return await writeImages(deps, req, src, plan, { handles: resume.handles, held, onHeld: (k, h) => resume.recorder.markHeld(k, h) }, pool);
   } finally {
     pool.release();
   }
@@ -182,10 +182,10 @@ async function writeAll(deps: InstallDeps, req: InstallRequest, src: { bundle: O
  * checkpoint's re-read found in place (`held`: skipped in the bundle, not read back). Ends with the bundle checked
  * to its end. Transfer counts are returned for adaptive and resumed installs.
  */
-async function writeImages(deps: InstallDeps, req: InstallRequest, src: { bundle: OpenedBundle; stream: Readable }, plan: InstallPlan, t: { handles: SlotHandle[]; held: boolean[][] }, pool: BufferPool): Promise<TransferCounts | undefined> {
+async function writeImages(deps: InstallDeps, req: InstallRequest, src: { bundle: OpenedBundle; stream: Readable }, plan: InstallPlan, t: { handles: SlotHandle[]; held: boolean[][]; onHeld: (k: number, held: boolean[]) => void }, pool: BufferPool): Promise<TransferCounts | undefined> {
   const { bundle } = src;
   const meter = new ProgressMeter(deps.events, req.op, plan.totalBytes);
-  if (req.adaptive) return installAdaptive(deps, { op: req.op, ...src, bundleSize: req.source.sizeHint, plan, targets: t.handles, readBack: deps.config.install.readBack, pool, meter, signal: req.signal });
+  if (req.adaptive) return installAdaptive(deps, { op: req.op, ...src, bundleSize: req.source.sizeHint, plan, targets: t.handles, readBack: deps.config.install.readBack, resumed: t.held, onHeld: t.onHeld, pool, meter, signal: req.signal });
   const resumed = t.held.some((h) => h.some(Boolean));
   const counts: TransferCounts = { fetched: 0, copied: 0, skipped: 0 };
   const imageIndex = new Map(plan.images.map((p, k) => [p.entry.name, k]));

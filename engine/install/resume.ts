@@ -1,5 +1,5 @@
 // Resuming an interrupted install from its checkpoint: the same bundle's chunks that re-read with their signed CRC32.
-import { crc32Async } from '../../native/crc32';
+import { withContext } from '../core/errors';
 import type { ImageEntry } from '../bundle/manifest';
 import type { SlotHandle } from '../slots/slot-store';
 import { chunkLength } from './adaptive-plan';
@@ -7,7 +7,7 @@ import type { BufferPool } from './buffer-pool';
 import { flagsOf, type CheckpointFile, type InstallCheckpoint } from './checkpoint';
 import { CheckpointRecorder } from './checkpoint-recorder';
 import type { InstallPlan } from './plan';
-import { eachWithBuffer, readAt } from './slot-scan';
+import { eachWithBuffer } from './slot-scan';
 
 /**
  * Per planned image, the chunks the saved checkpoint lists for this very bundle and target (candidates, not yet
@@ -44,7 +44,8 @@ export async function recheckCandidates(entry: ImageEntry, target: SlotHandle, c
   await eachWithBuffer(list.length, Math.max(1, pool.count - 1), pool, signal, async (n, buf) => {
     const i = list[n];
     const view = buf.subarray(0, chunkLength(entry, i));
-    held[i] = (await readAt(target, view, i * entry.chunkSize)) === view.length && (await crc32Async(view)) >>> 0 === entry.chunkCrc32[i] >>> 0;
+    const r = await target.readVerify(view, i * entry.chunkSize, entry.chunkCrc32[i], null).catch((e) => Promise.reject(withContext(`reading slot ${target.target.slot} (${target.target.device}) at ${i * entry.chunkSize}`, e, 'ABU_ERR_IO')));
+    held[i] = r.bytes === view.length && r.crc32 >>> 0 === entry.chunkCrc32[i] >>> 0;
   });
   return held;
 }

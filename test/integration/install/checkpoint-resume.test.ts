@@ -67,6 +67,20 @@ describe('resume checkpoint (install.checkpointSeconds)', function () {
     assert.ok((await slotBytes(f.sim, 'B', SIZE)).equals(image), 'B holds the image byte for byte');
   });
 
+  it('an adaptive install killed at 90 % resumes from the checkpoint too (its chunks re-read by CRC32, not scanned)', async () => {
+    const image = imageBytes(SIZE, 'checkpoint adaptive');
+    const bundle = await simBundle(f.sim, image);
+    await killAfterCheckpoint(f, bundle, 0.9, true);
+    const logs = collectLogs(f);
+    const resumed = await f.engine.install(new FileSource(bundle), { activate: false, adaptive: true });
+    const t = resumed.transfer!;
+    assert.ok(t.fetched + t.copied <= 0.15 * SIZE, `the resumed install wrote ${t.fetched + t.copied} of ${SIZE} bytes (goal ≤15 %)`);
+    const lines = logs.join('\n');
+    const resumedChunks = Number(/resuming from the checkpoint: (\d+) of/.exec(lines)?.[1]);
+    assert.ok(resumedChunks >= CHUNKS * 0.8, `the checkpoint gave ${resumedChunks} chunks`);
+    assert.ok((await slotBytes(f.sim, 'B', SIZE)).equals(image), 'B holds the image byte for byte');
+  });
+
   it('another bundle discards the checkpoint and writes every chunk', async () => {
     const first = await simBundle(f.sim, imageBytes(SIZE, 'checkpoint first'));
     await killAfterCheckpoint(f, first, 0.9);
@@ -79,11 +93,11 @@ describe('resume checkpoint (install.checkpointSeconds)', function () {
     assert.equal(await checkpoint.load(), null);
   });
 
-  /** Runs `abu install --direct --no-adaptive -` fed `cut` of the bundle, kills it once the checkpoint covers most of that, returns the checkpoint's chunks. */
-  async function killAfterCheckpoint(fx: SimFixture, bundle: string, cut: number): Promise<boolean[]> {
+  /** Runs `abu install --direct [--no-adaptive] -` fed `cut` of the bundle, kills it once the checkpoint covers most of that, returns the checkpoint's chunks. */
+  async function killAfterCheckpoint(fx: SimFixture, bundle: string, cut: number, adaptive = false): Promise<boolean[]> {
     const bytes = await fs.readFile(bundle);
     await checkpoint.clear();
-    const child = spawn(process.execPath, [ABU, '--config', fx.sim.configPath, 'install', '--direct', '--no-activate', '--no-adaptive', '-'], { env: cleanEnv(), stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn(process.execPath, [ABU, '--config', fx.sim.configPath, 'install', '--direct', '--no-activate', ...(adaptive ? [] : ['--no-adaptive']), '-'], { env: cleanEnv(), stdio: ['pipe', 'ignore', 'ignore'] });
     child.stdin.on('error', () => undefined);
     child.stdin.write(bytes.subarray(0, Math.floor(bytes.length * cut)));
     const want = Math.floor(CHUNKS * cut) - 4;

@@ -84,6 +84,7 @@ function fakeHandle(calls: string[]): SlotHandle {
     verifyAndWrite: async (_b: Buffer, offset: number) => void calls.push(`write ${offset / CHUNK}`),
     write: async () => undefined,
     read: async () => 0,
+    readVerify: async () => ({ bytes: 0, crc32: 0, sha256Match: false }),
     datasync: async () => void calls.push('datasync'),
     dropCache: async () => undefined,
     close: async () => undefined,
