@@ -215,7 +215,10 @@ export class ConsoleServer {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (!this.upload || this.upload.done) return;
     const ms = this.o.idleTimeoutMs ?? 60_000;
-    this.idleTimer = setTimeout(() => this.upload?.fail(new AbuError('ABU_ERR_SERIAL_TIMEOUT', `no upload line for ${ms / 1000} s; upload abandoned, nothing was activated`)), ms);
+    this.idleTimer = setTimeout(() => {
+      this.splitter.dropPartialFrame();
+      this.upload?.fail(new AbuError('ABU_ERR_SERIAL_TIMEOUT', `no upload line for ${ms / 1000} s; upload abandoned, nothing was activated`));
+    }, ms);
   }
 
   /** At most one PROGRESS line per half second, plus every phase change. */

@@ -24,7 +24,7 @@ type Damage = 'flip' | 'drop';
 /**
  * The host's end of the line with a meter: counts the bytes the pusher writes. After `cutAt` bytes the cable is
  * pulled: nothing more reaches the device, and the pusher (whose process a real cut would kill) is told so with an
- * ERR line, which stops it at once. The cut falls between two writes (the pusher writes one frame per write).
+ * ERR line, which stops it at once. The cut falls inside a frame, so the device holds half a frame when the line goes quiet.
  * `damage` spoils the first send of the binary frames named by seq, as a noisy line would.
  */
 function meteredLine(port: SerialPort, o: { cutAt?: number; damage?: Map<number, Damage> } = {}): { io: Duplex; written: () => number; close: () => void } {
@@ -37,7 +37,8 @@ function meteredLine(port: SerialPort, o: { cutAt?: number; damage?: Map<number,
       if (written + chunk.length > (o.cutAt ?? Infinity)) {
         cut = true;
         io.push('ERR ABU_ERR_SERIAL_TIMEOUT test: the line was cut\r\n');
-        return cb();
+        // Mid-frame: the device is left holding the start of a frame whose end never comes.
+        return port.write(chunk.subarray(0, o.cutAt! - written), cb);
       }
       written += chunk.length;
       const isFrame = Buffer.isBuffer(chunk) && chunk[0] === 0 && chunk.length > 8;
