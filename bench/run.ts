@@ -9,13 +9,14 @@ const BENCHES: Record<string, () => Promise<void>> = {
   adaptive: async () => (await import('./adaptive-bench')).runAdaptiveBench(),
   site: async () => (await import('./site-replication-bench')).runSiteReplicationBench(),
   serial: async () => (await import('./serial-bench')).runSerialBench(),
+  'serial-resume': async () => (await import('./serial-bench')).runSerialBench({ resumeOnly: true }),
   /** Not in a plain `npm run bench`: it boots a QEMU guest (~2-4 min); run it by name. */
   'serial-qemu': async () => (await import('./serial-qemu-bench')).runSerialQemuBench(),
   'site-scale': async () => (await import('./site-scale-bench')).runSiteScaleBench(),
 };
 
 /** Run only when named: they boot QEMU. */
-const BY_NAME_ONLY = new Set(['serial-qemu']);
+const BY_NAME_ONLY = new Set(['serial-qemu', 'serial-resume']);
 
 async function main(): Promise<void> {
   const only = process.argv[2];

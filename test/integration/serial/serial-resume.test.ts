@@ -4,13 +4,12 @@ import { createPrivateKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Duplex } from 'node:stream';
-import type { SerialPort } from 'serialport';
 import { createBundle } from '../../../engine/bundle/bundle-writer';
-import { cobsDecode } from '../../../engine/transports/serial/cobs';
 import { ConsoleServer } from '../../../engine/transports/serial/console-server';
 import { LineReader, pushBundle } from '../../../engine/transports/serial/push-client';
 import { imageBytes, tempDir } from '../../helpers/bundle-fixtures';
 import { simFixture, slotBytes, type SimFixture } from '../../helpers/sim-fixture';
+import { meteredLine, type Damage } from './metered-line';
 import { haveSocat, ptyPair, type PtyPair } from './pty-pair';
 
 const MIB = 1024 * 1024;
@@ -18,42 +17,6 @@ const MIB = 1024 * 1024;
 const IMAGE_BYTES = 4 * MIB;
 /** The device gives up on a silent host after this (a cut line); short, so the test does not wait a minute. */
 const IDLE_MS = 2000;
-
-type Damage = 'flip' | 'drop';
-
-/**
- * The host's end of the line with a meter: counts the bytes the pusher writes. After `cutAt` bytes the cable is
- * pulled: nothing more reaches the device, and the pusher (whose process a real cut would kill) is told so with an
- * ERR line, which stops it at once. The cut falls inside a frame, so the device holds half a frame when the line goes quiet.
- * `damage` spoils the first send of the binary frames named by seq, as a noisy line would.
- */
-function meteredLine(port: SerialPort, o: { cutAt?: number; damage?: Map<number, Damage> } = {}): { io: Duplex; written: () => number; close: () => void } {
-  let written = 0;
-  let cut = false;
-  const io = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      if (cut) return cb();
-      if (written + chunk.length > (o.cutAt ?? Infinity)) {
-        cut = true;
-        io.push('ERR ABU_ERR_SERIAL_TIMEOUT test: the line was cut\r\n');
-        // Mid-frame: the device is left holding the start of a frame whose end never comes.
-        return port.write(chunk.subarray(0, o.cutAt! - written), cb);
-      }
-      written += chunk.length;
-      const isFrame = Buffer.isBuffer(chunk) && chunk[0] === 0 && chunk.length > 8;
-      const how = isFrame ? o.damage?.get(cobsDecode(chunk.subarray(1, -1)).readUInt32BE(0)) : undefined;
-      if (how) o.damage!.delete(cobsDecode(chunk.subarray(1, -1)).readUInt32BE(0));
-      if (how === 'drop') return cb();
-      const out = how === 'flip' ? Buffer.from(chunk) : chunk;
-      if (how === 'flip') out[out.length >> 1] ^= 0x5a;
-      port.write(out, cb);
-    },
-  });
-  const onData = (d: Buffer) => { if (!cut) io.push(d); };
-  port.on('data', onData);
-  return { io, written: () => written, close: () => port.off('data', onData) };
-}
 
 describe('resumed serial pushes with ranges over a pty pair', function () {
   this.timeout(60_000);
@@ -182,6 +145,24 @@ describe('resumed serial pushes with ranges over a pty pair', function () {
     assert.match(asked[0], / frames=binary ranges$/);
     assert.match(asked[1], / frames=binary$/);
     assert.ok(wire >= result.size);
+    await assertSlotB(image);
+  });
+
+  it('--no-adaptive offers no ranges: every byte crosses and every chunk is written', async () => {
+    startConsole();
+    const image = imageBytes(MIB, 'resume');
+    const file = await bundleOf('x', image);
+    const line = meteredLine(pty.host);
+    try {
+      const result = await pushBundle(line.io, file, { window: 8, noActivate: true, ranges: false });
+      assert.deepEqual([result.ranges, result.bytes], [false, result.size]);
+      assert.ok(line.written() >= result.size);
+      // The device took `no-adaptive`: a full install reports no transfer (nothing kept, nothing copied).
+      assert.ok(!result.lines.some((l) => l.startsWith('transfer:')), result.lines.join('\n'));
+      assert.ok(result.lines.some((l) => l.startsWith('installed 1.1.0 into slot B')), result.lines.join('\n'));
+    } finally {
+      line.close();
+    }
     await assertSlotB(image);
   });
 
