@@ -34,6 +34,8 @@ export class BlockSender {
   retransmits = 0;
   /** Bundle bytes the device acknowledged (first sends and resends counted once). */
   bytesAcked = 0;
+  /** Bundle bytes queued: the file's size, or what the device asked for so far (the progress line's total). */
+  private bytesQueued = 0;
   /** When the line last moved this upload on (a send or a new answer): PROGRESS lines alone must not hold off a resend. */
   private lastMove = Date.now();
 
@@ -42,6 +44,7 @@ export class BlockSender {
 
   /** Queues bytes [start, start+length) of the file as blocks of at most blockBytes. */
   add(start: number, length: number): void {
+    this.bytesQueued += length;
     for (let at = start; at < start + length; at += this.codec.blockBytes) this.places.push({ at, length: Math.min(this.codec.blockBytes, start + length - at) });
   }
 
@@ -85,7 +88,7 @@ export class BlockSender {
     this.encoded.delete(seq);
     this.lastMove = Date.now();
     while (this.acked.delete(this.base)) this.bytesAcked += this.places[this.base++].length;
-    this.o.onProgress?.({ sent: this.bytesAcked, total: this.size });
+    this.o.onProgress?.({ sent: this.bytesAcked, total: this.bytesQueued });
     return true;
   }
 

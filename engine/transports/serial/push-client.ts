@@ -172,7 +172,7 @@ async function expectReady(reader: LineReader, o: PushOptions): Promise<Granted>
 const BASE64_CODEC: BlockCodec = { blockBytes: BLOCK_BYTES, encode: (seq, data) => `${encodeBlock(seq, data)}\n` };
 const BINARY_CODEC: BlockCodec = { blockBytes: BINARY_BLOCK_BYTES, encode: encodeFrame };
 
-/** Sends the whole file then END, or the ranges the device asks for; returns the device's answer lines and what was sent. */
+/** The error that stops a ranged push whose file is not the announced one (null: it is). */
 function wrongFile(own: string, announced: string): AbuError | null {
   if (own === announced) return null;
   return new AbuError('ABU_ERR_SERIAL_SHA256', `the file's bytes hash to ${own}, not the announced ${announced}; the device asks only for the bytes it lacks and cannot check the whole file, so this host did; push cancelled, nothing was activated`);
@@ -185,6 +185,7 @@ interface PushFile {
   wholeFileChecked: () => Promise<AbuError | null>;
 }
 
+/** Sends the whole file then END, or the ranges the device asks for; returns the device's answer lines and what was sent. */
 async function sendBlocks(io: Duplex, reader: LineReader, { file, size, wholeFileChecked }: PushFile, granted: Granted, o: PushOptions): Promise<{ lines: string[]; bytes: number; retransmits: number }> {
   const codec = granted.binary ? BINARY_CODEC : BASE64_CODEC;
   if (granted.blockBytes !== codec.blockBytes) throw new AbuError('ABU_ERR_SERIAL_BLOCK', `the device asks for ${granted.blockBytes}-byte blocks; this host sends ${codec.blockBytes}`);

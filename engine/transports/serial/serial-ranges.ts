@@ -11,9 +11,6 @@ import type { RangeCapable, RangeReader } from '../../sources/range-reader';
  * Nothing here is trusted: the head is checked by its signatures and every chunk by its signed SHA-256 (adaptive-writer.ts).
  */
 export class SerialRangeReader implements RangeReader {
-  /** Bundle bytes asked for so far (what the push carried beyond block framing). */
-  asked = 0;
-
   constructor(private readonly inbox: Readable, private readonly size: number, private readonly ask: (start: number, length: number) => Promise<void>) {}
 
   async *range(start: number, length: number): AsyncGenerator<Buffer> {
@@ -22,7 +19,6 @@ export class SerialRangeReader implements RangeReader {
     }
     if (length <= 0) return;
     await this.ask(start, length);
-    this.asked += length;
     yield* readExactly(this.inbox, length);
   }
 
