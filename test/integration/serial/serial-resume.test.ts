@@ -13,10 +13,10 @@ import { meteredLine, type Damage } from './metered-line';
 import { haveSocat, ptyPair, type PtyPair } from './pty-pair';
 
 const MIB = 1024 * 1024;
-/** 4 MiB in 64 KiB chunks: 64 chunks, so a cut at 90 % leaves about 6 of them (~10 %) to send again. */
-const IMAGE_BYTES = 4 * MIB;
+/** 3 MiB in 64 KiB chunks: 48 chunks, so a cut at 90 % leaves about 5 of them (~10 %) to send again. */
+const IMAGE_BYTES = 3 * MIB;
 /** The device gives up on a silent host after this (a cut line); short, so the test does not wait a minute. */
-const IDLE_MS = 2000;
+const IDLE_MS = 3000;
 
 describe('resumed serial pushes with ranges over a pty pair', function () {
   this.timeout(60_000);
@@ -65,7 +65,9 @@ describe('resumed serial pushes with ranges over a pty pair', function () {
     const line = meteredLine(pty.host, { cutAt: Math.floor(size * 0.9) });
     try {
       await assert.rejects(pushBundle(line.io, file, { window: 8, noActivate: true }), /the line was cut/);
-      for (let l = ''; !l.startsWith('ERR ');) l = await deviceLines.next(30_000);
+      let l = '';
+      while (!l.startsWith('ERR ')) l = await deviceLines.next(30_000);
+      assert.match(l, /^ERR ABU_ERR_SERIAL_TIMEOUT /, 'the device gave up on the silent line');
     } finally {
       line.close();
       deviceLines.close();
@@ -138,7 +140,7 @@ describe('resumed serial pushes with ranges over a pty pair', function () {
     const io = Duplex.from({ readable: toServer, writable: pty.device });
     io.on('error', () => undefined); // the composed stream reports the port's close at the end of the test
     startConsole(io);
-    const image = imageBytes(IMAGE_BYTES, 'resume');
+    const image = imageBytes(MIB, 'resume');
     const file = await bundleOf('x', image);
     const { result, wire } = await meteredPush(file);
     assert.deepEqual([result.ranges, result.frames, result.bytes, result.size], [false, 'binary', result.size, result.size]);
@@ -168,7 +170,7 @@ describe('resumed serial pushes with ranges over a pty pair', function () {
 
   it('a damaged or lost block of a range is sent again, and the install verifies', async () => {
     startConsole();
-    const image = imageBytes(IMAGE_BYTES, 'resume');
+    const image = imageBytes(MIB, 'resume');
     const file = await bundleOf('x', image);
     // Blocks 0 and 1 answer the two GETs of the head; 2 on are the chunks' range.
     const damage = new Map<number, Damage>([[1, 'flip'], [3, 'flip'], [6, 'drop'], [40, 'flip']]);
