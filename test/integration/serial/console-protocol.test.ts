@@ -12,6 +12,7 @@ import { PushProgressLine } from '../../../engine/transports/serial/push-progres
 import { FileSource } from '../../../engine/sources/file-source';
 import { simFixture, type SimFixture } from '../../helpers/sim-fixture';
 import { tempDir } from '../../helpers/bundle-fixtures';
+import { passThroughConsole } from './passthrough-console';
 
 describe('serial console protocol', () => {
   it('splits lines across chunks, drops a CR before LF and keeps a partial line', () => {
@@ -97,12 +98,8 @@ describe('serial console server over a PassThrough pair', function () {
   beforeEach(async () => {
     fx = await simFixture();
     bundle = await fs.readFile(fx.sim.bundles[0]);
-    toDevice = new PassThrough();
-    const fromDevice = new PassThrough();
     logs = [];
-    server = new ConsoleServer(fx.engine, Duplex.from({ readable: toDevice, writable: fromDevice }), { idleTimeoutMs: 300, log: (l) => logs.push(l) });
-    reader = new LineReader(fromDevice);
-    server.start();
+    ({ server, toDevice, reader } = passThroughConsole(fx.engine, { idleTimeoutMs: 300, log: (l) => logs.push(l) }));
   });
 
   afterEach(async () => {

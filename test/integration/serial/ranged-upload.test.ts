@@ -5,16 +5,16 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import { isAbuError } from '../../../engine/core/errors';
-import { ConsoleServer } from '../../../engine/transports/serial/console-server';
 import { BLOCK_BYTES, encodeBlock } from '../../../engine/transports/serial/console-protocol';
-import { LineReader, pushBundle } from '../../../engine/transports/serial/push-client';
+import { pushBundle, type LineReader } from '../../../engine/transports/serial/push-client';
 import { tempDir } from '../../helpers/bundle-fixtures';
 import { simFixture, type SimFixture } from '../../helpers/sim-fixture';
+import { passThroughConsole } from './passthrough-console';
 
 describe('ranged serial uploads over a PassThrough pair', function () {
   this.timeout(30_000);
   let fx: SimFixture;
-  let server: ConsoleServer;
+  let close: () => Promise<void>;
   let toDevice: PassThrough;
   let reader: LineReader;
   let bundle: Buffer;
@@ -27,16 +27,11 @@ describe('ranged serial uploads over a PassThrough pair', function () {
     fx = await simFixture();
     bundle = await fs.readFile(fx.sim.bundles[0]);
     sha = createHash('sha256').update(bundle).digest('hex');
-    toDevice = new PassThrough();
-    const fromDevice = new PassThrough();
-    server = new ConsoleServer(fx.engine, Duplex.from({ readable: toDevice, writable: fromDevice }), { idleTimeoutMs: 5000 });
-    reader = new LineReader(fromDevice);
-    server.start();
+    ({ toDevice, reader, close } = passThroughConsole(fx.engine, { idleTimeoutMs: 5000 }));
   });
 
   afterEach(async () => {
-    await server.stop();
-    reader.close();
+    await close();
     await fx.cleanup();
   });
 
