@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   adaptive: async () => (await import('./adaptive-bench')).runAdaptiveBench(),
   site: async () => (await import('./site-replication-bench')).runSiteReplicationBench(),
   serial: async () => (await import('./serial-bench')).runSerialBench(),
+  'serial-resume': async () => (await import('./serial-bench')).runSerialBench({ resumeOnly: true }),
   /** Not in a plain `npm run bench`: it boots a QEMU guest (~2-4 min); run it by name. */
   'serial-qemu': async () => (await import('./serial-qemu-bench')).runSerialQemuBench(),
   /** Not in a plain `npm run bench`: one site replicating the same bundle again and again (CPU per pull). */
@@ -17,7 +18,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
 };
 
 /** Run only when named: they boot QEMU. */
-const BY_NAME_ONLY = new Set(['serial-qemu', 'site-repeat']);
+const BY_NAME_ONLY = new Set(['serial-qemu', 'serial-resume', 'site-repeat']);
 
 async function main(): Promise<void> {
   const only = process.argv[2];

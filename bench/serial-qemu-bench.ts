@@ -77,7 +77,8 @@ async function push(sock: string, bundle: string, frames: 'base64' | 'binary', w
   let blocksDone = 0;
   try {
     const r = await pushBundle(io, bundle, {
-      frames, window, noActivate: true, ackTimeoutMs: 30_000, finishTimeoutMs: 300_000,
+      // Whole pushes: these rows measure the line, every byte crossing (a ranged push skips the head's padding).
+      frames, window, noActivate: true, ackTimeoutMs: 30_000, finishTimeoutMs: 300_000, ranges: false,
       onProgress: (p) => { if (p.sent === size && blocksDone === 0) blocksDone = performance.now(); },
     });
     if (!r.lines.some((l) => l.startsWith('installed '))) throw new Error(`no install reported: ${r.lines.join(' | ')}`);

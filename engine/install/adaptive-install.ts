@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import { PROGRESS_SCHEMA, type EventSink, type TransferCounts } from '../core/progress';
 import type { OpenedBundle } from '../bundle/bundle-reader';
-import { rangeReaderOf } from '../sources/http-range';
+import { rangeReaderOf } from '../sources/range-reader';
 import type { SlotHandle, SlotStore } from '../slots/slot-store';
 import { writeAdaptive } from './adaptive-writer';
 import type { BufferPool } from './buffer-pool';

@@ -3,7 +3,7 @@ import { AbuError } from '../core/errors';
 import type { BundleChunk, ImageEntry, OpenedBundle } from '../bundle/bundle-reader';
 import { decompressChunk } from '../bundle/chunk-decompress';
 import { chunkExtents, storedLength, zstdCompressBound, type ChunkExtent } from '../bundle/chunk-layout';
-import { RangeIgnoredError, type RangeReader } from '../sources/http-range';
+import { RangeIgnoredError, type RangeReader } from '../sources/range-reader';
 import type { SlotHandle } from '../slots/slot-store';
 import { chunkLength, fetchRuns, planChunks, type ChunkCounts } from './adaptive-plan';
 import type { BufferPool } from './buffer-pool';
@@ -21,8 +21,9 @@ export interface AdaptiveWrite {
   /** The booted slot's image of the same class, open read-only (null when it has none). */
   booted: (SlotHandle | null)[];
   /**
-   * Range requests against the bundle URL when its server answered the head's Range (the bundle stream then ends
-   * after the head); null: the bundle stream is read in order (files seek past what is not needed).
+   * Range requests against the bundle URL when its server answered the head's Range, or GET lines to a serial pusher
+   * that granted `ranges` (the bundle stream then ends after the head); null: the bundle stream is read in order
+   * (files seek past what is not needed).
    */
   ranges: RangeReader | null;
   /** The bundle's size when the source knows it (a Range install checks it instead of reading to the end). */
@@ -66,7 +67,7 @@ async function writeFromStream(w: AdaptiveWrite, counts: ChunkCounts): Promise<v
   await w.bundle.finish();
 }
 
-/** HTTP with Range: only the runs of missing chunks are requested; the rest of the bundle is never downloaded. */
+/** HTTP with Range, or a serial push with ranges: only the runs of missing chunks are requested; the rest of the bundle is never downloaded. */
 async function writeWithRanges(w: AdaptiveWrite, ranges: RangeReader, counts: ChunkCounts): Promise<void> {
   for (let k = 0; k < w.plan.images.length; k++) {
     const entry = w.plan.images[k].entry;

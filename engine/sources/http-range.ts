@@ -1,20 +1,8 @@
 // Range GETs of a bundle URL for adaptive installs: one request per coalesced run of chunks, each 206 checked exactly.
 import type * as http from 'node:http';
-import type { Readable } from 'node:stream';
 import { AbuError } from '../core/errors';
+import { RangeIgnoredError, type RangeReader } from './range-reader';
 import { piecesOf } from './stream-pieces';
-
-/** A source stream that can also fetch byte ranges of the same bundle (the HTTP URL source offers it). */
-export interface RangeCapable extends Readable {
-  rangeReader: RangeReader;
-}
-
-export function rangeReaderOf(stream: Readable): RangeReader | null {
-  return (stream as Partial<RangeCapable>).rangeReader ?? null;
-}
-
-/** The server answered 200 (the whole file) to a Range request: it ignores Range, or the bundle changed. */
-export class RangeIgnoredError extends Error {}
 
 export interface RangeReaderOptions {
   /** Strong ETag or Last-Modified of the first answer: a changed bundle is never mixed with the old one. */
@@ -29,7 +17,7 @@ export interface RangeReaderOptions {
 
 const MAX_REDIRECTS = 5;
 
-export class RangeReader {
+export class HttpRangeReader implements RangeReader {
   /** Bytes received in Range answers (what the adaptive install downloaded for its chunks). */
   received = 0;
   requests = 0;

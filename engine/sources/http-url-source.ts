@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbuError, isAbuError } from '../core/errors';
 import type { ImageSource, OpenOptions } from './image-source';
-import { RangeReader, type RangeCapable } from './http-range';
+import { HttpRangeReader } from './http-range';
+import type { RangeCapable } from './range-reader';
 import { piecesOf } from './stream-pieces';
 
 export interface HttpUrlSourceOptions {
@@ -90,7 +91,7 @@ export class HttpUrlSource implements ImageSource {
     // this stream ends after the head, so the Range requests stop only with the caller's signal.
     const rangeStop = new AbortController();
     signal?.addEventListener('abort', () => rangeStop.abort(signal.reason), { once: true });
-    const ranges = new RangeReader(this.url, rangeStop.signal, { validator: this.progress.validator, ca: this.options.ca, retries: this.options.retries, idleTimeoutMs: this.options.idleTimeoutMs, onReceived: options.onReceived });
+    const ranges = new HttpRangeReader(this.url, rangeStop.signal, { validator: this.progress.validator, ca: this.options.ca, retries: this.options.retries, idleTimeoutMs: this.options.idleTimeoutMs, onReceived: options.onReceived });
     return Object.assign(stream, { rangeReader: ranges }) satisfies RangeCapable;
   }
 

@@ -23,8 +23,8 @@ export interface ImageSource {
 export interface OpenOptions {
   /**
    * Adaptive installs: the caller reads only the first `headBytes` from the stream (header, manifest, signatures)
-   * and fetches chunks by range. A source that can fetch ranges (HTTP) then asks only for those bytes and puts a
-   * `rangeReader` on the stream (see sources/http-range.ts); any other source ignores this.
+   * and fetches chunks by range. A source that can fetch ranges (HTTP, a serial push granted `ranges`) then asks only
+   * for those bytes and puts a `rangeReader` on the stream (see sources/range-reader.ts); any other source ignores this.
    */
   headBytes?: number;
   /**

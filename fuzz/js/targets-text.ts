@@ -7,7 +7,7 @@ import { contentLength, displayName, jsonBody, optionalBoolean, optionalSlot, re
 import { installOptions } from '../../engine/transports/http/routes-install';
 import { contentRange } from '../../engine/transports/http/routes-site-peer';
 import { parseLimit } from '../../engine/transports/http/routes-status';
-import { decodeBlock, echoBytes, LineSplitter, parseCommand, parseInstallArgs } from '../../engine/transports/serial/console-protocol';
+import { decodeBlock, echoBytes, LineSplitter, parseCommand, parseInstallArgs, takeTransferWords } from '../../engine/transports/serial/console-protocol';
 import { MAX_FRAME_BYTES, decodeFrame } from '../../engine/transports/serial/binary-frame';
 import { ConsoleSplitter } from '../../engine/transports/serial/frame-splitter';
 import { PropertyViolation, typed, type FuzzTarget } from './property';
@@ -55,14 +55,17 @@ function binaryUpload(input: Buffer): void {
 export const serialConsoleTarget: FuzzTarget = {
   name: 'serial_console',
   files: ['console-protocol.js', 'frame-splitter.js', 'binary-frame.js', 'cobs.js'].map((f) => path.join(ENGINE, 'transports', 'serial', f)),
-  tokens: ['D ', 'END', 'install ', 'status', 'activate', 'mark-good', 'history', ' ', '\t', '\r', '\n', '\r\n', '\x7f', '\b', '=', '==', 'aGVsbG8=', '3610a686', '0', '4096', 'f'.repeat(64), 'accept-irreversible', 'frames=binary', '\x00', '\x00\x00', '\x01', '\xff'],
+  tokens: ['D ', 'END', 'install ', 'status', 'activate', 'mark-good', 'history', ' ', '\t', '\r', '\n', '\r\n', '\x7f', '\b', '=', '==', 'aGVsbG8=', '3610a686', '0', '4096', 'f'.repeat(64), 'accept-irreversible', 'frames=binary', 'window=8', 'ranges', 'no-adaptive', '\x00', '\x00\x00', '\x01', '\xff'],
   run(input) {
     echoBytes(input);
     for (const line of consoleLines(input)) {
       if (/[^\x09\x20-\x7e]/.test(line)) throw new PropertyViolation(`LineSplitter let a non-text byte through: ${JSON.stringify(line)}`);
       typed('parseCommand', () => {
         const cmd = parseCommand(line);
-        if (cmd?.verb === 'install') parseInstallArgs(cmd.args);
+        if (cmd?.verb === 'install') {
+          parseInstallArgs(cmd.args);
+          takeTransferWords(cmd.args.slice(2));
+        }
       });
       typed('decodeBlock', () => decodeBlock(line));
     }

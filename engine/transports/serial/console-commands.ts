@@ -11,6 +11,7 @@ import { HELP_TEXT } from './console-protocol';
  */
 export const ACCEPT_IRREVERSIBLE = 'accept-irreversible';
 const NO_ACTIVATE = 'no-activate';
+const NO_ADAPTIVE = 'no-adaptive';
 
 /** Commands that change the appliance: the console's log names their outcome, not just OK. */
 export const CHANGING_VERBS = new Set(['activate', 'mark-good', 'mark-bad', 'reboot']);
@@ -38,13 +39,14 @@ async function activate(engine: Engine, args: string[]): Promise<string[]> {
   return [result.message];
 }
 
-/** The words after `install SIZE SHA256`: accept-irreversible, no-activate. */
-export function installOptions(words: string[]): Pick<InstallOptions, 'acceptIrreversible' | 'activate'> {
-  const options: Pick<InstallOptions, 'acceptIrreversible' | 'activate'> = {};
+/** The words after `install SIZE SHA256`: accept-irreversible, no-activate, no-adaptive (write every chunk, as `abu install --no-adaptive`). */
+export function installOptions(words: string[]): Pick<InstallOptions, 'acceptIrreversible' | 'activate' | 'adaptive'> {
+  const options: Pick<InstallOptions, 'acceptIrreversible' | 'activate' | 'adaptive'> = {};
   for (const w of words) {
     if (isAcceptWord(w)) options.acceptIrreversible = true;
     else if (w === NO_ACTIVATE || w === `--${NO_ACTIVATE}`) options.activate = false;
-    else throw new AbuError('ABU_ERR_USAGE', `install takes SIZE SHA256HEX [${ACCEPT_IRREVERSIBLE}] [${NO_ACTIVATE}], not "${w.slice(0, 40)}"`);
+    else if (w === NO_ADAPTIVE || w === `--${NO_ADAPTIVE}`) options.adaptive = false;
+    else throw new AbuError('ABU_ERR_USAGE', `install takes SIZE SHA256HEX [${ACCEPT_IRREVERSIBLE}] [${NO_ACTIVATE}] [${NO_ADAPTIVE}], not "${w.slice(0, 40)}"`);
   }
   return options;
 }

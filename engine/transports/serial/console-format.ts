@@ -26,6 +26,7 @@ export function formatHistory(entries: HistoryEntry[]): string[] {
 
 export function formatInstalled(r: InstallResult): string[] {
   const lines = [`installed ${r.version} into slot ${r.slot} (${r.bytesWritten} bytes in ${r.seconds.toFixed(1)} s)`];
+  if (r.transfer) lines.push(`transfer: ${r.transfer.fetched} bytes fetched, ${r.transfer.copied} copied from the booted slot, ${r.transfer.skipped} already in slot ${r.slot}`);
   lines.push(r.activated ? `slot ${r.slot} is tried on the next boot` : `slot ${r.slot} is not activated; use activate other`);
   return lines;
 }

@@ -154,25 +154,31 @@ export function parseInstallArgs(args: string[]): InstallAnnounce {
   return { size: Number(size), sha256: sha.toLowerCase() };
 }
 
+/** The install-line word a host sends when it can seek in the bundle and answer GET lines; READY repeats it when granted. */
+export const RANGES_WORD = 'ranges';
+
 /**
  * Splits the transfer words off the words after `install SIZE SHA256`: `window=N`, the blocks the host will keep in
- * flight (capped at MAX_WINDOW; a host that names none sends stop-and-wait, as pushers before the window did), and
- * `frames=binary` (COBS frames, binary-frame.ts) or `frames=base64` (D lines, the default).
+ * flight (capped at MAX_WINDOW; a host that names none sends stop-and-wait, as pushers before the window did),
+ * `frames=binary` (COBS frames, binary-frame.ts) or `frames=base64` (D lines, the default), and `ranges` (the host
+ * answers `GET <start> <length>` lines, serial-ranges.ts).
  */
-export function takeTransferWords(words: string[]): { window: number; binary: boolean; rest: string[] } {
+export function takeTransferWords(words: string[]): { window: number; binary: boolean; ranges: boolean; rest: string[] } {
   let window = 1;
   let binary = false;
+  let ranges = false;
   const rest: string[] = [];
   for (const w of words) {
     const m = /^window=([0-9]{1,6})$/.exec(w);
     const f = /^frames=(.*)$/.exec(w);
     if (f && f[1] !== 'binary' && f[1] !== 'base64') throw new AbuError('ABU_ERR_USAGE', `install frames= takes binary or base64, not "${clip(f[1])}"`);
     if (f) binary = f[1] === 'binary';
+    else if (w === RANGES_WORD) ranges = true;
     else if (!m) rest.push(w);
     else if (Number(m[1]) < 1) throw new AbuError('ABU_ERR_USAGE', `install window=N needs N of at least 1, not "${clip(w)}"`);
     else window = Math.min(Number(m[1]), MAX_WINDOW);
   }
-  return { window, binary, rest };
+  return { window, binary, ranges, rest };
 }
 
 export interface DataBlock {
@@ -227,9 +233,10 @@ export const HELP_TEXT = [
   'mark-good [SLOT]         confirm a slot (default: booted)',
   'mark-bad [SLOT]          mark a slot bad (default: booted)',
   'reboot                   restart the appliance',
-  'install SIZE SHA256HEX [accept-irreversible] [no-activate] [window=N] [frames=binary]',
+  'install SIZE SHA256HEX [accept-irreversible] [no-activate] [no-adaptive] [window=N] [frames=binary] [ranges]',
   '                         upload a bundle: READY, then "D <seq> <base64> <crc32>" lines answered OK/NAK <seq>, then END;',
   `                         window=N: up to N (at most ${MAX_WINDOW}) blocks in flight, READY names the window granted;`,
-  '                         frames=binary: blocks as 0x00-delimited COBS frames of 4 KiB instead (READY ends in "binary")',
+  '                         frames=binary: blocks as 0x00-delimited COBS frames of 4 KiB instead (READY names "binary");',
+  '                         ranges: the device asks "GET <start> <length>" for the bytes it lacks (READY names "ranges")',
   'cancel                   stop a running upload; nothing is activated',
 ];

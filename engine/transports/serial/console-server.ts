@@ -6,7 +6,7 @@ import type { Engine } from '../../facade';
 import { CHANGING_VERBS, installOptions, runCommand } from './console-commands';
 import { formatInstalled } from './console-format';
 import { BINARY_BLOCK_BYTES, FRAMES_BINARY } from './binary-frame';
-import { BLOCK_BYTES, LineSplitter, MAX_LINE, MAX_WINDOW, PROMPT, echoBytes, errLine, oneLine, parseCommand, parseInstallArgs, takeTransferWords } from './console-protocol';
+import { BLOCK_BYTES, LineSplitter, MAX_LINE, MAX_WINDOW, PROMPT, RANGES_WORD, echoBytes, errLine, oneLine, parseCommand, parseInstallArgs, takeTransferWords } from './console-protocol';
 import { ConsoleSplitter, type ConsoleItem } from './frame-splitter';
 import { SerialUpload } from './serial-upload';
 
@@ -161,8 +161,10 @@ export class ConsoleServer {
 
   private async beginUpload(args: string[]): Promise<void> {
     const announce = parseInstallArgs(args);
-    const { window, binary, rest } = takeTransferWords(args.slice(2));
-    const upload = new SerialUpload(this.engine, announce, installOptions(rest), window);
+    const { window, binary, ranges, rest } = takeTransferWords(args.slice(2));
+    // A GET starts the host's part again: the idle timer runs while bytes are owed, not while the device scans or writes.
+    const say = (line: string) => { if (this.upload === upload) { this.say(line); this.touch(); } };
+    const upload: SerialUpload = new SerialUpload(this.engine, announce, installOptions(rest), { window, ranges, say });
     await upload.started();
     this.upload = upload;
     this.o.log?.(`install started: ${announce.size} bytes, sha256 ${announce.sha256}${args.length > 2 ? ` (${args.slice(2).join(' ')})` : ''}`);
@@ -171,9 +173,12 @@ export class ConsoleServer {
     void upload.result.then((r) => this.finishUpload(upload, formatInstalled(r)), (e) => this.finishUpload(upload, upload.explain(e)));
     // A host that asked for no window gets the READY it always got; one that did learns the window granted.
     // Frames are split from here on: the host sends none before it reads READY.
+    // `ranges` only when the install took it (an adaptive one): the host then waits for GET lines instead of sending.
     this.splitter.frames = binary;
-    if (binary) this.say(`READY ${BINARY_BLOCK_BYTES} ${window} ${FRAMES_BINARY}`);
-    else this.say(window > 1 || rest.length < args.length - 2 ? `READY ${BLOCK_BYTES} ${window}` : `READY ${BLOCK_BYTES}`);
+    const granted = upload.ranged ? ` ${RANGES_WORD}` : '';
+    if (binary) this.say(`READY ${BINARY_BLOCK_BYTES} ${window} ${FRAMES_BINARY}${granted}`);
+    else this.say(window > 1 || rest.length < args.length - 2 ? `READY ${BLOCK_BYTES} ${window}${granted}` : `READY ${BLOCK_BYTES}`);
+    upload.ready();
   }
 
   private async handleUploadLine(item: ConsoleItem, upload: SerialUpload): Promise<void> {
@@ -210,7 +215,10 @@ export class ConsoleServer {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (!this.upload || this.upload.done) return;
     const ms = this.o.idleTimeoutMs ?? 60_000;
-    this.idleTimer = setTimeout(() => this.upload?.fail(new AbuError('ABU_ERR_SERIAL_TIMEOUT', `no upload line for ${ms / 1000} s; upload abandoned, nothing was activated`)), ms);
+    this.idleTimer = setTimeout(() => {
+      this.splitter.dropPartialFrame();
+      this.upload?.fail(new AbuError('ABU_ERR_SERIAL_TIMEOUT', `no upload line for ${ms / 1000} s; upload abandoned, nothing was activated`));
+    }, ms);
   }
 
   /** At most one PROGRESS line per half second, plus every phase change. */

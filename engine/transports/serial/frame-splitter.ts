@@ -34,6 +34,16 @@ export class ConsoleSplitter {
     this.untilLine = false;
   }
 
+  /**
+   * The host went silent mid-frame (a pulled cable, a killed pusher): the rest of that frame never comes. Without
+   * this, the next host's install line would be read as the frame's continuation, up to the next 0x00.
+   */
+  dropPartialFrame(): void {
+    this.parts = [];
+    this.length = 0;
+    this.inFrame = false;
+  }
+
   /** A binary upload ended: frames are split until the host sends a text line (its next command). */
   framesUntilNextLine(): void {
     if (this.framesOn) this.untilLine = true;

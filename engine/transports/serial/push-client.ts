@@ -1,12 +1,13 @@
-// The host side of a serial upload: announce size, SHA-256 and window, send the blocks (block-sender.ts), read the result.
+// The host side of a serial upload: announce size, SHA-256 and window, send the blocks (block-sender.ts) or the ranges asked for (ranged-push.ts), read the result.
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
 import { AbuError, isAbuError, type AbuErrorCode } from '../../core/errors';
 import { BINARY_BLOCK_BYTES, FRAMES_BINARY, encodeFrame } from './binary-frame';
-import { BLOCK_BYTES, LineSplitter, PROMPT, encodeBlock } from './console-protocol';
+import { BLOCK_BYTES, LineSplitter, PROMPT, RANGES_WORD, encodeBlock } from './console-protocol';
 import { BlockSender, type BlockCodec } from './block-sender';
 import type { PushProgressEvent } from './push-progress';
+import { answerRanges } from './ranged-push';
 
 /** At 115200 baud 8 blocks are ~2.9 s of line: enough to cover a USB adapter's latency and a slow disk's pauses. */
 export const DEFAULT_WINDOW = 8;
@@ -33,10 +34,21 @@ export interface PushOptions {
   acceptIrreversible?: boolean;
   /** Write and verify only; activate later with the console's `activate`. */
   noActivate?: boolean;
+  /**
+   * Offer `ranges` (the default): a device that grants it asks for the bundle's head and then only for the chunks it
+   * lacks, so a push cut short and pushed again sends only the rest. false: offer none and ask the device for a full
+   * install (`no-adaptive`): every byte is sent and every chunk written, as `abu install --no-adaptive`.
+   */
+  ranges?: boolean;
 }
 
 export interface PushResult {
+  /** Bundle bytes the device took in blocks: the whole bundle, or with ranges what it asked for. */
   bytes: number;
+  /** The bundle's size. */
+  size: number;
+  /** The device granted ranges: it asked only for the bytes it lacked. */
+  ranges: boolean;
   seconds: number;
   retransmits: number;
   /** Blocks kept in flight: the smaller of the window asked for and the one the device granted. */
@@ -106,10 +118,10 @@ export async function pushBundle(io: Duplex, file: string, o: PushOptions = {}):
   try {
     const asked = Math.max(1, Math.floor(o.window ?? DEFAULT_WINDOW));
     const granted = await announce(io, reader, `install ${size} ${sha}`, asked, o);
-    const retransmits = await sendBlocks(io, reader, file, size, granted, o);
-    io.write('END\n');
-    const lines = await awaitResult(reader, o, size);
-    return { bytes: size, seconds: (Date.now() - started) / 1000, retransmits, window: granted.window, frames: granted.binary ? 'binary' : 'base64', lines };
+    // With ranges the device never sees every byte, so it cannot check an announced SHA-256: this host checks its file.
+    const wholeFileChecked = async () => (o.sha256 === undefined ? null : wrongFile(await sha256File(file), sha));
+    const sent = await sendBlocks(io, reader, { file, size, wholeFileChecked }, granted, o);
+    return { bytes: sent.bytes, size, ranges: granted.ranges, seconds: (Date.now() - started) / 1000, retransmits: sent.retransmits, window: granted.window, frames: granted.binary ? 'binary' : 'base64', lines: sent.lines };
   } finally {
     reader.close();
   }
@@ -118,18 +130,21 @@ export async function pushBundle(io: Duplex, file: string, o: PushOptions = {}):
 interface Granted {
   window: number;
   binary: boolean;
+  ranges: boolean;
   blockBytes: number;
 }
 
 /**
  * Sends the install line and returns what the device granted. A device that does not know a transfer word refuses
- * it with ABU_ERR_USAGE: the install is announced again without `frames=binary` (a device from before binary
- * frames), then without `window=N` (one from before the window), so older devices keep working.
+ * it with ABU_ERR_USAGE: the install is announced again without `ranges` (or `no-adaptive`; a device from before
+ * ranges), then without `frames=binary` (one from before binary frames), then without `window=N` (one from before
+ * the window), so older devices keep working.
  */
 async function announce(io: Duplex, reader: LineReader, install: string, asked: number, o: PushOptions): Promise<Granted> {
   const words = [o.acceptIrreversible ? ' accept-irreversible' : '', o.noActivate ? ' no-activate' : ''].join('');
   const windowWord = asked > 1 ? ` window=${asked}` : '';
-  const tries = [...(o.frames === 'base64' ? [] : [`${windowWord} frames=${FRAMES_BINARY}`]), windowWord, ...(asked > 1 ? [''] : [])];
+  const older = [...(o.frames === 'base64' ? [] : [`${windowWord} frames=${FRAMES_BINARY}`]), windowWord, ...(asked > 1 ? [''] : [])];
+  const tries = [`${older[0]} ${o.ranges === false ? 'no-adaptive' : RANGES_WORD}`, ...older];
   for (let i = 0; ; i++) {
     // The leading newline ends whatever half line (noise, a typed word) the device holds, so install starts clean.
     io.write(`\n${install}${words}${tries[i]}\n`);
@@ -146,8 +161,8 @@ async function announce(io: Duplex, reader: LineReader, install: string, asked: 
 async function expectReady(reader: LineReader, o: PushOptions): Promise<Granted> {
   for (;;) {
     const line = await reader.next(o.ackTimeoutMs ?? 10_000);
-    const m = /^READY ([0-9]+)(?: ([0-9]+))?( binary)?/.exec(line);
-    if (m) return { window: Math.max(1, Number(m[2] ?? 1)), binary: m[3] !== undefined, blockBytes: Number(m[1]) };
+    const m = /^READY ([0-9]+)(?: ([0-9]+))?( binary)?( ranges)?/.exec(line);
+    if (m) return { window: Math.max(1, Number(m[2] ?? 1)), binary: m[3] !== undefined, ranges: m[4] !== undefined, blockBytes: Number(m[1]) };
     // Late blocks (D lines or frames) of an earlier push that the device refused midway: not an answer to this install.
     if (line.startsWith('ERR ABU_ERR_SERIAL_BLOCK ')) continue;
     if (line.startsWith('ERR ')) throw deviceError(line);
@@ -157,14 +172,34 @@ async function expectReady(reader: LineReader, o: PushOptions): Promise<Granted>
 const BASE64_CODEC: BlockCodec = { blockBytes: BLOCK_BYTES, encode: (seq, data) => `${encodeBlock(seq, data)}\n` };
 const BINARY_CODEC: BlockCodec = { blockBytes: BINARY_BLOCK_BYTES, encode: encodeFrame };
 
-async function sendBlocks(io: Duplex, reader: LineReader, file: string, size: number, granted: Granted, o: PushOptions): Promise<number> {
+/** The error that stops a ranged push whose file is not the announced one (null: it is). */
+function wrongFile(own: string, announced: string): AbuError | null {
+  if (own === announced) return null;
+  return new AbuError('ABU_ERR_SERIAL_SHA256', `the file's bytes hash to ${own}, not the announced ${announced}; the device asks only for the bytes it lacks and cannot check the whole file, so this host did; push cancelled, nothing was activated`);
+}
+
+interface PushFile {
+  file: string;
+  size: number;
+  /** An announced SHA-256 the file does not match, as the error to stop a ranged push with (null: fine). */
+  wholeFileChecked: () => Promise<AbuError | null>;
+}
+
+/** Sends the whole file then END, or the ranges the device asks for; returns the device's answer lines and what was sent. */
+async function sendBlocks(io: Duplex, reader: LineReader, { file, size, wholeFileChecked }: PushFile, granted: Granted, o: PushOptions): Promise<{ lines: string[]; bytes: number; retransmits: number }> {
   const codec = granted.binary ? BINARY_CODEC : BASE64_CODEC;
   if (granted.blockBytes !== codec.blockBytes) throw new AbuError('ABU_ERR_SERIAL_BLOCK', `the device asks for ${granted.blockBytes}-byte blocks; this host sends ${codec.blockBytes}`);
   const fh = await fs.open(file, 'r');
   try {
     const sender = new BlockSender(io, reader, fh, size, granted.window, codec, o);
-    await sender.run();
-    return sender.retransmits;
+    let lines: string[];
+    if (granted.ranges) lines = await answerRanges(io, reader, sender, size, o, wholeFileChecked);
+    else {
+      await sender.run();
+      io.write('END\n');
+      lines = await awaitResult(reader, o, size);
+    }
+    return { lines, bytes: sender.bytesAcked, retransmits: sender.retransmits };
   } finally {
     await fh.close();
   }

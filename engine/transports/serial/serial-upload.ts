@@ -1,27 +1,41 @@
-// One bundle upload over the console: blocks in order into a bounded pipe the engine installs from, SHA-256 checked before the end.
+// One bundle upload over the console: blocks in order into a bounded pipe the engine installs from (whole, SHA-256 checked before
+// the end; or, with ranges, only the byte ranges the device asks for).
 import { faultPoint } from '../../core/fault-point';
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { AbuError, isAbuError } from '../../core/errors';
 import type { Engine, InstallOptions, InstallResult } from '../../facade';
+import type { OpenOptions } from '../../sources/image-source';
 import { StreamSource } from '../../sources/stream-source';
 import { decodeFrame } from './binary-frame';
 import { decodeBlock, type DataBlock, type InstallAnnounce } from './console-protocol';
+import { SerialRangeReader } from './serial-ranges';
 
 /** Bytes buffered between the serial line and the installer: a few blocks, so memory stays flat. */
 const PIPE_BYTES = 256 * 1024;
 
-/** A StreamSource that says when the engine opened it, i.e. when the install got past the busy lock. */
+/**
+ * A StreamSource that says when the engine opened it, i.e. when the install got past the busy lock; `onOpen` may
+ * hand back the head stream of a ranged upload instead (the install is adaptive: it asked for the head only).
+ */
 class NotifyingSource extends StreamSource {
-  constructor(stream: Readable, size: number, private readonly onOpen: () => void) {
+  constructor(stream: Readable, size: number, private readonly onOpen: (adaptive: boolean) => Readable | null) {
     super(stream, 'serial console upload', size);
   }
 
-  override async open(): Promise<Readable> {
+  override async open(_signal?: AbortSignal, options?: OpenOptions): Promise<Readable> {
     const s = await super.open();
-    this.onOpen();
-    return s;
+    return this.onOpen(options?.headBytes !== undefined) ?? s;
   }
+}
+
+export interface UploadTransfer {
+  /** Blocks the host may have in flight (1: stop-and-wait, what a host that announces none gets). */
+  window: number;
+  /** The host offered `ranges`: an adaptive install then asks for the bytes it lacks with GET lines. */
+  ranges: boolean;
+  /** Sends one line to the host (a GET). */
+  say: (line: string) => void;
 }
 
 export class SerialUpload {
@@ -41,13 +55,59 @@ export class SerialUpload {
   readonly result: Promise<InstallResult>;
   readonly settled: Promise<void>;
   private readonly opened: Promise<void>;
+  private readonly window: number;
+  /** Bytes the host is to send in all: the announced size, or with ranges the sum of the GETs so far. */
+  private expected: number;
+  /** Set when the install asked for the head only and the host offered ranges. */
+  private ranges: SerialRangeReader | null = null;
+  private granted!: () => void;
+  /** Resolved once the console said READY: no GET may reach the host before it. */
+  private readonly readySaid = new Promise<void>((resolve) => { this.granted = resolve; });
 
-  /** `window`: blocks the host may have in flight (1: stop-and-wait, what a host that announces none gets). */
-  constructor(engine: Engine, private readonly announce: InstallAnnounce, options: Pick<InstallOptions, 'acceptIrreversible' | 'activate'> = {}, private readonly window = 1) {
+  constructor(engine: Engine, private readonly announce: InstallAnnounce, options: Pick<InstallOptions, 'acceptIrreversible' | 'activate' | 'adaptive'> = {},
+    private readonly transfer: UploadTransfer = { window: 1, ranges: false, say: () => undefined }) {
+    this.window = transfer.window;
+    this.expected = announce.size;
     let onOpen!: () => void;
     this.opened = new Promise((resolve) => { onOpen = resolve; });
-    this.result = engine.install(new NotifyingSource(this.pipe, announce.size, onOpen), { ...options, signal: this.abort.signal });
+    const source = new NotifyingSource(this.pipe, announce.size, (adaptive) => {
+      onOpen();
+      return adaptive && transfer.ranges ? this.rangedHead() : null;
+    });
+    this.result = engine.install(source, { ...options, signal: this.abort.signal });
     this.settled = this.result.then(() => undefined, () => undefined);
+    // With ranges nobody reads the pipe to its end: let it go with the install.
+    void this.settled.then(() => this.pipe.destroy());
+  }
+
+  /**
+   * The install is adaptive and the host can seek: the engine reads the head from GETs, then asks for the chunks it
+   * lacks. The whole-bundle SHA-256 cannot be checked on bytes that never cross; the signatures over the manifest,
+   * each chunk's signed SHA-256 before it is written and the payload's end against the announced SIZE stand instead.
+   */
+  private rangedHead(): Readable {
+    this.expected = 0;
+    this.ranges = new SerialRangeReader(this.pipe, this.announce.size, (start, length) => this.ask(start, length));
+    // A failure between two ranges finds no reader: the next range() throws it (pipe.errored) instead of an unhandled 'error'.
+    this.pipe.on('error', () => undefined);
+    return this.ranges.head();
+  }
+
+  private async ask(start: number, length: number): Promise<void> {
+    await this.readySaid;
+    if (this.pipe.destroyed) throw this.pipe.errored ?? this.failure ?? new AbuError('ABU_ERR_SOURCE', 'serial upload closed');
+    this.expected += length;
+    this.transfer.say(`GET ${start} ${length}`);
+  }
+
+  /** True once the install took the ranges offer: READY says `ranges`, and the host answers GET lines. */
+  get ranged(): boolean {
+    return this.ranges !== null;
+  }
+
+  /** The console said READY: GET lines may go out from now on. */
+  ready(): void {
+    this.granted();
   }
 
   /** Resolves once the engine reads from the upload; rejects with its error (ABU_ERR_BUSY, ...) otherwise. */
@@ -59,9 +119,9 @@ export class SerialUpload {
     return this.received;
   }
 
-  /** True after END (or a failure): only the engine's answer is still to come. */
+  /** True after END (or a failure), or with ranges while no GET waits for bytes: the host owes nothing now. */
   get done(): boolean {
-    return this.ended;
+    return this.ended || (this.ranges !== null && this.received === this.expected);
   }
 
   /**
@@ -108,8 +168,8 @@ export class SerialUpload {
 
   /** Streams the next block in order into the install. */
   private async take(seq: number, data: Buffer): Promise<void> {
-    if (this.received + data.length > this.announce.size) {
-      throw new AbuError('ABU_ERR_SERIAL_BLOCK', `block ${seq} goes past the announced ${this.announce.size} bytes`);
+    if (this.received + data.length > this.expected) {
+      throw new AbuError('ABU_ERR_SERIAL_BLOCK', this.ranges ? `block ${seq} goes past the ${this.expected} bytes asked for` : `block ${seq} goes past the announced ${this.announce.size} bytes`);
     }
     this.hash.update(data);
     this.received += data.length;
@@ -129,7 +189,7 @@ export class SerialUpload {
 
   /** END: the stream ends only when every announced byte arrived and the SHA-256 matches, else it errors. */
   end(): void {
-    if (this.ended) return;
+    if (this.ended || this.ranges) return; // with ranges the device asks for what it needs; the final OK or ERR ends it
     this.ended = true;
     if (this.received !== this.announce.size) {
       return this.fail(new AbuError('ABU_ERR_SOURCE', `serial upload ended after ${this.received} of the ${this.announce.size} announced bytes`));

@@ -99,7 +99,7 @@ describe('binary block frames over a pty pair', function () {
       read() {},
       write(chunk: Buffer, _enc, cb) {
         const text = chunk.toString('latin1');
-        if (/^\n?install .* frames=binary\n$/.test(text)) pty.device.write('ERR ABU_ERR_USAGE install takes SIZE SHA256HEX [accept-irreversible] [no-activate], not "frames=binary"\r\nabu> ');
+        if (/^\n?install .* frames=binary( ranges)?\n$/.test(text)) pty.device.write('ERR ABU_ERR_USAGE install takes SIZE SHA256HEX [accept-irreversible] [no-activate], not "frames=binary"\r\nabu> ');
         else this.push(chunk);
         cb();
       },
@@ -112,8 +112,9 @@ describe('binary block frames over a pty pair', function () {
     server.start();
     const result = await pushBundle(pty.host, fx.sim.bundles[0], { window: 8 });
     assert.deepEqual([result.frames, result.window], ['base64', 8]);
-    assert.match(asked[0], / window=8 frames=binary$/);
-    assert.match(asked[1], /[0-9a-f] window=8$/);
+    assert.match(asked[0], / window=8 frames=binary ranges$/);
+    assert.match(asked[1], / window=8 frames=binary$/);
+    assert.match(asked[2], /[0-9a-f] window=8$/);
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 });

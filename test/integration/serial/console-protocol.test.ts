@@ -12,6 +12,7 @@ import { PushProgressLine } from '../../../engine/transports/serial/push-progres
 import { FileSource } from '../../../engine/sources/file-source';
 import { simFixture, type SimFixture } from '../../helpers/sim-fixture';
 import { tempDir } from '../../helpers/bundle-fixtures';
+import { passThroughConsole } from './passthrough-console';
 
 describe('serial console protocol', () => {
   it('splits lines across chunks, drops a CR before LF and keeps a partial line', () => {
@@ -97,12 +98,8 @@ describe('serial console server over a PassThrough pair', function () {
   beforeEach(async () => {
     fx = await simFixture();
     bundle = await fs.readFile(fx.sim.bundles[0]);
-    toDevice = new PassThrough();
-    const fromDevice = new PassThrough();
     logs = [];
-    server = new ConsoleServer(fx.engine, Duplex.from({ readable: toDevice, writable: fromDevice }), { idleTimeoutMs: 300, log: (l) => logs.push(l) });
-    reader = new LineReader(fromDevice);
-    server.start();
+    ({ server, toDevice, reader } = passThroughConsole(fx.engine, { idleTimeoutMs: 300, log: (l) => logs.push(l) }));
   });
 
   afterEach(async () => {
@@ -276,7 +273,7 @@ describe('serial console server over a PassThrough pair', function () {
 });
 
 describe('console push to a device from before the window', () => {
-  it('announces again without frames=binary, then without window=N, when the device refuses the words, and sends one block at a time', async () => {
+  it('announces again without ranges, then without frames=binary, then without window=N, when the device refuses the words, and sends one block at a time', async () => {
     // A mock of the old device's answers (its code cannot run here): ERR ABU_ERR_USAGE to the unknown word,
     // `READY 3072` with no window, and an OK for each block; it fails the test if two blocks are ever in flight.
     const toDevice = new PassThrough();
@@ -308,10 +305,11 @@ describe('console push to a device from before the window', () => {
       assert.deepEqual(result.lines, ['installed 1.1.0 into slot B']);
       assert.equal(result.frames, 'base64');
       assert.equal(seen.filter((l) => l === 'D').length, 6);
-      // Binary frames and the window are asked for, refused, dropped: first the frames, then the window.
-      assert.match(seen[0], / window=8 frames=binary$/);
-      assert.match(seen[1], /[0-9a-f] window=8$/);
-      assert.doesNotMatch(seen[2], /window|frames/);
+      // Ranges, binary frames and the window are asked for, refused, dropped: first ranges, then the frames, then the window.
+      assert.match(seen[0], / window=8 frames=binary ranges$/);
+      assert.match(seen[1], / window=8 frames=binary$/);
+      assert.match(seen[2], /[0-9a-f] window=8$/);
+      assert.doesNotMatch(seen[3], /window|frames|ranges/);
     } finally {
       await cleanup();
     }

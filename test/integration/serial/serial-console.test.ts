@@ -193,9 +193,12 @@ describe('serial console over a pty pair', function () {
     assert.equal((await fx.engine.status()).slots.find((v) => v.name === 'B')?.version, '1.1.0');
   });
 
-  it('fails the install when the announced SHA-256 is wrong, with nothing activated', async () => {
+  it('fails the install when the announced SHA-256 is wrong, with nothing activated (the device checks a whole push, the host a ranged one)', async () => {
     const before = await fx.engine.status();
-    await assert.rejects(pushBundle(pty.host, fx.sim.bundles[0], { sha256: 'ab'.repeat(32) }), (e) => isAbuError(e, 'ABU_ERR_SERIAL_SHA256') && /hash to/.test(e.message));
+    // Whole: every byte crosses, the device hashes them and refuses at END.
+    await assert.rejects(pushBundle(pty.host, fx.sim.bundles[0], { sha256: 'ab'.repeat(32), ranges: false }), (e) => isAbuError(e, 'ABU_ERR_SERIAL_SHA256') && /uploaded bytes hash to/.test(e.message));
+    // Ranged: the device sees only what it asks for, so the host checks its file, cancels and waits for the device's answer.
+    await assert.rejects(pushBundle(pty.host, fx.sim.bundles[0], { sha256: 'ab'.repeat(32) }), (e) => isAbuError(e, 'ABU_ERR_SERIAL_SHA256') && /this host did/.test(e.message));
     host.fresh();
     const after = await fx.engine.status();
     assert.equal(after.slots.find((v) => v.name === 'B')?.version, before.slots.find((v) => v.name === 'B')?.version);

@@ -14,7 +14,7 @@ const DEFAULT_BAUD = 115200;
 export const consoleCommand: Command = {
   name: 'console',
   summary: 'serve the recovery console on a serial line (push: send a bundle to one from the host)',
-  usage: 'abu console --device PATH [--baud N] [--echo] [--config FILE] | abu console push --device PATH [--baud N] [--sha256 HEX] [--accept-irreversible] [--no-activate] [--window N] [--frames binary|base64] FILE',
+  usage: 'abu console --device PATH [--baud N] [--echo] [--config FILE] | abu console push --device PATH [--baud N] [--sha256 HEX] [--accept-irreversible] [--no-activate] [--no-adaptive] [--window N] [--frames binary|base64] FILE',
   async run(args, ctx) {
     if (args[0] === 'push') return push(args.slice(1), ctx);
     const { values, positionals } = parse(args, { device: { type: 'string' }, baud: { type: 'string' }, echo: { type: 'boolean' } }, false);
@@ -38,7 +38,8 @@ export const consoleCommand: Command = {
 
 async function push(args: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse(args, {
-    device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' }, 'accept-irreversible': { type: 'boolean' }, 'no-activate': { type: 'boolean' }, window: { type: 'string' }, frames: { type: 'string' },
+    device: { type: 'string' }, baud: { type: 'string' }, sha256: { type: 'string' }, 'accept-irreversible': { type: 'boolean' }, 'no-activate': { type: 'boolean' }, 'no-adaptive': { type: 'boolean' },
+    window: { type: 'string' }, frames: { type: 'string' },
   });
   if (positionals.length !== 1) throw usage();
   await checkReadableFile(path.resolve(ctx.cwd, positionals[0]));
@@ -55,10 +56,12 @@ async function push(args: string[], ctx: CliContext): Promise<number> {
       sha256: typeof values.sha256 === 'string' ? values.sha256.toLowerCase() : undefined,
       acceptIrreversible: values['accept-irreversible'] === true,
       noActivate: values['no-activate'] === true,
+      // Without it a device that knows ranges asks only for what it lacks: a push cut short resumes.
+      ranges: values['no-adaptive'] !== true,
       onProgress: values.json ? undefined : (p) => line.update(p),
     }).finally(() => line.end());
     if (values.json) ctx.stdout.write(JSON.stringify(result) + '\n');
-    else ctx.stdout.write([...result.lines, `sent ${humanBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${humanBytes(result.bytes / Math.max(result.seconds, 0.001))}/s as ${result.frames === 'binary' ? 'binary frames' : 'base64 lines'}, ${result.retransmits} resent)`].join('\n') + '\n');
+    else ctx.stdout.write([...result.lines, `sent ${humanBytes(result.bytes)}${result.ranges ? ` of the ${humanBytes(result.size)} bundle (the device asked for what it lacked)` : ''} in ${result.seconds.toFixed(1)} s (${humanBytes(result.bytes / Math.max(result.seconds, 0.001))}/s as ${result.frames === 'binary' ? 'binary frames' : 'base64 lines'}, ${result.retransmits} resent)`].join('\n') + '\n');
     return 0;
   } finally {
     if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
