@@ -1,6 +1,9 @@
 // Usage errors worded for the person at the terminal: node:util parseArgs's messages made readable, and "did you
 // mean" suggestions for a mistyped command or option.
 import { AbuError } from '../../core/errors';
+import { suggest } from '../../core/suggest';
+
+export { suggest };
 
 /**
  * An ABU_ERR_USAGE for an error thrown by node:util parseArgs. Its own messages are written for programmers
@@ -24,26 +27,6 @@ export function parseArgsUsageError(e: unknown, known: string[]): AbuError {
     return usage(`unexpected argument${arg ? ` "${arg}"` : ''}: this command takes none`, {});
   }
   return usage(message, {});
-}
-
-/** The candidate nearest to `word` (at most 2 edits, or a prefix of it), or undefined. */
-export function suggest(word: string, candidates: Iterable<string>): string | undefined {
-  let best: { c: string; d: number } | undefined;
-  for (const c of candidates) {
-    const d = c.startsWith(word) && word.length >= 3 ? 1 : editDistance(word, c);
-    if (d <= 2 && (!best || d < best.d)) best = { c, d };
-  }
-  return best?.c;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length];
 }
 
 function usage(message: string, details: Record<string, unknown>): AbuError {
