@@ -14,7 +14,7 @@ export function jsonBody(req: FastifyRequest, fields?: readonly string[]): Recor
   if (typeof body !== 'object' || Array.isArray(body) || isStream(body)) {
     throw new AbuError('ABU_ERR_USAGE', 'the request body must be a JSON object (Content-Type: application/json)');
   }
-  if (fields) knownFieldsOnly(body as Record<string, unknown>, fields, `${req.method} ${req.routeOptions.url}`);
+  if (fields) knownFieldsOnly(body as Record<string, unknown>, fields, `${req.method} ${req.routeOptions?.url ?? req.url}`);
   return body as Record<string, unknown>;
 }
 
