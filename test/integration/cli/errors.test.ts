@@ -117,6 +117,12 @@ describe('CLI: typed errors for ordinary mistakes', function () {
     const fromConfig = await abu(['serve', '--config', taken, '--json']);
     assertTypedError(fromConfig, 'ABU_ERR_LISTEN', { message: /--port N .*http\.port/ });
     assert.equal(jsonError(fromConfig).details.errno, 'EADDRINUSE');
+    // scripts/demo runs "abu serve --sim DIR --port $ABU_PORT": its user needs the variable, not --port. A copy of the
+    // appliance without the running daemon's runtime file, so the port (not the appliance) is what is taken.
+    const copy = path.join(tmp.dir, 'sim-copy');
+    await fs.cp(sim.dir, copy, { recursive: true });
+    await fs.rm(path.join(copy, 'state', 'daemon.json'), { force: true });
+    assertTypedError(await abu(['serve', '--sim', copy, '--port', port]), 'ABU_ERR_LISTEN', { message: /--port N .*ABU_PORT=N scripts\/demo/ });
   });
 
   it('a daemon that drops the connection: ABU_ERR_DAEMON naming it, not an internal error', async () => {
