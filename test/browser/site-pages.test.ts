@@ -125,7 +125,7 @@ describe('web pages: System patches and Cluster (demo site, seven daemons)', fun
         if (p !== '/') await narrow.waitForFunction(() => (document.querySelector('tbody')?.rows.length ?? 0) > 0);
         const [scroll, inner] = await narrow.evaluate(() => [document.documentElement.scrollWidth, (globalThis as any).innerWidth]);
         assert.ok(scroll <= inner, `${p}: the page is ${scroll} px wide in a ${inner} px window`);
-        await narrow.screenshot({ path: path.join(ARTIFACTS, `narrow${p.replace(/\W+/g, '-')}.png`), fullPage: true });
+        await narrow.screenshot({ path: path.join(ARTIFACTS, `narrow-${p === '/' ? 'update' : p.replace(/\W+/g, '-').slice(1)}.png`), fullPage: true });
       }
     } finally {
       await narrow.close();
