@@ -17,6 +17,8 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
   const json = argv.includes('--json');
   if (problem) return reportError(problem, ctx, json);
   const [verb, ...rest] = afterGlobals;
+  // "abu help install" is "abu install --help", as with git.
+  if (verb === 'help' && rest.length > 0) return main([...rest, '--help'], ctx);
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
     ctx.stdout.write(await helpText(table));
     return verb ? 0 : 2;

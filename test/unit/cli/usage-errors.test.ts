@@ -30,6 +30,14 @@ describe('CLI usage errors a new user meets', () => {
     }
   });
 
+  it('"abu help COMMAND" shows that command\'s usage, as "abu COMMAND --help" does', async () => {
+    const r = await run(['help', 'install']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^abu install FILE\|URL\|- /);
+    assert.match((await run(['help', 'bundle'])).stdout, /^usage: abu bundle create\|inspect/);
+    assert.match((await run(['help', 'bundle', 'create'])).stdout, /^abu bundle create --product P/);
+  });
+
   it('"abu bundle" alone and "abu bundle creat" are usage errors naming the subcommands', async () => {
     const bare = await run(['bundle']);
     assert.equal(bare.code, 2);
