@@ -64,13 +64,34 @@ export interface AbuConfig {
 type Raw = Record<string, any>;
 
 export async function loadConfig(file: string): Promise<AbuConfig> {
-  let raw: Raw;
+  let text: string;
   try {
-    raw = JSON.parse(await fs.readFile(file, 'utf8'));
+    text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    throw new AbuError('ABU_ERR_CONFIG', `cannot read config ${file}: ${(e as Error).message}`, { cause: e });
+    throw new AbuError('ABU_ERR_CONFIG', `cannot read config ${file}: ${unreadable(e as NodeJS.ErrnoException)}`, { cause: e, details: { path: file, errno: (e as NodeJS.ErrnoException).code } });
   }
-  return parseConfig(raw, path.dirname(path.resolve(file)));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new AbuError('ABU_ERR_CONFIG', `config ${file} is not valid JSON: ${(e as Error).message}`, { cause: e, details: { path: file } });
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new AbuError('ABU_ERR_CONFIG', `config ${file} must be a JSON object ({ "product": ..., "slots": [...], ... }), not ${Array.isArray(raw) ? 'an array' : JSON.stringify(raw)}`, { details: { path: file } });
+  }
+  return parseConfig(raw as Raw, path.dirname(path.resolve(file)));
+}
+
+/**
+ * Why a config file cannot be read, with what to do: a missing one is the first thing a new user meets (no
+ * --config given, so the default /etc/abu/config.json), and Node's "ENOENT: no such file or directory, open ..." says
+ * neither where a config comes from nor how to get one.
+ */
+function unreadable(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOENT') return 'no such file; name the appliance\'s config with --config FILE or $ABU_CONFIG (the demo\'s is .abu-demo/config.json; "abu sim create DIR" makes a simulated appliance with one)';
+  if (e.code === 'EISDIR') return 'it is a directory; name the config file itself (e.g. DIR/config.json)';
+  if (e.code === 'EACCES' || e.code === 'EPERM') return `permission denied (${e.code}); run as a user who may read it (abu runs as root on an appliance)`;
+  return e.message;
 }
 
 /** Validate and fill defaults; relative paths are resolved against baseDir. */

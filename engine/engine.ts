@@ -97,10 +97,7 @@ export class AbuEngine implements Engine {
       this.parts.slots.classes(slot); // ABU_ERR_SLOT_UNKNOWN for a name the config does not know
       if (slot === booted) return keepBooted(this.parts, booted);
       const s = await this.parts.state.load();
-      const release = s.slots[slot] ?? this.factoryRelease(slot);
-      if (!release?.verified) {
-        throw new AbuError('ABU_ERR_NOT_INSTALLED', `slot ${slot} holds no verified release; install one before activating it`);
-      }
+      const release = this.verifiedRelease(s.slots[slot], slot, 'activating it');
       const { checkFloor, checkIrreversibleAccepted } = await import('./policy/version-policy');
       checkFloor(release.version, s.floor);
       checkIrreversibleAccepted(release, s.floor, options.acceptIrreversible);
@@ -111,7 +108,15 @@ export class AbuEngine implements Engine {
   }
 
   markGood(slot?: SlotName): Promise<void> {
-    return this.exclusive('mark-good', async () => confirmGood(this.parts, slot ?? (await this.booted())));
+    return this.exclusive('mark-good', async () => {
+      const booted = await this.booted();
+      const target = slot ?? booted;
+      this.parts.slots.classes(target); // ABU_ERR_SLOT_UNKNOWN for a name the config does not know
+      // The running slot evidently boots; any other slot marked good becomes a fallback the bootloader may start,
+      // so it must hold a verified release (an empty or half-written slot would be booted after a failure).
+      if (target !== booted) this.verifiedRelease((await this.parts.state.load()).slots[target], target, 'marking it good');
+      await confirmGood(this.parts, target);
+    });
   }
 
   markBad(slot?: SlotName): Promise<void> {
@@ -251,6 +256,13 @@ export class AbuEngine implements Engine {
   }
 
   /** The factory image named by config ({ slot, version }) counts as a verified release of that slot. */
+  /** The slot's verified release (recorded, or the configured factory one), else ABU_ERR_NOT_INSTALLED. */
+  private verifiedRelease(recorded: SlotRecord | null | undefined, slot: SlotName, doing: string): SlotRecord {
+    const release = recorded ?? this.factoryRelease(slot);
+    if (!release?.verified) throw new AbuError('ABU_ERR_NOT_INSTALLED', `slot ${slot} holds no verified release; install one before ${doing}`, { details: { slot } });
+    return release;
+  }
+
   private factoryRelease(slot: SlotName): SlotRecord | null {
     const f = this.parts.config.factoryVersion;
     if (!f || !('slot' in f) || f.slot !== slot) return null;

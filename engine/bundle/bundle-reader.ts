@@ -89,7 +89,7 @@ export async function readUnverifiedHead(stream: Readable, options: OpenOptions 
 
 async function readHead(reader: ByteReader, options: OpenOptions): Promise<BundleHead> {
   const limits: BundleLimits = { ...DEFAULT_LIMITS, ...definedOnly(options) };
-  const header = decodeHeader(await reader.read(HEADER_SIZE, 'header'), limits);
+  const header = decodeHeader(await reader.readUpTo(HEADER_SIZE, 'header'), limits);
   const manifestBytes = await reader.read(header.manifestLength, 'manifest');
   const signatureBytes = await reader.read(header.signatureLength, 'signature block');
   return { header, manifestBytes, signatures: decodeSignatures(signatureBytes) };

@@ -41,20 +41,37 @@ export class ByteReader {
 
   /** Exactly n bytes into a new buffer, or into `target` (which must hold n). */
   async read(n: number, section: string, target: Buffer = Buffer.allocUnsafe(n)): Promise<Buffer> {
+    const filled = await this.fill(target, n, section);
+    if (filled < n) throw this.truncated(section, n - filled);
+    return target.subarray(0, n);
+  }
+
+  /**
+   * Up to n bytes: fewer only when the stream ends first. The header is read this way so that a short file can be
+   * told apart: a few bytes of text are "not an abu bundle", only a cut-off bundle is "truncated".
+   */
+  async readUpTo(n: number, section: string): Promise<Buffer> {
+    const target = Buffer.allocUnsafe(n);
+    return target.subarray(0, await this.fill(target, n, section));
+  }
+
+  /** Fills target[0, n) from the stream; returns how many bytes came before its end. */
+  private async fill(target: Buffer, n: number, section: string): Promise<number> {
     let filled = 0;
     while (filled < n) {
       if (this.direct !== null) {
         const got = await this.readDirect(target.subarray(filled, n), this.position, section);
-        if (got === 0) throw this.truncated(section, n - filled);
+        if (got === 0) break;
         this.position += got;
         filled += got;
         continue;
       }
-      const piece = await this.next(n - filled, section, n - filled);
+      const piece = await this.nextOrEnd(n - filled, section, n - filled);
+      if (piece === null) break;
       piece.copy(target, filled);
       filled += piece.length;
     }
-    return target.subarray(0, n);
+    return filled;
   }
 
   /** Reads n bytes that must be zero (padding). */
@@ -97,8 +114,15 @@ export class ByteReader {
 
   /** Up to `max` bytes (at least one), advancing the position; EOF is a truncation of `section`. */
   private async next(max: number, section: string, missing: number): Promise<Buffer> {
-    const piece = await this.pull(section, max, missing);
+    const piece = await this.nextOrEnd(max, section, missing);
     if (piece === null) throw this.truncated(section, missing);
+    return piece;
+  }
+
+  /** Up to `max` bytes (at least one), advancing the position, or null at the end of the stream. */
+  private async nextOrEnd(max: number, section: string, missing: number): Promise<Buffer | null> {
+    const piece = await this.pull(section, max, missing);
+    if (piece === null) return null;
     const taken = piece.length > max ? piece.subarray(0, max) : piece;
     this.pending = piece.length > max ? piece.subarray(max) : null;
     this.position += taken.length;

@@ -56,8 +56,9 @@ export function encodeHeader(header: BundleHeader): Buffer {
  * before the CRC because a later format may lay its header out differently.
  */
 export function decodeHeader(b: Buffer, limits: BundleLimits): BundleHeader {
+  checkShortHeader(b);
   if (!b.subarray(0, 8).equals(MAGIC)) {
-    throw new AbuError('ABU_ERR_BUNDLE_MAGIC', `not an abu bundle: the first 8 bytes are ${b.subarray(0, 8).toString('hex')}, expected ${MAGIC.toString('hex')}`);
+    throw new AbuError('ABU_ERR_BUNDLE_MAGIC', `not an abu bundle: it starts with ${preview(b)}, a bundle starts with ${MAGIC.toString('hex')}; choose the .abu file made by "abu bundle create"`);
   }
   const version = b.readUInt32LE(8);
   if (version !== FORMAT_VERSION) {
@@ -86,4 +87,29 @@ function checkLength(what: string, length: number, limit: number): void {
 
 function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * A header shorter than 32 bytes: an empty file, a few bytes of something else (a text file, an HTML error page
+ * saved under the bundle's name) or a bundle cut off inside its header. Only the last is "truncated": the
+ * others would send the user looking for a missing tail of a file that never was a bundle.
+ */
+function checkShortHeader(b: Buffer): void {
+  if (b.length >= HEADER_SIZE) return;
+  if (b.length === 0) {
+    throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', 'bundle ends at offset 0: it is empty (0 bytes), so it is not an abu bundle, or its copy or download failed', { details: { section: 'header', offset: 0, missing: HEADER_SIZE } });
+  }
+  const prefix = Math.min(b.length, MAGIC.length);
+  if (!b.subarray(0, prefix).equals(MAGIC.subarray(0, prefix))) {
+    throw new AbuError('ABU_ERR_BUNDLE_MAGIC', `not an abu bundle: it is only ${b.length} bytes and starts with ${preview(b)}, a bundle starts with ${MAGIC.toString('hex')}`);
+  }
+  const missing = HEADER_SIZE - b.length;
+  throw new AbuError('ABU_ERR_BUNDLE_TRUNCATED', `bundle ends at offset ${b.length} inside the header; ${missing} more bytes were expected`, { details: { section: 'header', offset: b.length, missing } });
+}
+
+/** The first bytes in hex, and as text when they are printable (a text file or a web page shows what it is). */
+function preview(b: Buffer): string {
+  const head = b.subarray(0, 8);
+  const text = head.toString('latin1');
+  return /^[\x20-\x7e\t\r\n]+$/.test(text) ? `${head.toString('hex')} (text ${JSON.stringify(text)})` : head.toString('hex');
 }

@@ -51,7 +51,14 @@ export function verifyManifest(manifestBytes: Buffer, records: SignatureRecord[]
   }
   if (verified.length > 0) return verified;
   const ids = records.map((r) => JSON.stringify(r.keyId)).join(', ');
-  throw new AbuError('ABU_ERR_KEY_UNKNOWN', `bundle is signed only by key ${ids}, none of which is in the keyring (${[...keyring.keys.keys()].join(', ')})`, { details: { keyIds: records.map((r) => r.keyId) } });
+  const held = [...keyring.keys.keys()].join(', ') || 'no keys';
+  // The usual cause is a bundle made for another appliance (each demo appliance has its own key): say how to trust a signer.
+  throw new AbuError(
+    'ABU_ERR_KEY_UNKNOWN',
+    `bundle is signed only by key ${ids}, none of which is in the keyring (${held}${keyring.sources.length ? ` from ${keyring.sources.join(', ')}` : ''}): ` +
+      'it was signed for another appliance; to trust its signer, add the signer\'s .pub key (made by abu keygen) to the keyring',
+    { details: { keyIds: records.map((r) => r.keyId) } },
+  );
 }
 
 const KEY_ID = /^[0-9a-f]{16}$/;

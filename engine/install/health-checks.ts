@@ -40,7 +40,13 @@ function runOne(check: HealthCheckConfig, env: NodeJS.ProcessEnv): Promise<Healt
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       const ok = code === 0;
-      resolve({ name: check.name, ok, detail: ok ? 'passed' : `exit ${code ?? signal}: ${output.trim()}` });
+      resolve({ name: check.name, ok, detail: ok ? 'passed' : failure(code, signal, output.trim()) });
     });
   });
+}
+
+/** "exit 1: <what it printed>", or "exit 1 (no output)": a bare "exit 1: " read as if the message were cut off. */
+function failure(code: number | null, signal: NodeJS.Signals | null, output: string): string {
+  const how = code !== null ? `exit ${code}` : `killed by ${signal}`;
+  return output ? `${how}: ${output}` : `${how} (no output)`;
 }

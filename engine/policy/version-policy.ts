@@ -76,9 +76,16 @@ function predecessorError(version: string, predecessor: string, installed: strin
       { details: { version, installed, missing: [predecessor] } },
     );
   }
-  return new AbuError('ABU_ERR_PREDECESSOR', `bundle ${version} starts from ${predecessor}, but this appliance runs ${installed}`, {
+  return new AbuError('ABU_ERR_PREDECESSOR', `bundle ${version} starts from ${predecessor}, but this appliance runs ${installed}${alreadyThere(version, installed)}`, {
     details: { version, predecessor, installed },
   });
+}
+
+/** Installing the running release again (or an older one) is the usual cause of this refusal: say so. */
+function alreadyThere(version: string, installed: string): string {
+  if (version === installed) return `: ${version} is already installed and running (abu activate switches to the alternate image)`;
+  if (semverValid(version) && semverValid(installed) && semverLt(version, installed)) return `, which is newer than ${version}`;
+  return '';
 }
 
 /** Order bundles so each one's predecessor comes before it (for queues and chains). */

@@ -52,18 +52,19 @@ export async function assertSimNotInUse(dir: string, doing: string): Promise<voi
 /**
  * Deletes a simulated appliance folder, refused (ABU_ERR_BUSY) while a daemon or an operation uses it, and
  * (ABU_ERR_USAGE) when the folder holds anything a simulated appliance does not, so a mistyped path is never wiped.
- * A missing folder is already removed.
+ * A missing folder is already removed: false (true when this call deleted one).
  */
-export async function removeSimAppliance(dir: string): Promise<void> {
+export async function removeSimAppliance(dir: string): Promise<boolean> {
   const entries = await fs.readdir(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return null;
     throw new AbuError('ABU_ERR_IO', `cannot read ${dir}: ${e.message}`, { cause: e });
   });
-  if (entries === null) return;
+  if (entries === null) return false;
   const foreign = entries.filter((e) => !SIM_ENTRIES.has(e));
   if (foreign.length > 0) {
     throw new AbuError('ABU_ERR_USAGE', `not removing ${dir}: it is not a simulated appliance (it holds ${foreign.slice(0, 3).join(', ')})`, { details: { foreign } });
   }
   await assertSimNotInUse(dir, 'removing');
   await fs.rm(dir, { recursive: true, force: true });
+  return true;
 }

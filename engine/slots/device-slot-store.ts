@@ -44,10 +44,25 @@ export class DeviceSlotStore implements SlotStore {
 }
 
 async function locate(t: SlotTargetConfig): Promise<{ offset: number; size: number }> {
-  if (t.partition === undefined) return { offset: 0, size: (await deviceInfo(t.device)).size };
-  const part = (await readGpt(t.device)).find((p) => p.number === t.partition);
+  if (t.partition === undefined) return { offset: 0, size: (await deviceInfo(t.device).catch(unopenable(t))).size };
+  const part = (await readGpt(t.device).catch(unopenable(t))).find((p) => p.number === t.partition);
   if (!part) throw new AbuError('ABU_ERR_CONFIG', `${t.device} has no GPT partition ${t.partition}`);
   return { offset: part.offset, size: part.size };
+}
+
+/**
+ * A slot device that cannot be opened (a typo in slots[].targets, a disk not attached) is the config's problem:
+ * said so, instead of a bare "ENOENT: ... open" that the history recorded as an internal error.
+ */
+function unopenable(t: SlotTargetConfig): (e: unknown) => never {
+  return (e) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTDIR' && code !== 'ENXIO' && code !== 'ENODEV') throw e;
+    throw new AbuError('ABU_ERR_CONFIG', `slot device ${t.device} cannot be opened (${code}): check slots[].targets in the config, or that the disk is attached`, {
+      cause: e,
+      details: { device: t.device, errno: code },
+    });
+  };
 }
 
 function activeError(target: SlotTarget, booted?: SlotTarget): AbuError {

@@ -102,6 +102,7 @@ export const httpInputTarget: FuzzTarget = {
         typed('requiredString', () => requiredString(body, f, 64));
       }
       typed('installOptions', () => installOptions(body));
+      typed('jsonBody fields', () => jsonBody(req, ['slot', 'reboot', 'acceptIrreversible']));
       typed('parseLimit', () => parseLimit(body.limit));
     });
     typed('contentLength', () => contentLength(req));

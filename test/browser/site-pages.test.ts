@@ -116,6 +116,21 @@ describe('web pages: System patches and Cluster (demo site, seven daemons)', fun
     assert.deepEqual(rows.filter((r) => r[3] === 'ha1').map((r) => r[0]), ['cluster-2', 'cluster-3']);
     await page.screenshot({ path: path.join(ARTIFACTS, 'cluster-2-done.png'), fullPage: true });
   });
+
+  it('a phone-sized window: no page scrolls sideways (a wide table scrolls inside its card)', async () => {
+    const narrow = await browser.newPage({ viewport: { width: 380, height: 800 } });
+    try {
+      for (const p of ['/', '/site.html', '/cluster.html']) {
+        await narrow.goto(`${coordinatorUrl()}${p}#token=${encodeURIComponent(site.members[0].operatorToken)}`);
+        if (p !== '/') await narrow.waitForFunction(() => (document.querySelector('tbody')?.rows.length ?? 0) > 0);
+        const [scroll, inner] = await narrow.evaluate(() => [document.documentElement.scrollWidth, (globalThis as any).innerWidth]);
+        assert.ok(scroll <= inner, `${p}: the page is ${scroll} px wide in a ${inner} px window`);
+        await narrow.screenshot({ path: path.join(ARTIFACTS, `narrow-${p === '/' ? 'update' : p.replace(/\W+/g, '-').slice(1)}.png`), fullPage: true });
+      }
+    } finally {
+      await narrow.close();
+    }
+  });
 });
 
 async function rowText(page: Page, body: string, first: string): Promise<string> {

@@ -230,4 +230,40 @@ describe('web page: install, activate, keep, restart, errors', function () {
       await limited.close();
     }
   });
+
+  // During an install the alternate image card said "an install did not finish: install again"; on its own appliance.
+  describe('the alternate image while an install writes it', () => {
+    let w: SimDaemon;
+    before(async () => {
+      w = await startSimDaemon();
+    });
+    after(async () => w?.close());
+
+    it('reads "installing…" while the download runs, and "incomplete install: install again" after it was cancelled', async () => {
+      const bundle = await fs.readFile(w.sim.bundles[0]);
+      // A release server that sends the head and the first 2 MiB, then goes silent: the install stays running, slot B
+      // incomplete, until it is cancelled (the seam: a real server does not stall on request).
+      const server = await startFaultServer(bundle, { kind: 'stall', afterBytes: 2 * 1024 * 1024 });
+      try {
+        await page.goto(`${w.daemon.url}/#token=${encodeURIComponent(w.daemon.token)}`);
+        await page.fill('#url-input', server.url());
+        await page.click('#url-btn');
+        for (const end = Date.now() + 30_000; ; ) {
+          const s = await status(w);
+          if (s.operation && s.slots.find((x: any) => x.name === 'B').image === 'incomplete') break;
+          assert.ok(Date.now() < end, `slot B never became incomplete under a running install: ${JSON.stringify(s)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await waitText(page, 'alternate-version', /^installing…$/);
+        assert.equal(await text(page, 'alternate-meta'), 'slot B · being written by the running install');
+        await shot(page, 'web-running-install');
+        assert.equal((await w.call('POST', '/api/cancel')).status, 200);
+        await settled(w);
+        await waitText(page, 'alternate-version', /^incomplete install$/);
+        assert.match(await text(page, 'alternate-meta'), /an install did not finish: install again/);
+      } finally {
+        await server.close();
+      }
+    });
+  });
 });

@@ -5,6 +5,7 @@ import { AbuError, isAbuError } from '../../core/errors';
 import { createEngine } from '../../engine';
 import type { Engine } from '../../facade';
 import { RemoteEngine } from './remote-engine';
+import { parseArgsUsageError } from './usage-errors';
 import type { CliContext } from './command';
 
 export const DEFAULT_CONFIG = '/etc/abu/config.json';
@@ -20,10 +21,11 @@ export interface ParsedArgs {
 
 /** parseArgs with the options every command shares (--config, --json); usage errors become ABU_ERR_USAGE. */
 export function parse(args: string[], options: ParseArgsConfig['options'], allowPositionals = true): ParsedArgs {
+  const all: NonNullable<ParseArgsConfig['options']> = { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, direct: { type: 'boolean' }, ...options };
   try {
-    return parseArgs({ args, options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, direct: { type: 'boolean' }, ...options }, allowPositionals, strict: true }) as ParsedArgs;
+    return parseArgs({ args, options: all, allowPositionals, strict: true }) as ParsedArgs;
   } catch (e) {
-    throw new AbuError('ABU_ERR_USAGE', (e as Error).message);
+    throw parseArgsUsageError(e, Object.keys(all));
   }
 }
 

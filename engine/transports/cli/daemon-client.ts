@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { AbuError, type AbuErrorCode } from '../../core/errors';
+import { AbuError, isAbuError, type AbuErrorCode } from '../../core/errors';
 import type { EventSink, LogEvent, ProgressEvent } from '../../core/progress';
 import type { ActivateResult, ApplianceStatus, HistoryEntry, InstallOptions, InstallResult } from '../../facade';
 import { loadConfig } from '../../config';
@@ -15,6 +15,8 @@ export interface DaemonEndpoint {
   url: string;
   /** Null when this user cannot read the token: reads still work, changes get ABU_ERR_UNAUTHORIZED. */
   token: string | null;
+  /** Where the token is kept, for the message when this user cannot read it. */
+  tokenFile?: string;
 }
 
 /** What the CLI passes on to POST /api/install (query) and /api/install-url (body). */
@@ -49,7 +51,7 @@ async function endpointFromConfig(configPath: string): Promise<DaemonEndpoint | 
   const runtime = await fs.readFile(path.join(config.stateDir, 'daemon.json'), 'utf8').then((t) => JSON.parse(t) as { url: string; pid: number }, () => null);
   if (!runtime || !isProcessAlive(runtime.pid)) return null;
   const stored = await fs.readFile(path.join(config.stateDir, 'http-token'), 'utf8').then((t) => t.trim(), () => null);
-  return { url: runtime.url, token: config.http.token ?? stored };
+  return { url: runtime.url, token: config.http.token ?? stored, tokenFile: path.join(config.stateDir, 'http-token') };
 }
 
 export class DaemonClient {
@@ -170,7 +172,7 @@ export class DaemonClient {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          settle(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), resolve, reject);
+          settle(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), resolve, (e) => reject(this.withoutToken(e)));
           req.destroy();
         });
         res.on('error', fail);
@@ -180,6 +182,16 @@ export class DaemonClient {
       });
       send(req);
     });
+  }
+
+  /**
+   * The daemon's 401 tells an HTTP client to send a header; a CLI user without the token (not root: the token file
+   * is mode 0600) needs to hear why it has none and what to do.
+   */
+  private withoutToken(e: Error): Error {
+    if (this.endpoint.token || !isAbuError(e, 'ABU_ERR_UNAUTHORIZED')) return e;
+    const where = this.endpoint.tokenFile ?? 'the daemon\'s token file';
+    return new AbuError('ABU_ERR_UNAUTHORIZED', `the abu daemon at ${this.endpoint.url} refused: this command changes the appliance and needs the daemon's token, which this user cannot read (${where}, mode 0600); run it as root, or set ABU_DAEMON_URL and ABU_TOKEN`, { cause: e, details: e.details });
   }
 
   private unreachable(method: string, route: string, e: Error): AbuError {

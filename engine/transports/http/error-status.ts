@@ -79,17 +79,26 @@ export interface ErrorBody {
 }
 
 /** Any thrown value as an AbuError; fastify's own errors (bad JSON, wrong media type) become usage errors. */
-export function toAbuError(e: unknown): AbuError {
+export function toAbuError(e: unknown, contentType?: string): AbuError {
   if (isAbuError(e)) return sourceCause(e);
   const fe = e as { code?: string; statusCode?: number; message?: string };
   if (typeof fe?.code === 'string' && fe.code.startsWith('FST_') && fe.statusCode && fe.statusCode < 500) {
     const code: AbuErrorCode = fe.statusCode === 415 ? 'ABU_ERR_UNSUPPORTED_MEDIA' : fe.statusCode === 413 ? 'ABU_ERR_BUNDLE_LIMIT' : 'ABU_ERR_USAGE';
-    return new AbuError(code, fe.message ?? 'bad request', { details: { reason: fe.code } });
+    const message = code === 'ABU_ERR_UNSUPPORTED_MEDIA' ? unsupportedMedia(contentType) : fe.message ?? 'bad request';
+    return new AbuError(code, message, { details: { reason: fe.code, ...(contentType ? { contentType } : {}) } });
   }
   if (fe?.statusCode === 400 || (e as { validation?: unknown })?.validation) {
     return new AbuError('ABU_ERR_USAGE', fe.message ?? 'bad request');
   }
   return new AbuError('ABU_ERR_INTERNAL', fe?.message ?? String(e), { cause: e });
+}
+
+/**
+ * fastify's own text is "Unsupported Media Type". `curl --data-binary @x.abu` sends form encoding unless told
+ * otherwise, so say which types the API takes and how to send a bundle.
+ */
+function unsupportedMedia(contentType: string | undefined): string {
+  return `Content-Type ${contentType ? JSON.stringify(contentType.slice(0, 100)) : '(none)'} is not accepted: send a bundle as application/octet-stream (curl --data-binary @FILE -H 'Content-Type: application/octet-stream') and other request bodies as application/json`;
 }
 
 /** Source failures the bundle reader wraps as ABU_ERR_SOURCE keep their own code for the client. */

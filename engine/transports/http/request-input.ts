@@ -2,15 +2,33 @@
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { AbuError } from '../../core/errors';
+import { suggest } from '../../core/suggest';
 
 const SLOT_NAME = /^[A-Za-z0-9_]{1,16}$/;
 
-export function jsonBody(req: FastifyRequest): Record<string, unknown> {
+/**
+ * The JSON object a call was sent; with `fields`, only those (see knownFieldsOnly).
+ */
+export function jsonBody(req: FastifyRequest, fields?: readonly string[]): Record<string, unknown> {
   const body = req.body ?? {};
   if (typeof body !== 'object' || Array.isArray(body) || isStream(body)) {
     throw new AbuError('ABU_ERR_USAGE', 'the request body must be a JSON object (Content-Type: application/json)');
   }
+  if (fields) knownFieldsOnly(body as Record<string, unknown>, fields, `${req.method} ${req.routeOptions?.url ?? req.url}`);
   return body as Record<string, unknown>;
+}
+
+/**
+ * Refuses a field (JSON body or query parameter) the call does not take, naming the nearest one. A mistyped
+ * field would otherwise be ignored and its default used: {"slott": "A"} would activate the alternate image
+ * rather than A, "?activte=false" would activate.
+ */
+export function knownFieldsOnly(given: Record<string, unknown>, fields: readonly string[], call: string): void {
+  const unknown = Object.keys(given).filter((k) => !fields.includes(k));
+  if (unknown.length === 0) return;
+  const first = unknown[0].slice(0, 60);
+  const near = suggest(first, fields);
+  throw new AbuError('ABU_ERR_USAGE', `unknown field ${JSON.stringify(first)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}: ${call} takes ${fields.length ? fields.join(', ') : 'no fields'}`, { details: { unknown: unknown.slice(0, 10), fields } });
 }
 
 export function optionalSlot(body: Record<string, unknown>, field: string): string | undefined {

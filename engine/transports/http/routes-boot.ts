@@ -5,7 +5,7 @@ import type { DaemonContext } from './server';
 
 export function registerBootRoutes(app: FastifyInstance, ctx: DaemonContext): void {
   app.post('/api/activate', async (req, reply) => {
-    const body = jsonBody(req);
+    const body = jsonBody(req, ['slot', 'reboot', 'acceptIrreversible']);
     const target = optionalSlot(body, 'slot') ?? 'other';
     const reboot = optionalBoolean(body, 'reboot', false);
     const acceptIrreversible = optionalBoolean(body, 'acceptIrreversible', false);
@@ -16,12 +16,12 @@ export function registerBootRoutes(app: FastifyInstance, ctx: DaemonContext): vo
     return reply.code(202).send({ ...result, activated: result.slot, rebooting: true });
   });
   app.post('/api/mark-good', async (req) => {
-    const slot = optionalSlot(jsonBody(req), 'slot');
+    const slot = optionalSlot(jsonBody(req, ['slot']), 'slot');
     await ctx.runner.run('mark-good', () => ctx.engine.markGood(slot));
     return { markedGood: slot ?? 'booted' };
   });
   app.post('/api/mark-bad', async (req) => {
-    const slot = optionalSlot(jsonBody(req), 'slot');
+    const slot = optionalSlot(jsonBody(req, ['slot']), 'slot');
     await ctx.runner.run('mark-bad', () => ctx.engine.markBad(slot));
     return { markedBad: slot ?? 'booted' };
   });

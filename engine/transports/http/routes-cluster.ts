@@ -17,7 +17,7 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: DaemonContext, 
 
   app.post('/api/cluster/activate', async (req, reply) => {
     const rollouts = runner();
-    const body = jsonBody(req);
+    const body = jsonBody(req, ['bundle', 'ha', 'acceptIrreversible']);
     const meta = await chooseBundle(svc, body.bundle);
     const ha = optionalBoolean(body, 'ha', svc.site.hasHaGroups())!;
     const rollout = await rollouts.activate(meta, { ha, acceptIrreversible: optionalBoolean(body, 'acceptIrreversible', false)! });
@@ -27,7 +27,7 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: DaemonContext, 
 
   app.post('/api/cluster/switch-back', async (req, reply) => {
     const rollouts = runner();
-    const ha = optionalBoolean(jsonBody(req), 'ha', svc.site.hasHaGroups())!;
+    const ha = optionalBoolean(jsonBody(req, ['ha']), 'ha', svc.site.hasHaGroups())!;
     const rollout = await rollouts.switchBack({ ha });
     ctx.hub.info(`cluster: switching back every member to its alternate image${ha ? ', HA mode' : ''}`);
     return reply.code(202).send({ rollout });

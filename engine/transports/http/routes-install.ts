@@ -4,13 +4,14 @@ import type { InstallOptions, InstallResult } from '../../facade';
 import { HttpUrlSource } from '../../sources/http-url-source';
 import type { ImageSource } from '../../sources/image-source';
 import { UploadSource } from '../../sources/upload-source';
-import { contentLength, displayName, jsonBody, optionalBoolean, requiredString, uploadBody } from './request-input';
+import { contentLength, displayName, jsonBody, knownFieldsOnly, optionalBoolean, requiredString, uploadBody } from './request-input';
 import { cancellable } from './operation-runner';
 import type { DaemonContext } from './server';
 
 export function registerInstallRoutes(app: FastifyInstance, ctx: DaemonContext): void {
   app.post('/api/install', async (req) => {
     const body = uploadBody(req);
+    knownFieldsOnly(req.query as Record<string, unknown>, INSTALL_OPTIONS, 'POST /api/install');
     // Refuse before reading a byte: a second upload must not be drained into nowhere.
     await ctx.runner.assertIdle();
     const name = displayName(req);
@@ -19,7 +20,7 @@ export function registerInstallRoutes(app: FastifyInstance, ctx: DaemonContext):
   });
 
   app.post('/api/install-url', async (req) => {
-    const body = jsonBody(req);
+    const body = jsonBody(req, ['url', ...INSTALL_OPTIONS]);
     const url = requiredString(body, 'url', 2048);
     const source = new HttpUrlSource(url, { maxBytes: await ctx.options.uploadLimit(), ...ctx.options.download });
     await ctx.runner.assertIdle();
@@ -28,6 +29,9 @@ export function registerInstallRoutes(app: FastifyInstance, ctx: DaemonContext):
 
   app.post('/api/cancel', async () => ({ cancelled: ctx.runner.cancel() }));
 }
+
+/** The install options a call takes, as query parameters (upload) or JSON fields (URL). */
+const INSTALL_OPTIONS = ['activate', 'acceptIrreversible', 'reboot', 'adaptive'] as const;
 
 /** activate (default: config install.activate), acceptIrreversible, reboot: from the query (upload) or the JSON body (URL). */
 export function installOptions(from: Record<string, unknown>): InstallOptions {

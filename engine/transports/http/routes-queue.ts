@@ -22,7 +22,7 @@ export function registerQueueRoutes(app: FastifyInstance, ctx: DaemonContext): v
     return { removed: id };
   });
   app.post('/api/queue/apply', async (req, reply) => {
-    const acceptIrreversible = optionalBoolean(jsonBody(req), 'acceptIrreversible', false);
+    const acceptIrreversible = optionalBoolean(jsonBody(req, ['acceptIrreversible']), 'acceptIrreversible', false);
     return reply.code(202).send(await queue().apply(acceptIrreversible));
   });
 }

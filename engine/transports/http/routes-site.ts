@@ -58,7 +58,7 @@ export function registerSiteRoutes(app: FastifyInstance, ctx: DaemonContext, svc
 
   app.post('/api/site/install', async (req) => {
     const replicator = svc.coordinator('install by organization');
-    const body = jsonBody(req);
+    const body = jsonBody(req, ['bundle', 'organizations', 'dataCenter', 'activate', 'acceptIrreversible']);
     if (typeof body.bundle !== 'string') throw new AbuError('ABU_ERR_USAGE', 'bundle (SHA-256 or version) is required');
     const meta = await svc.resolveBundle(body.bundle);
     const organizations = Array.isArray(body.organizations) ? body.organizations.map(String) : site.organizations();

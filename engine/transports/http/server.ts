@@ -138,7 +138,7 @@ export function openStream(req: FastifyRequest, reply: FastifyReply, ctx: Daemon
 }
 
 export function sendError(reply: FastifyReply, err: unknown, req: FastifyRequest): FastifyReply {
-  const e = toAbuError(err);
+  const e = toAbuError(err, req.headers['content-type']);
   const status = httpStatusOf(e.code);
   lingerOnUnreadUpload(req, reply);
   if (status >= 500 && status !== 503) req.log.error({ err }, e.message);

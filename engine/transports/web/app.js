@@ -125,9 +125,11 @@ function slotOf(s, name) {
   return s.slots.find((x) => x.name === name);
 }
 
-function slotText(slot) {
+/** `writing`: an operation runs on the appliance now, so an incomplete slot is the one it is writing, not a failed install. */
+function slotText(slot, writing = false) {
   if (!slot) return { version: '—', description: '', meta: '' };
   const flags = [`slot ${slot.name}`];
+  if (slot.image === 'incomplete' && writing) return { version: 'installing…', description: '', meta: `slot ${slot.name} · being written by the running install` };
   if (slot.image === 'empty') flags.push('nothing installed yet');
   else if (slot.image === 'incomplete') flags.push('an install did not finish: install again');
   else flags.push(bootWord(slot));
@@ -146,7 +148,7 @@ function bootWord(slot) {
 function renderStatus(s) {
   $('product').textContent = s.product;
   for (const [prefix, slot] of [['current', slotOf(s, s.booted)], ['alternate', slotOf(s, s.alternate)]]) {
-    const t = slotText(slot);
+    const t = slotText(slot, prefix === 'alternate' && Boolean(serverOperation(s)));
     $(`${prefix}-version`).textContent = t.version;
     $(`${prefix}-description`).textContent = t.description;
     $(`${prefix}-meta`).textContent = t.meta;

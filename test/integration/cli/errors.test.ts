@@ -91,6 +91,13 @@ describe('CLI: typed errors for ordinary mistakes', function () {
     assertTypedError(r, 'ABU_ERR_FILE', { message: /permission denied \(EACCES\)$/ });
   });
 
+  it('a change through the daemon by a user who cannot read its token: ABU_ERR_UNAUTHORIZED saying why and what to do', async function () {
+    if (process.getuid?.() !== 0) return this.skip(); // only root can drop to another user
+    await fs.chmod(tmp.dir, 0o755);
+    const r = await abu(['activate', '--config', sim.configPath], { prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] });
+    assertTypedError(r, 'ABU_ERR_UNAUTHORIZED', { message: /needs the daemon's token, which this user cannot read \(.*http-token, mode 0600\); run it as root/ });
+  });
+
   it('a missing file for bundle inspect or console push: ABU_ERR_FILE, not an invalid bundle', async () => {
     assertTypedError(await abu(['bundle', 'inspect', 'missing.abu'], { cwd: tmp.dir }), 'ABU_ERR_FILE', { message: /missing\.abu: no such file/ });
     assertTypedError(await abu(['console', 'push', '--device', '/dev/null', tmp.dir]), 'ABU_ERR_FILE', { message: /is a directory/ });
@@ -117,6 +124,12 @@ describe('CLI: typed errors for ordinary mistakes', function () {
     const fromConfig = await abu(['serve', '--config', taken, '--json']);
     assertTypedError(fromConfig, 'ABU_ERR_LISTEN', { message: /--port N .*http\.port/ });
     assert.equal(jsonError(fromConfig).details.errno, 'EADDRINUSE');
+    // scripts/demo runs "abu serve --sim DIR --port $ABU_PORT": its user needs the variable, not --port. A copy of the
+    // appliance without the running daemon's runtime file, so the port (not the appliance) is what is taken.
+    const copy = path.join(tmp.dir, 'sim-copy');
+    await fs.cp(sim.dir, copy, { recursive: true });
+    await fs.rm(path.join(copy, 'state', 'daemon.json'), { force: true });
+    assertTypedError(await abu(['serve', '--sim', copy, '--port', port]), 'ABU_ERR_LISTEN', { message: /--port N .*ABU_PORT=N scripts\/demo/ });
   });
 
   it('a daemon that drops the connection: ABU_ERR_DAEMON naming it, not an internal error', async () => {

@@ -60,7 +60,8 @@ function toolRows(dir: string): Row[] {
     { command: 'console', args: ['console', '--device', path.join(dir, 'no-tty')], error: 'ABU_ERR_SERIAL_DEVICE' },
     { command: 'console', args: ['console', 'push', '--device', path.join(dir, 'no-tty'), 'b.abu'], error: 'ABU_ERR_SERIAL_DEVICE' },
     { command: 'sim', args: ['sim', 'create', 'sim-gone'], ok: (d) => assert.equal(d.configPath, path.join(dir, 'sim-gone', 'config.json')) },
-    { command: 'sim', args: ['sim', 'remove', 'sim-gone'], ok: (d) => assert.equal(d.removed, path.join(dir, 'sim-gone')) },
+    { command: 'sim', args: ['sim', 'remove', 'sim-gone'], ok: (d) => assert.deepEqual(d, { removed: path.join(dir, 'sim-gone'), existed: true }) },
+    { command: 'sim', args: ['sim', 'remove', 'sim-gone'], ok: (d) => assert.deepEqual(d, { removed: path.join(dir, 'sim-gone'), existed: false }) },
     { command: 'sim', args: ['sim', 'remove', 'k'], error: 'ABU_ERR_USAGE' },
     // Site commands go through the coordinator's daemon: without one they fail with a typed error. Their successes
     // (with --json) are checked against a real site in test/integration/cluster/cli-cases.ts.

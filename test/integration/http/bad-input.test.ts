@@ -27,7 +27,7 @@ describe('abu serve: bad input over HTTP', function () {
     assert.equal(status.operation, null);
   }
 
-  const requests: { name: string; method: string; route: string; raw?: () => Buffer | string; body?: unknown; type?: string; auth?: boolean | string; headers?: Record<string, string>; status: number; code: string }[] = [
+  const requests: { name: string; method: string; route: string; raw?: () => Buffer | string; body?: unknown; type?: string; auth?: boolean | string; headers?: Record<string, string>; status: number; code: string; message?: RegExp }[] = [
     { name: 'a malformed body (random bytes)', method: 'POST', route: '/api/install', raw: () => randomBytes(64 * 1024), type: OCTETS, status: 422, code: 'ABU_ERR_BUNDLE_MAGIC' },
     { name: 'a truncated bundle', method: 'POST', route: '/api/install', raw: () => bundle.subarray(0, bundle.length >> 1), type: OCTETS, status: 422, code: 'ABU_ERR_BUNDLE_TRUNCATED' },
     { name: 'a bundle with bytes after its end', method: 'POST', route: '/api/install', raw: () => Buffer.concat([bundle, Buffer.alloc(8192, 1)]), type: OCTETS, status: 422, code: 'ABU_ERR_BUNDLE_TRAILING' },
@@ -49,6 +49,12 @@ describe('abu serve: bad input over HTTP', function () {
     { name: 'a slot that does not exist', method: 'POST', route: '/api/mark-bad', body: { slot: 'C' }, status: 404, code: 'ABU_ERR_SLOT_UNKNOWN' },
     { name: 'cancel with nothing running', method: 'POST', route: '/api/cancel', status: 409, code: 'ABU_ERR_NOTHING_RUNNING' },
     { name: 'a bad history limit', method: 'GET', route: '/api/history?limit=-1', status: 400, code: 'ABU_ERR_USAGE' },
+    // A mistyped field used to be ignored and its default used: here, activating the alternate image, installing and activating.
+    { name: 'a mistyped field in activate', method: 'POST', route: '/api/activate', body: { slott: 'A' }, status: 400, code: 'ABU_ERR_USAGE', message: /unknown field "slott" \(did you mean "slot"\?\): POST \/api\/activate takes slot, reboot, acceptIrreversible/ },
+    { name: 'a mistyped query parameter on an upload', method: 'POST', route: '/api/install?activte=false', raw: () => bundle, type: OCTETS, status: 400, code: 'ABU_ERR_USAGE', message: /unknown field "activte" \(did you mean "activate"\?\)/ },
+    { name: 'a mistyped field in install-url', method: 'POST', route: '/api/install-url', body: { url: 'http://127.0.0.1:9/x.abu', activat: false }, status: 400, code: 'ABU_ERR_USAGE', message: /did you mean "activate"/ },
+    { name: 'a text file as the bundle', method: 'POST', route: '/api/install', raw: () => 'hello\n', type: OCTETS, status: 422, code: 'ABU_ERR_BUNDLE_MAGIC', message: /not an abu bundle: it is only 6 bytes and starts with .*text "hello\\n"/ },
+    { name: 'a bundle sent as a form (curl --data-binary without a type)', method: 'POST', route: '/api/install', raw: () => bundle, type: 'application/x-www-form-urlencoded', status: 415, code: 'ABU_ERR_UNSUPPORTED_MEDIA', message: /"application\/x-www-form-urlencoded" is not accepted: send a bundle as application\/octet-stream/ },
   ];
   for (const c of requests) {
     it(`refuses ${c.name}: ${c.status} ${c.code}`, async () => {
@@ -56,6 +62,7 @@ describe('abu serve: bad input over HTTP', function () {
       assert.equal(r.status, c.status, JSON.stringify(r.json));
       assert.equal(r.json.code, c.code, JSON.stringify(r.json));
       assert.equal(typeof r.json.message, 'string');
+      if (c.message) assert.match(r.json.message, c.message);
       await assertUnchanged();
     });
   }

@@ -23,6 +23,16 @@ describe('activation on the simulated appliance', function () {
     assert.equal(b.state, 'bad', 'the boot flags still say it is not bootable');
   });
 
+  it('refuses to mark a never-written slot good: it would become a fallback the bootloader may start', async () => {
+    await assert.rejects(f.engine.markGood('B'), (e: unknown) => isAbuError(e, 'ABU_ERR_NOT_INSTALLED') && /slot B holds no verified release; install one before marking it good/.test(e.message));
+    const b = await slot('B');
+    assert.equal(b.state, 'bad', 'the boot flags are unchanged');
+    assert.equal(b.image, 'empty');
+    await assert.rejects(f.engine.markGood('Z'), (e: unknown) => isAbuError(e, 'ABU_ERR_SLOT_UNKNOWN'));
+    await f.engine.markGood(); // the booted slot needs no record: it is running
+    await f.engine.markGood('A');
+  });
+
   it('activating the booted, good slot is a no-op with a clear message', async () => {
     const before = await f.engine.status();
     const r = await f.engine.activate('A');

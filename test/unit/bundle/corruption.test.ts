@@ -63,6 +63,16 @@ describe('bundle corruption', function () {
     }
   });
 
+  it('names a short file that is not a bundle as such (not as a truncated bundle), and an empty one as empty', async () => {
+    for (const text of ['hello\n', '<html>404</html>', 'x']) {
+      const e = await expectCode(readBundle(Buffer.from(text), keyring), 'ABU_ERR_BUNDLE_MAGIC', JSON.stringify(text));
+      assert.match(e.message, /not an abu bundle/);
+      assert.ok(e.message.includes(JSON.stringify(text.slice(0, 8))), e.message);
+    }
+    const empty = await expectCode(readBundle(Buffer.alloc(0), keyring), 'ABU_ERR_BUNDLE_TRUNCATED', 'empty');
+    assert.match(empty.message, /empty \(0 bytes\)/);
+  });
+
   function flipped(position: number, bit: number): Buffer {
     const copy = Buffer.from(bytes);
     copy[position] ^= 1 << bit;

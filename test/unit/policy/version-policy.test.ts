@@ -39,6 +39,13 @@ describe('version policy', () => {
     });
   }
 
+  it('says when the refused bundle is the running release, or older than it', () => {
+    const same = () => checkInstallPolicy({ product: 'box', version: '1.1.0', source: { exact: '1.0.0' } }, { ...base, installed: '1.1.0' });
+    assert.throws(same, (e: any) => e.code === 'ABU_ERR_PREDECESSOR' && /1\.1\.0 is already installed and running/.test(e.message));
+    const older = () => checkInstallPolicy({ product: 'box', version: '1.1.0', source: { exact: '1.0.0' } }, { ...base, installed: '1.2.0' });
+    assert.throws(older, (e: any) => e.code === 'ABU_ERR_PREDECESSOR' && /runs 1\.2\.0, which is newer than 1\.1\.0/.test(e.message));
+  });
+
   it('names the missing versions when the appliance is behind', () => {
     try {
       checkInstallPolicy({ product: 'box', version: '1.3.0', source: { exact: '1.2.0' } }, base);

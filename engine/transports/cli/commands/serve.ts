@@ -18,7 +18,7 @@ export const serveCommand: Command = {
     const { values } = parse(args, { sim: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } }, false);
     const { config, bundles } = await chooseConfig(values, ctx);
     const daemon = await startDaemon({ configPath: config, host: values.host as string | undefined, port: parsePort(values.port) }).catch((e) => {
-      throw listenError(e, values.port !== undefined);
+      throw listenError(e, values.port !== undefined, typeof values.sim === 'string');
     });
     announce(daemon, bundles, values.json === true, ctx);
     await untilStopped();
@@ -70,10 +70,12 @@ function parsePort(raw: unknown): number | undefined {
 }
 
 /** EADDRINUSE and friends are the operator's to fix (another service, a privileged port): say how, without a stack. */
-function listenError(e: unknown, portGiven: boolean): unknown {
+function listenError(e: unknown, portGiven: boolean, sim: boolean): unknown {
   const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
   const where = `${err.address ?? 'the configured address'}:${err.port ?? '?'}`;
-  const hint = portGiven ? 'choose another --port N (0 picks a free one)' : 'choose another with --port N (0 picks a free one) or http.port in the config';
+  // scripts/demo runs "abu serve --sim": its user gives the port as $ABU_PORT, never sees --port.
+  const demo = sim ? '; for scripts/demo: ABU_PORT=N scripts/demo' : '';
+  const hint = portGiven ? `choose another --port N (0 picks a free one${demo})` : 'choose another with --port N (0 picks a free one) or http.port in the config';
   const reasons: Record<string, string> = {
     EADDRINUSE: `${where} is already in use (another abu serve, or another service); stop it or ${hint}`,
     EACCES: `not permitted to listen on ${where} (ports below 1024 need root); ${hint}`,

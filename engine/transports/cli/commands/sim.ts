@@ -22,8 +22,10 @@ export const simCommand: Command = {
     if (verb === 'site') return runSimSite(where, parseSitePort(values.port), values.json === true, ctx);
     if (values.port !== undefined) throw new AbuError('ABU_ERR_USAGE', '--port is for "abu sim site"');
     if (verb === 'remove') {
-      await removeSimAppliance(where);
-      ctx.stdout.write(values.json ? JSON.stringify({ removed: where }) + '\n' : `removed ${where}\n`);
+      // A mistyped path must not read as a successful removal.
+      const removed = await removeSimAppliance(where);
+      const text = removed ? `removed ${where}` : `nothing to remove: there is no simulated appliance at ${where}`;
+      ctx.stdout.write(values.json ? JSON.stringify({ removed: where, existed: removed }) + '\n' : `${text}\n`);
       return 0;
     }
     return create(where, values.json === true, ctx);
