@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { AbuError } from './core/errors';
 import type { BootFlagBackendConfig } from './boot/boot-flag-backend';
 import { parseSiteConfig, type SiteConfig } from './site-config';
+import { suggest } from './core/suggest';
 
 /** Where one image class of a slot lives: a block device or file, or a GPT partition of a disk image. */
 export interface SlotTargetConfig {
@@ -97,6 +98,7 @@ function unreadable(e: NodeJS.ErrnoException): string {
 /** Validate and fill defaults; relative paths are resolved against baseDir. */
 export function parseConfig(raw: Raw, baseDir: string): AbuConfig {
   const abs = (p: string) => (path.isAbsolute(p) ? p : path.join(baseDir, p));
+  checkFields(raw);
   const product = requireString(raw, 'product');
   const slots = parseSlots(raw.slots, abs);
   const names = slots.map((s) => s.name);
@@ -211,6 +213,27 @@ function requireString(obj: Raw, key: string): string {
 function clampInt(v: unknown, min: number, max: number, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${what} must be an integer in ${min}..${max}`);
   return v as number;
+}
+
+/** The fields of each section with fixed keys; the others (slots, bootloader, site, ...) are checked where parsed. */
+const KNOWN_FIELDS: Record<string, readonly string[]> = {
+  '': ['product', 'keyring', 'stateDir', 'slots', 'bootedSlot', 'factoryVersion', 'bootloader', 'policy', 'install', 'healthChecks', 'reboot', 'http', 'site'],
+  policy: ['strictChain', 'allowDowngrade'],
+  install: ['readBack', 'adaptive', 'activate', 'rebootAfterInstall', 'inFlightChunks', 'idleTimeoutSeconds', 'checkpointSeconds'],
+  http: ['host', 'port', 'token', 'tls', 'limits'],
+  reboot: ['command', 'simulated'],
+};
+
+/** A mistyped field would silently take its default (`"strictChian": false` leaves strict chains on): refuse it, naming the nearest. */
+function checkFields(raw: Raw): void {
+  for (const [section, known] of Object.entries(KNOWN_FIELDS)) {
+    const obj = section === '' ? raw : raw[section];
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) continue;
+    const unknown = Object.keys(obj).find((k) => !known.includes(k));
+    if (unknown === undefined) continue;
+    const near = suggest(unknown, known);
+    bad(`${section || 'the top level'} has no field ${JSON.stringify(unknown)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; known: ${known.join(', ')}`);
+  }
 }
 
 function clampNumber(v: unknown, min: number, max: number, what: string): number {

@@ -46,6 +46,10 @@ describe('config', () => {
     ['no bootloader', { ...minimal, bootloader: undefined }, /bootloader/],
     ['fixed slot unknown', { ...minimal, bootedSlot: { fixed: 'C' } }, /not a configured slot/],
     ['install.adaptive not a boolean', { ...minimal, install: { adaptive: 'no' } }, /install\.adaptive/],
+    ['a mistyped policy field (it would take its default)', { ...minimal, policy: { strictChian: false } }, /policy has no field "strictChian" \(did you mean "strictChain"\?\)/],
+    ['a mistyped install field', { ...minimal, install: { readback: false } }, /install has no field "readback" \(did you mean "readBack"\?\)/],
+    ['an unknown top-level field', { ...minimal, prodcut: 'box' }, /the top level has no field "prodcut"/],
+    ['install.checkpointSeconds out of range', { ...minimal, install: { checkpointSeconds: -1 } }, /install\.checkpointSeconds/],
     ['partition out of range', { ...minimal, slots: [{ name: 'A', device: 'd', partition: 0 }, { name: 'B', device: 'd', partition: 3 }] }, /partition/],
   ];
   for (const [name, raw, message] of broken) {
