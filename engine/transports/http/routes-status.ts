@@ -4,7 +4,7 @@ import { AbuError } from '../../core/errors';
 import { openApiDocument } from './openapi';
 import type { DaemonContext } from './server';
 import { SharedRead } from './shared-read';
-import { alternateActivatable, applyWarnings } from './warnings';
+import { alternateActivatable, applyWarnings } from '../../policy/apply-warnings';
 
 export function registerStatusRoutes(app: FastifyInstance, ctx: DaemonContext): void {
   // Many pages and monitors poll status: concurrent polls share one read, so their cost does not grow with their number.

@@ -1,13 +1,14 @@
 // The warnings an operator must see before applying: irreversible releases and the version floor.
-import * as semver from 'semver';
-import type { ApplianceStatus } from '../../facade';
+import semverLt = require('semver/functions/lt');
+import semverValid = require('semver/functions/valid');
+import type { ApplianceStatus } from '../facade';
 
 export interface QueuedRelease {
   version: string;
   irreversible: boolean;
 }
 
-/** Plain sentences for the page and API; empty when nothing needs a second thought. */
+/** Plain sentences for the page, the API and `abu status`; empty when nothing needs a second thought. */
 export function applyWarnings(status: ApplianceStatus, queued: QueuedRelease[] = []): string[] {
   const out: string[] = [];
   const alternate = status.slots.find((s) => s.name === status.alternate);
@@ -28,7 +29,7 @@ export function applyWarnings(status: ApplianceStatus, queued: QueuedRelease[] =
 }
 
 function isBelow(a: string, b: string): boolean {
-  return semver.valid(a) !== null && semver.valid(b) !== null && semver.lt(a, b);
+  return semverValid(a) !== null && semverValid(b) !== null && semverLt(a, b);
 }
 
 /**
