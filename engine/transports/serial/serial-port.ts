@@ -50,8 +50,17 @@ export function openSerialPort(path: string, baudRate: number): Promise<SerialPo
     // `binding` is an option of serialport's stream class that its SerialPort type leaves out; it is passed through.
     const port = new SerialPort({ path, baudRate, autoOpen: false, binding } as ConstructorParameters<typeof SerialPort>[0]);
     port.open((err) => {
-      if (err) reject(new AbuError('ABU_ERR_SERIAL_DEVICE', `cannot open serial device ${path}: ${err.message}`, { cause: err, details: { path } }));
+      if (err) reject(new AbuError('ABU_ERR_SERIAL_DEVICE', `cannot open serial device ${path}: ${openFailure(err.message)}`, { cause: err, details: { path } }));
       else resolve(port);
     });
   });
+}
+
+/** serialport's "Error: No such file or directory, cannot open X" as what it means for the user, with what to do. */
+function openFailure(message: string): string {
+  const text = message.replace(/^Error: /, '').replace(/, cannot open .*$/, '');
+  if (/no such file/i.test(text)) return 'no such device; name the tty with --device (e.g. /dev/ttyS1, /dev/ttyUSB0; see ls /dev/tty*)';
+  if (/permission denied/i.test(text)) return 'permission denied; run as root or as a member of the tty\'s group (often dialout)';
+  if (/inappropriate ioctl|not a tty/i.test(text)) return 'not a serial device (a tty); name the tty with --device';
+  return text;
 }

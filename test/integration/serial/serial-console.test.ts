@@ -125,7 +125,8 @@ describe('serial console over a pty pair', function () {
     assert.match(progress, /^\rsent .*\n$/s);
     assert.equal(progress.split('\n').length, 2, `one status line, redrawn with CR: ${JSON.stringify(progress.slice(-300))}`);
     assert.match(progress, /device (writing|readback|verifying) \d+%/);
-    await assert.rejects(consoleCommand.run(['push', '--device', '/nonexistent/tty', fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_SERIAL_DEVICE'));
+    await assert.rejects(consoleCommand.run(['push', '--device', '/nonexistent/tty', fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_SERIAL_DEVICE') && /no such device; name the tty with --device/.test(e.message) && !/Error: /.test(e.message));
+    await assert.rejects(consoleCommand.run(['push', '--device', fx.sim.bundles[0], fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_SERIAL_DEVICE') && /not a serial device/.test(e.message));
     await assert.rejects(consoleCommand.run(['push', '--device', hostPath, '--frames', 'hex', fx.sim.bundles[0]], ctx), (e) => isAbuError(e, 'ABU_ERR_USAGE'));
   });
 
