@@ -48,6 +48,18 @@ export function registerSitePages(app: FastifyInstance): void {
   }
 }
 
+/**
+ * An appliance outside a site: its site pages answer 404 as a page a browser shows (a link from the README or a
+ * bookmark lands here), saying why and where to go, instead of the API's JSON 404.
+ */
+export function registerNoSitePages(app: FastifyInstance): void {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>abu: not part of a site</title><link rel="stylesheet" href="/style.css"></head>
+<body><main><h1>This appliance is not part of a site</h1><p>The System patches and Cluster pages run on an appliance whose config has a <code>site</code> section (a site's coordinator or member). See "Sites and clusters" in the README; <code>scripts/demo --site</code> starts a demo site.</p><p><a href="/">Back to this appliance's update page</a></p></main></body></html>\n`;
+  for (const route of ['/site.html', '/cluster.html']) {
+    app.get(route, async (_req, reply) => reply.code(404).headers(HEADERS).type('text/html; charset=utf-8').send(html));
+  }
+}
+
 /** The page sources sit next to this file in the repo; the compiled server runs from dist/. */
 export function webDir(): string {
   const candidates = [path.resolve(__dirname, '../web'), path.resolve(__dirname, '../../../../engine/transports/web')];

@@ -14,7 +14,7 @@ import { registerInstallRoutes } from './routes-install';
 import { registerQueueRoutes } from './routes-queue';
 import { registerStatusRoutes } from './routes-status';
 import { registerEventRoutes } from './sse-route';
-import { registerPageRoutes } from './page-routes';
+import { registerNoSitePages, registerPageRoutes } from './page-routes';
 import type { SiteService } from '../../cluster/site-service';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../config';
 import { RateLimiter, StreamSlots, clientOf } from './client-limits';
@@ -90,6 +90,7 @@ export async function buildHttpServer(engine: Engine, options: HttpServerOptions
   registerQueueRoutes(app, ctx);
   registerPageRoutes(app);
   if (options.site) await registerSiteLayer(app, ctx, options.site);
+  else registerNoSitePages(app);
   app.addHook('onClose', async () => ctx.hub.close());
   return { app, ctx };
 }

@@ -22,6 +22,17 @@ describe('abu serve: what the web page relies on', function () {
     }
   });
 
+  it('an appliance outside a site answers its site pages with a 404 page that says why, not the API\'s JSON', async () => {
+    for (const route of ['/site.html', '/cluster.html']) {
+      const res = await fetch(d.daemon.url + route);
+      assert.equal(res.status, 404);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+      const body = await res.text();
+      assert.match(body, /not part of a site/);
+      assert.match(body, /scripts\/demo --site/);
+    }
+  });
+
   it('checks a token without changing anything: 401 with the code for a wrong one, 200 for the right one', async () => {
     const wrong = await d.call('POST', '/api/token-check', { body: {}, auth: 'Bearer stale-token-from-an-earlier-demo' });
     assert.equal(wrong.status, 401);
