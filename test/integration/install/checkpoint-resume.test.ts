@@ -33,27 +33,27 @@ describe('resume checkpoint (install.checkpointSeconds)', function () {
   after(async () => f?.cleanup());
 
   for (const cut of [0.3, 0.6, 0.9]) {
-  it(`a full install killed at ${cut * 100} % writes at most ${Math.round((1 - cut) * 100) + 5} % of the image when resumed, and B verifies`, async () => {
-    const image = imageBytes(SIZE, `checkpoint ${cut}`);
-    const bundle = await simBundle(f.sim, image);
-    const aBefore = await slotHash(f.sim, 'A');
-    await killAfterCheckpoint(f, bundle, cut);
-    const before = (await f.engine.status()).resumable;
-    assert.equal(before?.version, '1.1.0', 'status names the resumable install');
-    assert.ok(before!.chunksDone >= CHUNKS * cut - 6 && before!.chunks === CHUNKS, `status counts its chunks (${before!.chunksDone} of ${before!.chunks})`);
-    const logs = collectLogs(f);
-    const resumed = await f.engine.install(new FileSource(bundle), { activate: false, adaptive: false });
-    assert.equal((await f.engine.status()).resumable, null);
-    const t = resumed.transfer!;
-    assert.ok(t, 'a resumed full install reports what it skipped');
-    assert.ok(t.fetched <= (1 - cut + 0.05) * SIZE, `the resumed install wrote ${t.fetched} of ${SIZE} bytes (at most ${Math.round((1 - cut) * 100) + 5} %; the goal at 90 % is ≤15 %)`);
-    assert.equal(t.fetched + t.skipped, SIZE);
-    assert.match(logs.join('\n'), /resuming from the checkpoint: \d+ of \d+ checkpointed chunks/);
-    assert.ok((await slotBytes(f.sim, 'B', SIZE)).equals(image), 'B holds the image byte for byte');
-    assert.equal((await f.engine.status()).slots.find((s) => s.name === 'B')!.image, 'verified');
-    assert.equal(await checkpoint.load(), null, 'a verified install leaves no checkpoint');
-    assert.equal(await slotHash(f.sim, 'A'), aBefore, 'the booted slot is never written');
-  });
+    it(`a full install killed at ${cut * 100} % writes at most ${Math.round((1 - cut) * 100) + 5} % of the image when resumed, and B verifies`, async () => {
+      const image = imageBytes(SIZE, `checkpoint ${cut}`);
+      const bundle = await simBundle(f.sim, image);
+      const aBefore = await slotHash(f.sim, 'A');
+      await killAfterCheckpoint(f, bundle, cut);
+      const before = (await f.engine.status()).resumable;
+      assert.equal(before?.version, '1.1.0', 'status names the resumable install');
+      assert.ok(before!.chunksDone >= CHUNKS * cut - 6 && before!.chunks === CHUNKS, `status counts its chunks (${before!.chunksDone} of ${before!.chunks})`);
+      const logs = collectLogs(f);
+      const resumed = await f.engine.install(new FileSource(bundle), { activate: false, adaptive: false });
+      assert.equal((await f.engine.status()).resumable, null);
+      const t = resumed.transfer!;
+      assert.ok(t, 'a resumed full install reports what it skipped');
+      assert.ok(t.fetched <= (1 - cut + 0.05) * SIZE, `the resumed install wrote ${t.fetched} of ${SIZE} bytes (at most ${Math.round((1 - cut) * 100) + 5} %; the goal at 90 % is ≤15 %)`);
+      assert.equal(t.fetched + t.skipped, SIZE);
+      assert.match(logs.join('\n'), /resuming from the checkpoint: \d+ of \d+ checkpointed chunks/);
+      assert.ok((await slotBytes(f.sim, 'B', SIZE)).equals(image), 'B holds the image byte for byte');
+      assert.equal((await f.engine.status()).slots.find((s) => s.name === 'B')!.image, 'verified');
+      assert.equal(await checkpoint.load(), null, 'a verified install leaves no checkpoint');
+      assert.equal(await slotHash(f.sim, 'A'), aBefore, 'the booted slot is never written');
+    });
   }
 
   it('a checkpointed chunk whose bytes changed on the medium is written again, not trusted', async () => {
