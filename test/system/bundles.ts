@@ -11,18 +11,20 @@ export interface BundleSpec {
   rootfs: string;
   predecessor?: string;
   irreversible?: boolean;
+  /** Another bundle of the same image (its description, so its signed manifest, differs): e.g. one per power cut. */
+  variant?: string;
 }
 
 /** Returns the path of the bundle for `spec`, creating it with `abu bundle create` the first time. */
 export function bundleFor(images: ImageSet, spec: BundleSpec): string {
   const entry = images.manifest.rootfs[spec.rootfs];
   if (entry === undefined) throw new Error(`no rootfs variant ${spec.rootfs}`);
-  const name = `${spec.rootfs}${spec.predecessor ? `-from-${spec.predecessor}` : ''}${spec.irreversible ? '-irreversible' : ''}.abu`;
+  const name = `${spec.rootfs}${spec.predecessor ? `-from-${spec.predecessor}` : ''}${spec.irreversible ? '-irreversible' : ''}${spec.variant ? `-${spec.variant}` : ''}.abu`;
   const out = path.join(images.dir, 'bundles', name);
   if (fs.existsSync(out)) return out;
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const args = [ABU, 'bundle', 'create', '--product', images.manifest.product, '--version', entry.version,
-    '--description', `system test ${spec.rootfs}`, '--build-time', '1700000000',
+    '--description', `system test ${spec.rootfs}${spec.variant ? ` (${spec.variant})` : ''}`, '--build-time', '1700000000',
     '--key', path.join(images.dir, images.manifest.signingKey),
     '--image', `rootfs:rootfs:${images.rootfs(spec.rootfs)}`, '--out', `${out}.tmp`];
   if (spec.predecessor !== undefined) args.push('--predecessor', spec.predecessor);
