@@ -84,7 +84,10 @@ export class InstallResume {
 
   /** After a failed run: the checkpoint keeps what reached the medium, except after a read-back mismatch (the medium is suspect). */
   async failed(e: unknown): Promise<void> {
-    if ((e as { code?: string })?.code === 'ABU_ERR_READBACK') return this.file.clear().catch(() => undefined);
+    if ((e as { code?: string })?.code === 'ABU_ERR_READBACK') {
+      await this.recorder.idle(); // a save still in flight must not write the file again after it is deleted
+      return this.file.clear().catch(() => undefined);
+    }
     await this.recorder.saveNow().catch(() => undefined);
   }
 

@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { crc32 } from 'node:zlib';
+import * as path from 'node:path';
 import { isAbuError } from '../../../engine/core/errors';
+import { CheckpointFile } from '../../../engine/install/checkpoint';
 import type { ProgressEvent } from '../../../engine/core/progress';
 import type { InstallResult } from '../../../engine/facade';
 import type { SlotHandle, SlotStore, SlotTarget } from '../../../engine/slots/slot-store';
@@ -108,6 +110,7 @@ describe('adaptive install on the simulated appliance', function () {
     // Chunk 33 (copied from A) never lands.
     await assert.rejects(withSlots(f, (real) => new FaultySlotStore(real, 33 * CHUNK, 'lose'), new FileSource(bundle)), (e) => isAbuError(e, 'ABU_ERR_READBACK') && /chunk 33/.test(e.message));
     assert.equal((await slotB()).image, 'incomplete');
+    assert.equal(await new CheckpointFile(path.join(f.sim.dir, 'state')).load(), null, 'a medium that lost a write leaves no resume checkpoint');
   });
 
   it('reads back only the chunks it wrote when the target is open with O_DIRECT: kept chunks are not read again', async () => {
